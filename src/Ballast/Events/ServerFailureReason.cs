@@ -1,0 +1,20 @@
+namespace Ballast;
+
+/// <summary>Why a server was marked down.</summary>
+public enum ServerFailureReason
+{
+    /// <summary>It failed to answer <see cref="FailureDetectionOptions.ConsecutiveTimeouts"/> requests in a row.</summary>
+    Timeouts = 0,
+
+    /// <summary>It refused a connection, or could not be connected to.</summary>
+    ConnectionRefused = 1,
+
+    /// <summary>It reset or closed a connection.</summary>
+    ConnectionReset = 2,
+
+    /// <summary>An invalidation (delete) for it could not be confirmed within <see cref="InvalidationOptions.ConfirmTimeout"/>, so it was fenced.</summary>
+    InvalidationUnconfirmed = 3,
+
+    /// <summary>Another frontend marked it down, and the shared view said so.</summary>
+    SharedView = 4,
+}

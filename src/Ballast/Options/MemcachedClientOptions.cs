@@ -1,0 +1,91 @@
+namespace Ballast;
+
+/// <summary>
+/// Everything a <see cref="MemcachedClient"/> needs: its servers, how keys are distributed over them, connection
+/// settings and the failure handling. Every default is stated and every value is range-checked when the client is
+/// created.
+/// </summary>
+public sealed class MemcachedClientOptions
+{
+    /// <summary>The pool's servers, <c>host:port[:weight]</c>. Required; order matters to some distributions, as in PHP.</summary>
+    public IList<ServerEndPoint> Servers { get; } = [];
+
+    /// <summary>How keys map to servers. Default <see cref="KeyDistribution.Ketama"/>.</summary>
+    public KeyDistribution Distribution { get; set; } = KeyDistribution.Ketama;
+
+    /// <summary>The key hash of the PECL distributions. Default <see cref="PeclHashFunction.Crc32"/>.</summary>
+    public PeclHashFunction PeclHash { get; set; } = PeclHashFunction.Crc32;
+
+    /// <summary>What to do with keys that contain spaces or control characters. Default <see cref="Ballast.InvalidKeyHandling.Reject"/>.</summary>
+    public InvalidKeyHandling InvalidKeyHandling { get; set; } = InvalidKeyHandling.Reject;
+
+    /// <summary>Pipelined connections per server; callers share them. Default 2; 1 to 64.</summary>
+    public int ConnectionsPerServer { get; set; } = 2;
+
+    /// <summary>How long a connection attempt may take. Default 1 s; 10 ms to 1 min.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a request may wait for its answer before its connection is closed. Default 1 s; 10 ms to 1 min.</summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The servers' item size limit (memcached's <c>-I</c>); larger values are refused before sending. Default 1 MiB.</summary>
+    public int MaxItemSize { get; set; } = 1024 * 1024;
+
+    /// <summary>What the pool does with a down server's keys. Default <see cref="FailoverPolicy.Offline"/>.</summary>
+    public FailoverPolicy FailoverPolicy { get; set; } = FailoverPolicy.Offline;
+
+    /// <summary>Failure detection and probing.</summary>
+    public FailureDetectionOptions FailureDetection { get; } = new();
+
+    /// <summary>The view of server health shared by every frontend of the pool.</summary>
+    public SharedViewOptions SharedView { get; } = new();
+
+    /// <summary>Readmission of returning servers.</summary>
+    public FailbackOptions Failback { get; } = new();
+
+    /// <summary>The gutter pool, under <see cref="FailoverPolicy.Gutter"/>.</summary>
+    public GutterOptions Gutter { get; } = new();
+
+    /// <summary>Replication, under <see cref="FailoverPolicy.Replicated"/>.</summary>
+    public ReplicationOptions Replication { get; } = new();
+
+    /// <summary>Confirmation and retry of invalidations.</summary>
+    public InvalidationOptions Invalidation { get; } = new();
+
+    /// <summary>Creates options for a comma-separated server list, <c>host:port[:weight],...</c>.</summary>
+    public static MemcachedClientOptions ForServers(string servers)
+    {
+        var options = new MemcachedClientOptions();
+        foreach (var server in ServerEndPoint.ParseList(servers))
+        {
+            options.Servers.Add(server);
+        }
+
+        return options;
+    }
+
+    internal void Validate()
+    {
+        if (Servers.Count == 0)
+        {
+            throw new ArgumentException("A pool needs at least one server (MemcachedClientOptions.Servers).", nameof(Servers));
+        }
+
+        var duplicate = Servers.GroupBy(s => s.ToString(), StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ArgumentException($"Server {duplicate.Key} is listed twice.", nameof(Servers));
+        }
+
+        OptionChecks.Range(ConnectionsPerServer, 1, 64, nameof(ConnectionsPerServer));
+        OptionChecks.Range(ConnectTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), nameof(ConnectTimeout));
+        OptionChecks.Range(OperationTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), nameof(OperationTimeout));
+        OptionChecks.Range(MaxItemSize, 1024, 1024 * 1024 * 1024, nameof(MaxItemSize));
+        FailureDetection.Validate();
+        SharedView.Validate();
+        Failback.Validate();
+        Gutter.Validate(FailoverPolicy);
+        Replication.Validate(FailoverPolicy, Servers.Count);
+        Invalidation.Validate();
+    }
+}

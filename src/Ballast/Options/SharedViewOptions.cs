@@ -1,0 +1,40 @@
+namespace Ballast;
+
+/// <summary>
+/// The view of server health that every frontend of a pool shares through the memcached servers themselves: a
+/// small record per server, written to the pool's servers and read from a majority of them.
+/// </summary>
+public sealed class SharedViewOptions
+{
+    /// <summary>
+    /// Whether the pool keeps a shared view. Default true. Without it, each frontend acts on its own failure detection
+    /// only, which is seed 000's problem: one frontend marks a server down while another keeps reading it.
+    /// Always off under <see cref="FailoverPolicy.Rehash"/>.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// The bound B: once any frontend marks a server down, every frontend stops reading it within this time. A
+    /// frontend that has not read the view from a majority of servers within B serves misses until it has. Default
+    /// 1 s; 100 ms to 1 min.
+    /// </summary>
+    public TimeSpan Bound { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The name that frontends of one pool share; the view's keys are built from it. Default: derived from the
+    /// server list, so frontends configured with the same servers agree without configuration.
+    /// </summary>
+    public string? PoolName { get; set; }
+
+    /// <summary>How often the view is read: <see cref="Bound"/> divided by 4.</summary>
+    public TimeSpan RefreshInterval => Bound / 4;
+
+    internal void Validate()
+    {
+        OptionChecks.Range(Bound, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(1), nameof(Bound));
+        if (PoolName is { } name && (name.Length is 0 or > 64 || name.Any(c => c <= ' ' || c > '~')))
+        {
+            throw new ArgumentException($"The option PoolName '{name}' must be 1 to 64 printable ASCII characters with no spaces.", nameof(PoolName));
+        }
+    }
+}

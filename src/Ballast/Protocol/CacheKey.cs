@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+
+namespace Ballast.Protocol;
+
+/// <summary>
+/// A validated key, ready for the wire: its UTF-8 bytes (what key distribution hashes) and whether it travels
+/// base64-encoded. Validation happens here, before a server is chosen, so a bad key never reaches a socket.
+/// </summary>
+internal readonly struct CacheKey
+{
+    /// <summary>memcached's limit on a key's length, in bytes.</summary>
+    public const int MaxLength = 250;
+
+    /// <summary>The longest raw key that still fits in <see cref="MaxLength"/> once base64-encoded.</summary>
+    public const int MaxBase64SourceLength = MaxLength / 4 * 3;
+
+    private CacheKey(string text, int byteCount, bool base64)
+    {
+        Text = text;
+        ByteCount = byteCount;
+        IsBase64 = base64;
+    }
+
+    /// <summary>The key as the application wrote it.</summary>
+    public string Text { get; }
+
+    /// <summary>Length of the key's UTF-8 bytes (at most <see cref="MaxLength"/>).</summary>
+    public int ByteCount { get; }
+
+    /// <summary>True when the key is sent base64-encoded with the <c>b</c> flag.</summary>
+    public bool IsBase64 { get; }
+
+    /// <summary>Bytes the key takes on the wire.</summary>
+    public int WireLength => IsBase64 ? Base64.GetMaxEncodedToUtf8Length(ByteCount) : ByteCount;
+
+    /// <summary>
+    /// Writes the key's UTF-8 bytes (what key distribution hashes) into <paramref name="destination"/>, which must hold
+    /// <see cref="MaxLength"/> bytes; returns the bytes written. Keys are re-encoded where needed rather than kept as
+    /// arrays, so a request allocates nothing for its key.
+    /// </summary>
+    public ReadOnlySpan<byte> GetUtf8(Span<byte> destination)
+    {
+        var written = Encoding.UTF8.GetBytes(Text, destination);
+        return destination[..written];
+    }
+
+    /// <summary>Validates and encodes a key.</summary>
+    /// <exception cref="InvalidCacheKeyException">The key breaks a rule; the message names the key and the rule.</exception>
+    public static CacheKey Create(string key, InvalidKeyHandling handling)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (key.Length == 0)
+        {
+            throw new InvalidCacheKeyException(key, "a key must be at least 1 byte long");
+        }
+
+        if (key.Length > MaxLength)
+        {
+            throw new InvalidCacheKeyException(key, $"a key must be at most {MaxLength} bytes of UTF-8, and this one has {key.Length} characters");
+        }
+
+        Span<byte> utf8 = stackalloc byte[MaxLength * 3];
+        int byteCount;
+        try
+        {
+            byteCount = StrictUtf8.GetBytes(key, utf8);
+        }
+        catch (EncoderFallbackException)
+        {
+            throw new InvalidCacheKeyException(key, "a key must be valid Unicode (it contains an unpaired surrogate)");
+        }
+
+        utf8 = utf8[..byteCount];
+        if (byteCount > MaxLength)
+        {
+            throw new InvalidCacheKeyException(key, $"a key must be at most {MaxLength} bytes of UTF-8, and this one is {byteCount}");
+        }
+
+        var forbidden = utf8.IndexOfAnyInRange((byte)0x00, (byte)0x20);
+        if (forbidden < 0)
+        {
+            forbidden = utf8.IndexOf((byte)0x7F);
+        }
+
+        if (forbidden < 0)
+        {
+            return new CacheKey(key, byteCount, base64: false);
+        }
+
+        if (handling != InvalidKeyHandling.Base64)
+        {
+            throw new InvalidCacheKeyException(
+                key,
+                $"a key must not contain bytes 0x00-0x20 or 0x7F (spaces and control characters), and byte {forbidden} is 0x{utf8[forbidden]:X2}; set InvalidKeyHandling.Base64 to send such keys base64-encoded");
+        }
+
+        if (byteCount > MaxBase64SourceLength)
+        {
+            throw new InvalidCacheKeyException(key, $"a key sent base64-encoded must be at most {MaxBase64SourceLength} bytes of UTF-8, and this one is {byteCount}");
+        }
+
+        return new CacheKey(key, byteCount, base64: true);
+    }
+
+    /// <summary>Writes the key as it goes on the wire.</summary>
+    public void WriteTo(RequestBuffer buffer)
+    {
+        if (!IsBase64)
+        {
+            var direct = buffer.GetSpan(ByteCount);
+            buffer.Advance(Encoding.UTF8.GetBytes(Text, direct));
+            return;
+        }
+
+        Span<byte> utf8 = stackalloc byte[MaxLength];
+        var span = buffer.GetSpan(WireLength);
+        var status = Base64.EncodeToUtf8(GetUtf8(utf8), span, out _, out var written);
+        if (status != OperationStatus.Done)
+        {
+            throw new InvalidOperationException($"base64 encoding of key '{Text}' failed: {status}");
+        }
+
+        buffer.Advance(written);
+    }
+
+    public override string ToString() => Text;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+}

@@ -1,0 +1,59 @@
+namespace Ballast.Protocol.Commands;
+
+/// <summary>
+/// <c>mg</c>: get, touch, get-and-touch and lease gets. Always asks for client flags and CAS so a hit can be
+/// compare-and-swapped.
+/// </summary>
+internal sealed class GetCommand : SingleResponseCommand<GetResult>
+{
+    private readonly bool _withValue;
+    private readonly long _touchSeconds;
+    private readonly long _vivifySeconds;
+
+    /// <param name="key">The key.</param>
+    /// <param name="withValue">Ask for the value (<c>v</c>); false for a plain touch.</param>
+    /// <param name="touchSeconds">Set the TTL (<c>T</c>) when 0 or more; -1 leaves it.</param>
+    /// <param name="vivifySeconds">On a miss, create a placeholder and win the refill lease (<c>N</c>) when above 0.</param>
+    public GetCommand(CacheKey key, bool withValue = true, long touchSeconds = -1, long vivifySeconds = 0)
+        : base(key)
+    {
+        _withValue = withValue;
+        _touchSeconds = touchSeconds;
+        _vivifySeconds = vivifySeconds;
+    }
+
+    public override void WriteRequest(RequestBuffer buffer)
+    {
+        WriteCommandAndKey(buffer, "mg"u8);
+        if (_withValue)
+        {
+            buffer.Write(" v f c"u8);
+        }
+
+        if (_touchSeconds >= 0)
+        {
+            buffer.WriteFlag((byte)'T', (ulong)_touchSeconds);
+        }
+
+        if (_vivifySeconds > 0)
+        {
+            buffer.WriteFlag((byte)'N', (ulong)_vivifySeconds);
+        }
+
+        WriteKeyFlagsAndOpaque(buffer);
+        buffer.WriteCrlf();
+    }
+
+    protected override GetResult Interpret(in MetaResponse response) => response.Code switch
+    {
+        MetaResponseCode.Value => new GetResult(response.Value.ToArray(), (uint)response.GetUInt64Flag((byte)'f'), response.GetUInt64Flag((byte)'c'))
+        {
+            MustRefill = response.HasFlag((byte)'W'),
+            RefillPending = response.HasFlag((byte)'Z'),
+            IsStale = response.HasFlag((byte)'X'),
+        },
+        MetaResponseCode.Header => new GetResult([], 0, 0),
+        MetaResponseCode.End => GetResult.Miss,
+        _ => throw Unexpected(response),
+    };
+}

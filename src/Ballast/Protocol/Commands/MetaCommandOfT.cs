@@ -1,0 +1,60 @@
+using System.Threading.Tasks.Sources;
+
+namespace Ballast.Protocol.Commands;
+
+/// <summary>
+/// A command whose caller awaits a <typeparamref name="T"/>. The command object is itself the awaited
+/// <see cref="IValueTaskSource{T}"/>, so a request costs one allocation.
+/// </summary>
+internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
+{
+    // Continuations run on the thread pool: the connection's read loop must never run user code inline, or one slow
+    // caller would stall every response behind it.
+    private ManualResetValueTaskSourceCore<T> _core = new() { RunContinuationsAsynchronously = true };
+    private int _done;
+    private CancellationTokenRegistration _cancellation;
+
+    /// <summary>The result, filled in by <see cref="MetaCommand.OnResponse"/>.</summary>
+    protected T Result { get; set; } = default!;
+
+    public ValueTask<T> AsValueTask() => new(this, _core.Version);
+
+    /// <summary>
+    /// Lets the caller stop waiting. The request may already be on the wire, so the command stays in the connection's
+    /// queue and still consumes its response; only the caller's await ends.
+    /// </summary>
+    public void RegisterCancellation(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.CanBeCanceled)
+        {
+            _cancellation = cancellationToken.UnsafeRegister(
+                static (state, token) => ((MetaCommand<T>)state!).Fail(new OperationCanceledException(token)),
+                this);
+        }
+    }
+
+    public override void Complete()
+    {
+        if (Interlocked.Exchange(ref _done, 1) == 0)
+        {
+            _cancellation.Dispose();
+            _core.SetResult(Result);
+        }
+    }
+
+    public override void Fail(Exception error)
+    {
+        if (Interlocked.Exchange(ref _done, 1) == 0)
+        {
+            _cancellation.Dispose();
+            _core.SetException(error);
+        }
+    }
+
+    T IValueTaskSource<T>.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<T>.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource<T>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _core.OnCompleted(continuation, state, token, flags);
+}

@@ -1,0 +1,66 @@
+using System.Text;
+
+namespace Ballast.Protocol.Commands;
+
+/// <summary>
+/// A classic text-protocol command with no key and no opaque token: <c>version</c>, <c>flush_all</c>, <c>stats</c>.
+/// Its answer is checked by form (<c>VERSION</c>, <c>OK</c>, <c>STAT</c> lines closed by <c>END</c>).
+/// </summary>
+internal sealed class TextCommand : MetaCommand<IReadOnlyDictionary<string, string>>
+{
+    private readonly byte[] _request;
+    private readonly MetaResponseCode _expected;
+    private readonly Dictionary<string, string> _lines = new(StringComparer.Ordinal);
+
+    private TextCommand(string request, MetaResponseCode expected)
+    {
+        _request = Encoding.ASCII.GetBytes(request + "\r\n");
+        _expected = expected;
+        Result = _lines;
+    }
+
+    public override string? Key => null;
+
+    public override int OpaqueCount => 0;
+
+    /// <summary><c>version</c>: the answer has the key "version".</summary>
+    public static TextCommand Version() => new("version", MetaResponseCode.Version);
+
+    /// <summary><c>flush_all [delay]</c>.</summary>
+    public static TextCommand FlushAll(long delaySeconds) => new(delaySeconds > 0 ? $"flush_all {delaySeconds}" : "flush_all", MetaResponseCode.Ok);
+
+    /// <summary><c>stats [group]</c>: the answer maps each statistic to its value.</summary>
+    public static TextCommand Stats(string? group = null) => new(group is null ? "stats" : $"stats {group}", MetaResponseCode.Stat);
+
+    public override void WriteRequest(RequestBuffer buffer) => buffer.Write(_request);
+
+    public override bool OnResponse(in MetaResponse response)
+    {
+        if (_expected == MetaResponseCode.Stat)
+        {
+            if (response.Code == MetaResponseCode.StatsEnd)
+            {
+                return true;
+            }
+
+            if (response.Code == MetaResponseCode.Stat)
+            {
+                var text = response.Message;
+                var space = text.IndexOf(' ', StringComparison.Ordinal);
+                _lines[space < 0 ? text : text[..space]] = space < 0 ? string.Empty : text[(space + 1)..];
+                return false;
+            }
+        }
+        else if (response.Code == _expected)
+        {
+            if (_expected == MetaResponseCode.Version)
+            {
+                _lines["version"] = response.Message;
+            }
+
+            return true;
+        }
+
+        throw new MemcachedProtocolException($"unexpected response '{response.ToString()}' to '{Encoding.ASCII.GetString(_request).TrimEnd()}'");
+    }
+}

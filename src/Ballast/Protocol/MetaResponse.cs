@@ -1,0 +1,82 @@
+using System.Buffers.Text;
+using System.Text;
+
+namespace Ballast.Protocol;
+
+/// <summary>
+/// One parsed response, pointing into the connection's receive buffer. Valid only during the call that receives it:
+/// whatever must outlive that call (the value) is copied by the operation.
+/// </summary>
+internal readonly ref struct MetaResponse
+{
+    public MetaResponse(MetaResponseCode code, ReadOnlySpan<byte> tokens, ReadOnlySpan<byte> value)
+    {
+        Code = code;
+        Tokens = tokens;
+        Value = value;
+    }
+
+    public MetaResponseCode Code { get; }
+
+    /// <summary>What follows the status word on the line: return flags (<c>c123 f5 O7</c>) or a message.</summary>
+    public ReadOnlySpan<byte> Tokens { get; }
+
+    /// <summary>The data block of a <c>VA</c> response, without its trailing CRLF.</summary>
+    public ReadOnlySpan<byte> Value { get; }
+
+    /// <summary>Finds a return flag such as <c>c</c> (CAS) and gives its token; false when it is absent.</summary>
+    public bool TryGetFlag(byte flag, out ReadOnlySpan<byte> token)
+    {
+        var rest = Tokens;
+        while (!rest.IsEmpty)
+        {
+            var space = rest.IndexOf((byte)' ');
+            var item = space < 0 ? rest : rest[..space];
+            rest = space < 0 ? default : rest[(space + 1)..];
+            if (!item.IsEmpty && item[0] == flag)
+            {
+                token = item[1..];
+                return true;
+            }
+        }
+
+        token = default;
+        return false;
+    }
+
+    public bool HasFlag(byte flag) => TryGetFlag(flag, out _);
+
+    public ulong GetUInt64Flag(byte flag)
+    {
+        if (!TryGetFlag(flag, out var token))
+        {
+            return 0;
+        }
+
+        if (!Utf8Parser.TryParse(token, out ulong value, out var consumed) || consumed != token.Length)
+        {
+            throw new MemcachedProtocolException($"the return flag '{(char)flag}' carries '{Encoding.ASCII.GetString(token)}', which is not a number");
+        }
+
+        return value;
+    }
+
+    public long GetInt64Flag(byte flag, long missing)
+    {
+        if (!TryGetFlag(flag, out var token))
+        {
+            return missing;
+        }
+
+        if (!Utf8Parser.TryParse(token, out long value, out var consumed) || consumed != token.Length)
+        {
+            throw new MemcachedProtocolException($"the return flag '{(char)flag}' carries '{Encoding.ASCII.GetString(token)}', which is not a number");
+        }
+
+        return value;
+    }
+
+    public string Message => Encoding.UTF8.GetString(Tokens);
+
+    public override string ToString() => $"{Code} {Message}";
+}

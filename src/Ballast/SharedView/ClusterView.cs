@@ -1,0 +1,80 @@
+namespace Ballast.SharedView;
+
+/// <summary>
+/// This frontend's copy of the shared view, with its lease: the copy counts only while the last quorum read that
+/// refreshed it started less than the bound B ago. Past that, nothing is readable, because a fence published since
+/// may not be known here yet.
+/// </summary>
+internal sealed class ClusterView
+{
+    private readonly TimeProvider _time;
+    private readonly long _boundTicks;
+    private ViewEntry[] _entries;
+    private long _leaseStart;
+    private readonly Lock _lock = new();
+
+    public ClusterView(int entryCount, TimeSpan bound, TimeProvider time, bool enabled)
+    {
+        _time = time;
+        _boundTicks = (long)(bound.TotalSeconds * time.TimestampFrequency);
+        _entries = Enumerable.Repeat(ViewEntry.Initial, entryCount).ToArray();
+        Enabled = enabled;
+    }
+
+    /// <summary>False when the pool keeps no shared view: every server then counts as up here and the lease never lapses.</summary>
+    public bool Enabled { get; }
+
+    /// <summary>True while the last quorum read started within the bound.</summary>
+    public bool IsLeaseFresh => !Enabled || _time.GetTimestamp() - Volatile.Read(ref _leaseStart) <= _boundTicks;
+
+    /// <summary>True when a quorum read has ever succeeded (or there is no view).</summary>
+    public bool HasLease => !Enabled || Volatile.Read(ref _leaseStart) != 0;
+
+    public ViewEntry this[int index] => Volatile.Read(ref _entries)[index];
+
+    /// <summary>True when the view says the server is up (not fenced).</summary>
+    public bool IsUp(int index) => !Enabled || !Volatile.Read(ref _entries)[index].IsDown;
+
+    /// <summary>
+    /// Takes in a read. Only a quorum read renews the lease; any read may raise epochs, since records only grow.
+    /// Returns the indexes whose record changed.
+    /// </summary>
+    public List<int> Apply(ViewReadResult read, long readStartTimestamp)
+    {
+        var changed = new List<int>();
+        lock (_lock)
+        {
+            var next = (ViewEntry[])_entries.Clone();
+            for (var i = 0; i < next.Length; i++)
+            {
+                if (read.Entries[i].Epoch > next[i].Epoch)
+                {
+                    next[i] = read.Entries[i];
+                    changed.Add(i);
+                }
+            }
+
+            Volatile.Write(ref _entries, next);
+            if (read.IsQuorum && readStartTimestamp > _leaseStart)
+            {
+                Volatile.Write(ref _leaseStart, readStartTimestamp);
+            }
+        }
+
+        return changed;
+    }
+
+    /// <summary>Records an entry this frontend published (or is about to), if it is newer than what it has.</summary>
+    public void ApplyLocal(int index, ViewEntry entry)
+    {
+        lock (_lock)
+        {
+            if (entry.Epoch > _entries[index].Epoch)
+            {
+                var next = (ViewEntry[])_entries.Clone();
+                next[index] = entry;
+                Volatile.Write(ref _entries, next);
+            }
+        }
+    }
+}
