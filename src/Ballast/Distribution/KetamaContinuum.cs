@@ -125,6 +125,9 @@ internal sealed class KetamaContinuum : IServerLocator
         return right == _values.Length ? 0 : right;
     }
 
+    /// <summary>Value of continuum point <paramref name="pointIndex"/>.</summary>
+    internal uint ValueAtPoint(int pointIndex) => _values[pointIndex];
+
     /// <summary>Server index owning continuum point <paramref name="pointIndex"/>.</summary>
     internal int ServerAtPoint(int pointIndex) => _servers[pointIndex];
 
