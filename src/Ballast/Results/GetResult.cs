@@ -40,6 +40,12 @@ public readonly record struct GetResult
     /// <summary>The meta protocol's <c>X</c> flag: the item was marked stale by an invalidation.</summary>
     public bool IsStale { get; init; }
 
+    /// <summary>
+    /// On a miss from <see cref="MemcachedClient.GetForRefillAsync(string, CancellationToken)"/>: the lease to refill the
+    /// key with, or null when another caller holds it (then read the source and do not refill).
+    /// </summary>
+    public RefillLease? Lease { get; init; }
+
     /// <summary>The value decoded as UTF-8; null on a miss.</summary>
     public string? AsString() => Value is null ? null : Encoding.UTF8.GetString(Value);
 }

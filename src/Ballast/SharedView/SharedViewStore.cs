@@ -72,12 +72,16 @@ internal sealed class SharedViewStore
         return new ViewReadResult(merged, responded, responded >= ReadQuorum);
     }
 
-    /// <summary>Writes a record to every replica; returns how many now hold it (or a newer one).</summary>
-    public async Task<int> PublishAsync(int index, ViewEntry entry, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes a record to every replica. Returns how many now hold it (or a newer record in the same state), and the
+    /// newest record that contradicts it (a newer epoch in the other state), if some replica has one.
+    /// </summary>
+    public async Task<PublishResult> PublishAsync(int index, ViewEntry entry, CancellationToken cancellationToken)
     {
         var writes = _replicas.Select(replica => PublishToReplicaAsync(replica, index, entry, cancellationToken)).ToArray();
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
-        return results.Count(stored => stored);
+        var contradiction = results.Where(r => r.Contradiction is not null).Select(r => r.Contradiction!.Value).OrderByDescending(e => e.Epoch).FirstOrDefault();
+        return new PublishResult(results.Count(r => r.Holds), contradiction.Epoch > 0 ? contradiction : null);
     }
 
     private async Task<ViewEntry?[]?> ReadReplicaAsync(ServerNode replica, CancellationToken cancellationToken)
@@ -106,7 +110,7 @@ internal sealed class SharedViewStore
     /// Compare-and-swap loop: the record on a replica only ever moves to a higher epoch, however publishes from
     /// different frontends interleave.
     /// </summary>
-    private async Task<bool> PublishToReplicaAsync(ServerNode replica, int index, ViewEntry entry, CancellationToken cancellationToken)
+    private async Task<(bool Holds, ViewEntry? Contradiction)> PublishToReplicaAsync(ServerNode replica, int index, ViewEntry entry, CancellationToken cancellationToken)
     {
         var key = _keys[index];
         var value = entry.Encode();
@@ -118,9 +122,11 @@ internal sealed class SharedViewStore
                 StoreResult stored;
                 if (current.Value is { } bytes && ViewEntry.TryDecode(bytes, out var existing))
                 {
+                    // Transitions alternate down and up, so an epoch fixes the state: a newer record in the same state
+                    // still says what this one says; one in the other state overrules it.
                     if (existing.Epoch >= entry.Epoch)
                     {
-                        return true;
+                        return existing.IsDown == entry.IsDown ? (true, null) : (false, existing);
                     }
 
                     stored = await replica.ExecuteAsync(new StoreCommand(key, value, StoreMode.Set, 0, 0, current.Cas), cancellationToken).ConfigureAwait(false);
@@ -132,15 +138,15 @@ internal sealed class SharedViewStore
 
                 if (stored.IsStored)
                 {
-                    return true;
+                    return (true, null);
                 }
             }
 
-            return false;
+            return (false, null);
         }
         catch (MemcachedException)
         {
-            return false;
+            return (false, null);
         }
     }
 }

@@ -1,0 +1,93 @@
+using Ballast.Pool;
+using Ballast.Protocol;
+using Ballast.Protocol.Commands;
+
+namespace Ballast.Failover;
+
+/// <summary>
+/// <see cref="FailoverPolicy.Offline"/>: a down server's keys are misses. Nothing moves, so nothing is left behind
+/// on another server for a later outage to serve.
+/// </summary>
+internal sealed class OfflineStrategy : FailoverStrategy
+{
+    public OfflineStrategy(ServerPool pool)
+        : base(pool)
+    {
+    }
+
+    public override async ValueTask<GetResult> GetAsync(CacheKey key, long leaseSeconds, CancellationToken cancellationToken)
+    {
+        var node = Primary(key);
+        if (!Pool.IsReadable(node))
+        {
+            return GetResult.Miss;
+        }
+
+        var raw = await ReadOrMissAsync(node, new GetCommand(key, vivifySeconds: leaseSeconds), cancellationToken).ConfigureAwait(false);
+        return Present(key, node, raw);
+    }
+
+    /// <summary>One batch (one round trip) per readable server; keys of unreadable servers are misses.</summary>
+    public override async ValueTask<GetResult[]> GetManyAsync(CacheKey[] keys, CancellationToken cancellationToken)
+    {
+        var results = new GetResult[keys.Length];
+        var batches = new Dictionary<ServerNode, List<int>>();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var node = Primary(keys[i]);
+            if (!Pool.IsReadable(node))
+            {
+                continue;
+            }
+
+            if (!batches.TryGetValue(node, out var indexes))
+            {
+                batches[node] = indexes = [];
+            }
+
+            indexes.Add(i);
+        }
+
+        await Task.WhenAll(batches.Select(async batch =>
+        {
+            try
+            {
+                var found = await batch.Key.ExecuteAsync(new MultiGetCommand(batch.Value.Select(i => keys[i]).ToArray()), cancellationToken).ConfigureAwait(false);
+                for (var j = 0; j < found.Length; j++)
+                {
+                    results[batch.Value[j]] = Present(keys[batch.Value[j]], batch.Key, found[j]);
+                }
+            }
+            catch (MemcachedException)
+            {
+                // The server failed mid-batch: its keys are misses.
+            }
+        })).ConfigureAwait(false);
+        return results;
+    }
+
+    public override async ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
+    {
+        var node = Primary(key);
+        if (!Pool.IsReadable(node))
+        {
+            return new StoreResult(StoreStatus.ServerDown, 0);
+        }
+
+        return await StoreOrInvalidateAsync(node, key, () => new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken).ConfigureAwait(false);
+    }
+
+    public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
+    {
+        var token = lease.Tokens[0];
+        if (!Pool.IsReadable(token.Node))
+        {
+            return new StoreResult(StoreStatus.ServerDown, 0);
+        }
+
+        return await StoreOrInvalidateAsync(token.Node, key, () => new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
+    }
+
+    public override ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken)
+        => InvalidateAsync(Primary(key), key, cancellationToken);
+}

@@ -1,0 +1,46 @@
+namespace Ballast;
+
+/// <summary>Reads.</summary>
+public sealed partial class MemcachedClient
+{
+    /// <summary>Reads a key. A down, stalled or fenced server gives a miss, never an error or a stale value.</summary>
+    /// <exception cref="InvalidCacheKeyException">The key breaks memcached's rules.</exception>
+    public ValueTask<GetResult> GetAsync(string key, CancellationToken cancellationToken = default)
+        => _strategy.GetAsync(Key(key), 0, cancellationToken);
+
+    /// <summary>Reads a key and decodes it as UTF-8; null on a miss.</summary>
+    public async ValueTask<string?> GetStringAsync(string key, CancellationToken cancellationToken = default)
+        => (await GetAsync(key, cancellationToken).ConfigureAwait(false)).AsString();
+
+    /// <summary>
+    /// Reads a key for cache-aside: on a miss, the result may carry a <see cref="RefillLease"/>, which this caller
+    /// then uses to refill the key with <see cref="RefillAsync(string, ReadOnlyMemory{byte}, RefillLease, TimeSpan?, CancellationToken)"/>.
+    /// A delete that lands between this read and the refill voids the lease, so a value read from the database before
+    /// a write can never overwrite that write's invalidation.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public ValueTask<GetResult> GetForRefillAsync(string key, CancellationToken cancellationToken = default)
+        => _strategy.GetAsync(Key(key), LeaseSeconds, cancellationToken);
+
+    /// <summary>
+    /// Reads many keys, one round trip per server (quiet <c>mg</c> requests closed by <c>mn</c>). Keys of down servers
+    /// are misses. The result has an entry for every distinct key.
+    /// </summary>
+    public async ValueTask<IReadOnlyDictionary<string, GetResult>> GetManyAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var distinct = keys.Distinct(StringComparer.Ordinal).Select(Key).ToArray();
+        var results = await _strategy.GetManyAsync(distinct, cancellationToken).ConfigureAwait(false);
+        var map = new Dictionary<string, GetResult>(distinct.Length, StringComparer.Ordinal);
+        for (var i = 0; i < distinct.Length; i++)
+        {
+            map[distinct[i].Text] = results[i];
+        }
+
+        return map;
+    }
+
+    /// <summary>How long a refill lease (the placeholder <c>mg N</c> creates) lives: long enough for a database read.</summary>
+    private const long LeaseSeconds = 10;
+}

@@ -1,0 +1,153 @@
+using Ballast.Protocol.Commands;
+
+namespace Ballast;
+
+/// <summary>Writes: stores, deletes, counters and touches.</summary>
+public sealed partial class MemcachedClient
+{
+    /// <summary>Stores a value unconditionally. Byte arrays are stored with the given client flags (0 by default), so PHP reads them as strings.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The bytes to store.</param>
+    /// <param name="timeToLive">Expiry; null or zero for none.</param>
+    /// <param name="flags">Client flags stored with the item. Default 0.</param>
+    /// <param name="cancellationToken">Cancels the wait (the request may still be applied).</param>
+    /// <returns><see cref="StoreStatus.Stored"/>, or <see cref="StoreStatus.ServerDown"/> when the key's server is down and the policy stores nowhere else.</returns>
+    /// <exception cref="CacheValueTooLargeException">The value exceeds the item size limit; nothing was sent.</exception>
+    /// <exception cref="MemcachedException">The store's fate is unknown (timeout, lost connection); the key has been invalidated or its server fenced.</exception>
+    public ValueTask<StoreResult> SetAsync(string key, ReadOnlyMemory<byte> value, TimeSpan? timeToLive = null, uint flags = 0, CancellationToken cancellationToken = default)
+        => StoreAsync(key, value, StoreMode.Set, timeToLive, flags, 0, null, cancellationToken);
+
+    /// <summary>Stores a string as UTF-8 (client flags 0).</summary>
+    public ValueTask<StoreResult> SetAsync(string key, string value, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+        => SetAsync(key, Utf8(value), timeToLive, 0, cancellationToken);
+
+    /// <summary>
+    /// Stores a value with the caller's version (a row version, say). Under <see cref="FailoverPolicy.Replicated"/>
+    /// the newest version wins on read; other policies store the value as <see cref="SetAsync(string, ReadOnlyMemory{byte}, TimeSpan?, uint, CancellationToken)"/> does.
+    /// </summary>
+    public ValueTask<StoreResult> SetVersionedAsync(string key, ReadOnlyMemory<byte> value, long version, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+        => StoreAsync(key, value, StoreMode.Set, timeToLive, 0, 0, version, cancellationToken);
+
+    /// <summary>Stores only if the key does not exist (<see cref="StoreStatus.NotStored"/> otherwise).</summary>
+    public ValueTask<StoreResult> AddAsync(string key, ReadOnlyMemory<byte> value, TimeSpan? timeToLive = null, uint flags = 0, CancellationToken cancellationToken = default)
+        => StoreAsync(key, value, StoreMode.Add, timeToLive, flags, 0, null, cancellationToken);
+
+    /// <summary>Stores only if the key exists (<see cref="StoreStatus.NotStored"/> otherwise).</summary>
+    public ValueTask<StoreResult> ReplaceAsync(string key, ReadOnlyMemory<byte> value, TimeSpan? timeToLive = null, uint flags = 0, CancellationToken cancellationToken = default)
+        => StoreAsync(key, value, StoreMode.Replace, timeToLive, flags, 0, null, cancellationToken);
+
+    /// <summary>Appends bytes to an existing value (<see cref="StoreStatus.NotStored"/> when missing).</summary>
+    public ValueTask<StoreResult> AppendAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
+        => StoreAsync(key, value, StoreMode.Append, null, 0, 0, null, cancellationToken);
+
+    /// <summary>Prepends bytes to an existing value (<see cref="StoreStatus.NotStored"/> when missing).</summary>
+    public ValueTask<StoreResult> PrependAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
+        => StoreAsync(key, value, StoreMode.Prepend, null, 0, 0, null, cancellationToken);
+
+    /// <summary>
+    /// Stores only if the item's CAS unique is still <paramref name="cas"/> (from <see cref="GetResult.Cas"/>):
+    /// <see cref="StoreStatus.Exists"/> when someone changed it since, <see cref="StoreStatus.NotFound"/> when it is gone.
+    /// </summary>
+    public ValueTask<StoreResult> CompareAndSwapAsync(string key, ReadOnlyMemory<byte> value, ulong cas, TimeSpan? timeToLive = null, uint flags = 0, CancellationToken cancellationToken = default)
+    {
+        if (cas == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cas), cas, $"Key '{key}': a CAS unique is never 0; read it from GetResult.Cas.");
+        }
+
+        return StoreAsync(key, value, StoreMode.Set, timeToLive, flags, cas, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Refills a key under the lease a <see cref="GetForRefillAsync(string, CancellationToken)"/> miss granted.
+    /// <see cref="StoreStatus.Exists"/> or <see cref="StoreStatus.NotFound"/> means the lease was voided by a delete:
+    /// the value may be outdated and was rightly not stored.
+    /// </summary>
+    public ValueTask<StoreResult> RefillAsync(string key, ReadOnlyMemory<byte> value, RefillLease lease, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var cacheKey = Key(key);
+        if (!string.Equals(lease.Key, key, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The lease is for key '{lease.Key}', not '{key}'.", nameof(lease));
+        }
+
+        CheckSize(cacheKey, value.Length);
+        return _strategy.RefillAsync(cacheKey, value, lease, Seconds(timeToLive, key), cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes (invalidates) a key. Returns only once the delete is confirmed or the key's server is fenced for every
+    /// frontend (<see cref="DeleteStatus.ServerFenced"/>): either way the old value can no longer be read.
+    /// </summary>
+    /// <exception cref="ServerUnavailableException">Neither could be done (no quorum for the shared view); the journal keeps retrying.</exception>
+    public ValueTask<DeleteStatus> DeleteAsync(string key, CancellationToken cancellationToken = default)
+        => _strategy.DeleteAsync(Key(key), cancellationToken);
+
+    /// <summary>Adds <paramref name="delta"/> to a counter; creates it with <paramref name="initial"/> when given and missing.</summary>
+    /// <exception cref="ServerUnavailableException">The counter's server is down. Counters never move to another server.</exception>
+    public ValueTask<CounterResult> IncrementAsync(string key, ulong delta = 1, ulong? initial = null, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+        => CounterAsync(key, increment: true, delta, initial, timeToLive, cancellationToken);
+
+    /// <summary>Subtracts <paramref name="delta"/> from a counter (memcached stops at 0); creates it with <paramref name="initial"/> when given and missing.</summary>
+    /// <exception cref="ServerUnavailableException">The counter's server is down.</exception>
+    public ValueTask<CounterResult> DecrementAsync(string key, ulong delta = 1, ulong? initial = null, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+        => CounterAsync(key, increment: false, delta, initial, timeToLive, cancellationToken);
+
+    /// <summary>Sets a key's time to live without reading it. False when the key does not exist.</summary>
+    /// <exception cref="ServerUnavailableException">The key's server is down.</exception>
+    public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        var cacheKey = Key(key);
+        var node = _strategy.HomeFor(cacheKey);
+        var result = await node.ExecuteAsync(new GetCommand(cacheKey, withValue: false, touchSeconds: Seconds(timeToLive, key)), cancellationToken).ConfigureAwait(false);
+        return result.IsHit;
+    }
+
+    /// <summary>Reads a key and sets its time to live in one request. A down server gives a miss.</summary>
+    public async ValueTask<GetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        var cacheKey = Key(key);
+        ServerNodeOrMiss(cacheKey, out var node);
+        if (node is null)
+        {
+            return GetResult.Miss;
+        }
+
+        try
+        {
+            var raw = await node.ExecuteAsync(new GetCommand(cacheKey, touchSeconds: Seconds(timeToLive, key)), cancellationToken).ConfigureAwait(false);
+            return raw.RefillPending || raw.MustRefill || raw.IsStale ? GetResult.Miss : raw;
+        }
+        catch (MemcachedException)
+        {
+            return GetResult.Miss;
+        }
+    }
+
+    private ValueTask<StoreResult> StoreAsync(string key, ReadOnlyMemory<byte> value, StoreMode mode, TimeSpan? ttl, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
+    {
+        var cacheKey = Key(key);
+        CheckSize(cacheKey, value.Length);
+        return _strategy.StoreAsync(cacheKey, value, mode, Seconds(ttl, key), flags, cas, version, cancellationToken);
+    }
+
+    private async ValueTask<CounterResult> CounterAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        var cacheKey = Key(key);
+        var node = _strategy.HomeFor(cacheKey);
+        return await node.ExecuteAsync(new ArithmeticCommand(cacheKey, increment, delta, initial, Seconds(ttl, key)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private void ServerNodeOrMiss(Protocol.CacheKey key, out Pool.ServerNode? node)
+    {
+        try
+        {
+            node = _strategy.HomeFor(key);
+        }
+        catch (ServerUnavailableException)
+        {
+            node = null;
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using System.Text;
+using Ballast.Failover;
+using Ballast.Pool;
+using Ballast.Protocol;
+using Ballast.Protocol.Commands;
+
+namespace Ballast;
+
+/// <summary>
+/// A memcached client for a pool of servers: the entry point of Ballast. Thread-safe; create one per pool and share
+/// it, since its pipelined connections are what make it fast.
+/// </summary>
+/// <remarks>
+/// A request travels: <see cref="MemcachedClient"/> → failover strategy (which server, per the pool's
+/// <see cref="FailoverPolicy"/>) → server node (fail fast when down) → pipelined connection (pending buffer, then the
+/// in-flight queue) → the socket, and back through the connection's read loop. When a server fails, stalls or is cut
+/// off, reads of its keys are misses and writes are confirmed or the server is fenced: a failure costs a database
+/// read, never a stale value. See <c>docs/integrity.md</c> for each policy's guarantee.
+/// Split by concern: <c>MemcachedClient.Reads.cs</c>, <c>MemcachedClient.Writes.cs</c>, <c>MemcachedClient.Servers.cs</c>.
+/// </remarks>
+public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, IServerEvents
+{
+    private readonly ServerPool _pool;
+    private readonly FailoverStrategy _strategy;
+    private readonly MemcachedClientOptions _options;
+    private readonly TimeProvider _time;
+    private int _disposed;
+
+    /// <summary>Creates a client. Connections open lazily, on first use of each server.</summary>
+    /// <param name="options">The pool and its settings; validated here.</param>
+    /// <param name="timeProvider">The clock for timeouts, probes and the shared view's lease. Default <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public MemcachedClient(MemcachedClientOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        _pool = new ServerPool(options, _time, this);
+        _strategy = FailoverStrategy.Create(_pool);
+    }
+
+    /// <summary>Creates a client for a comma-separated server list, <c>host:port[:weight],...</c>, with default settings.</summary>
+    public MemcachedClient(string servers)
+        : this(MemcachedClientOptions.ForServers(servers))
+    {
+    }
+
+    /// <summary>A server was marked down (PECL's <c>setFailureCallback</c>). Raised on a background thread.</summary>
+    public event EventHandler<ServerFailedEventArgs>? ServerFailed;
+
+    /// <summary>A server was readmitted after its flush (the seed's <c>setReconnectedCallback</c>). Raised on a background thread.</summary>
+    public event EventHandler<ServerRecoveredEventArgs>? ServerRecovered;
+
+    /// <summary>The pool's failover policy.</summary>
+    public FailoverPolicy Policy => _pool.Policy;
+
+    /// <summary>The name this frontend's pool shares with the others (the shared view's key prefix).</summary>
+    public string PoolName => _pool.PoolName;
+
+    /// <summary>The main servers, in configuration order.</summary>
+    public IReadOnlyList<ServerEndPoint> Servers => _options.Servers.ToArray();
+
+    /// <summary>True while this frontend's copy of the shared view is fresh (read from a quorum within the bound).</summary>
+    public bool IsSharedViewFresh => _pool.View.IsLeaseFresh;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _pool.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    void IServerEvents.OnServerFailed(ServerFailedEventArgs args) => Raise(ServerFailed, args);
+
+    void IServerEvents.OnServerRecovered(ServerRecoveredEventArgs args) => Raise(ServerRecovered, args);
+
+    private void Raise<T>(EventHandler<T>? handler, T args)
+    {
+        if (handler is null)
+        {
+            return;
+        }
+
+        foreach (var subscriber in handler.GetInvocationList().Cast<EventHandler<T>>())
+        {
+            try
+            {
+                subscriber(this, args);
+            }
+            catch (Exception)
+            {
+                // A subscriber's failure must not stop failure handling, nor the other subscribers.
+            }
+        }
+    }
+
+    private CacheKey Key(string key)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return CacheKey.Create(key, _options.InvalidKeyHandling);
+    }
+
+    /// <summary>Converts a TTL as memcached wants it: seconds, or a Unix time past 30 days; 0 for none.</summary>
+    private long Seconds(TimeSpan? ttl, string key)
+    {
+        if (ttl is not { } span || span == TimeSpan.Zero)
+        {
+            return 0;
+        }
+
+        if (span < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ttl), span, $"Key '{key}': a time to live must not be negative.");
+        }
+
+        var seconds = (long)Math.Ceiling(span.TotalSeconds);
+        const long ThirtyDays = 60 * 60 * 24 * 30;
+        return seconds <= ThirtyDays ? seconds : _time.GetUtcNow().ToUnixTimeSeconds() + seconds;
+    }
+
+    private void CheckSize(CacheKey key, int length)
+    {
+        var limit = _options.MaxItemSize;
+        if (length + key.ByteCount + CacheValueTooLargeException.ItemOverhead > limit)
+        {
+            Span<byte> utf8 = stackalloc byte[CacheKey.MaxLength];
+            var server = _pool.Primary(key.GetUtf8(utf8)).EndPoint;
+            throw new CacheValueTooLargeException(key.Text, server, length, limit);
+        }
+    }
+
+    private static byte[] Utf8(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return Encoding.UTF8.GetBytes(value);
+    }
+}

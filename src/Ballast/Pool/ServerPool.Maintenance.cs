@@ -1,0 +1,279 @@
+using Ballast.Protocol;
+using Ballast.Protocol.Commands;
+using Ballast.SharedView;
+
+namespace Ballast.Pool;
+
+/// <summary>
+/// The background loop of a frontend: reads the shared view every quarter of the bound, probes down servers on
+/// their backoff schedule, carries out failback (one frontend flushes, all readmit after the flush), retries owed
+/// fences and invalidations. Bounded per tick; stops with the client.
+/// </summary>
+internal sealed partial class ServerPool
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(25);
+    private long _lastViewRead;
+
+    private async Task MaintainAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (ViewStore is not null && _time.GetElapsedTime(_lastViewRead) >= _options.SharedView.RefreshInterval)
+                {
+                    _lastViewRead = _time.GetTimestamp();
+                    _ = RefreshViewAsync(_lastViewRead, cancellationToken);
+                }
+
+                foreach (var node in All)
+                {
+                    if ((node.Detector.IsDown || !View.IsUp(node.Index)) && Interlocked.CompareExchange(ref _recovery[node.Index].Busy, 1, 0) == 0)
+                    {
+                        _ = RecoverAsync(node, cancellationToken);
+                    }
+                }
+
+                if (Journal.Count > 0)
+                {
+                    await RetryInvalidationsAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                await Task.Delay(Tick, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                // The loop must outlive any one failed step; each step reports through events and retries next tick.
+                await Task.Delay(Tick, _time, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Reads the view; servers another frontend fenced are marked down here too.</summary>
+    internal async Task RefreshViewAsync(long startTimestamp, CancellationToken cancellationToken)
+    {
+        var read = await ViewStore!.ReadAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var index in View.Apply(read, startTimestamp))
+        {
+            var entry = View[index];
+            var node = All[index];
+            if (entry.IsDown)
+            {
+                _recovery[index].DownEpoch = Math.Max(_recovery[index].DownEpoch, entry.Epoch);
+                if (node.Detector.MarkDown())
+                {
+                    _recovery[index].Reachable = false;
+                    RaiseFailed(node, ServerFailureReason.SharedView, entry.Epoch, $"fenced by frontend {entry.Writer}");
+                }
+            }
+            else
+            {
+                Journal.Supersede(node.EndPoint.ToString(), entry.Epoch);
+            }
+        }
+    }
+
+    /// <summary>One recovery step for a server that is down here or in the view.</summary>
+    private async Task RecoverAsync(ServerNode node, CancellationToken cancellationToken)
+    {
+        var state = _recovery[node.Index];
+        try
+        {
+            if (state.PublishPending)
+            {
+                await PublishFenceAsync(node, View[node.Index].IsDown ? View[node.Index] : View[node.Index].Next(true, _time.GetUtcNow().ToUnixTimeMilliseconds(), FrontendId), cancellationToken).ConfigureAwait(false);
+                if (state.PublishPending)
+                {
+                    return;
+                }
+            }
+
+            if (!state.Reachable)
+            {
+                if (!node.Detector.IsProbeDue() && node.Detector.IsDown)
+                {
+                    return;
+                }
+
+                if (!await ProbeAsync(node, cancellationToken).ConfigureAwait(false))
+                {
+                    node.Detector.ProbeFailed();
+                    return;
+                }
+
+                state.Reachable = true;
+            }
+
+            await TryReadmitAsync(node, state, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref state.Busy, 0);
+        }
+    }
+
+    private async Task<bool> ProbeAsync(ServerNode node, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await node.ExecuteAsync(TextCommand.Version(), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            return true;
+        }
+        catch (MemcachedException)
+        {
+            return false;
+        }
+    }
+
+    private async Task TryReadmitAsync(ServerNode node, NodeRecoveryState state, CancellationToken cancellationToken)
+    {
+        var downFor = node.Detector.DownSince == 0 ? TimeSpan.Zero : _time.GetElapsedTime(node.Detector.DownSince);
+        if (ViewStore is null)
+        {
+            // No shared view (Rehash, or the view switched off): PECL's behaviour, readmit after the retry interval.
+            var wait = Policy == FailoverPolicy.Rehash ? _options.Failback.RehashRetryInterval : HoldTime(node);
+            if (downFor >= wait)
+            {
+                var flushed = _options.Failback.FlushPoolOnFailback && await FlushAsync(Main, cancellationToken).ConfigureAwait(false);
+                Readmit(node, state, 0, flushed, downFor);
+            }
+
+            return;
+        }
+
+        var entry = View[node.Index];
+        if (!entry.IsDown)
+        {
+            // The view readmitted the server after the outage this frontend saw: someone flushed it since.
+            if (entry.Epoch > state.DownEpoch && !Journal.HasPendingFor(node.EndPoint.ToString()) && View.IsLeaseFresh)
+            {
+                Readmit(node, state, entry.Epoch, flushedHere: false, downFor);
+            }
+            else if (entry.Epoch <= state.DownEpoch)
+            {
+                // This frontend's own fence has not reached the view: owe it.
+                state.PublishPending = true;
+            }
+
+            return;
+        }
+
+        if (downFor < HoldTime(node))
+        {
+            return;
+        }
+
+        // The seed's lock: add() of a last_failback key, one per outage epoch, on the returning server. add() succeeds
+        // for exactly one frontend; the others wait for the view to show the server up.
+        var lockKey = CacheKey.Create($"ballast:{PoolName}:last_failback:{node.Index}:{entry.Epoch}", InvalidKeyHandling.Reject);
+        var lockTtl = (long)_options.Failback.LockTimeToLive.TotalSeconds;
+        var owner = System.Text.Encoding.ASCII.GetBytes(FrontendId);
+        StoreResult taken;
+        try
+        {
+            taken = await node.ExecuteAsync(new StoreCommand(lockKey, owner, StoreMode.Add, lockTtl, 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            if (!taken.IsStored)
+            {
+                return;
+            }
+
+            await node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+
+            // The flush wiped the lock; put it back at once so a frontend that probes late does not flush again.
+            await node.ExecuteAsync(new StoreCommand(lockKey, owner, StoreMode.Set, lockTtl, 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+        }
+        catch (MemcachedException)
+        {
+            state.Reachable = false;
+            return;
+        }
+
+        if (_options.Failback.FlushPoolOnFailback)
+        {
+            await FlushAsync(Main.Where(n => n != node), cancellationToken).ConfigureAwait(false);
+        }
+
+        var up = entry.Next(down: false, _time.GetUtcNow().ToUnixTimeMilliseconds(), FrontendId);
+        var published = await ViewStore.PublishAsync(node.Index, up, cancellationToken).ConfigureAwait(false);
+        if (published.Contradiction is null && published.Holding >= ViewStore.WriteQuorum)
+        {
+            View.ApplyLocal(node.Index, up);
+            Journal.Supersede(node.EndPoint.ToString(), up.Epoch);
+            Readmit(node, state, up.Epoch, flushedHere: true, downFor);
+        }
+    }
+
+    private void Readmit(ServerNode node, NodeRecoveryState state, long epoch, bool flushedHere, TimeSpan downFor)
+    {
+        state.Reachable = false;
+        node.Detector.MarkUp();
+        Events.OnServerRecovered(new ServerRecoveredEventArgs(node.EndPoint, _time.GetUtcNow(), epoch, flushedHere, downFor));
+    }
+
+    /// <summary>The failback hold: the minimum down time, doubled for each other outage in the flap window (damping).</summary>
+    private TimeSpan HoldTime(ServerNode node)
+    {
+        var failback = _options.Failback;
+        var flaps = Math.Max(0, node.Detector.OutagesWithin(failback.FlapWindow) - 1);
+        var hold = failback.MinimumDownTime * Math.Pow(2, Math.Min(flaps, 20));
+        return hold > failback.MaxHoldTime ? failback.MaxHoldTime : hold;
+    }
+
+    private async Task<bool> FlushAsync(IEnumerable<ServerNode> nodes, CancellationToken cancellationToken)
+    {
+        var flushes = nodes.Select(async n =>
+        {
+            try
+            {
+                await n.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+                return true;
+            }
+            catch (MemcachedException)
+            {
+                return false;
+            }
+        });
+        var results = await Task.WhenAll(flushes).ConfigureAwait(false);
+        return results.All(ok => ok);
+    }
+
+    private async Task RetryInvalidationsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var pending in Journal.Snapshot())
+        {
+            var node = All.FirstOrDefault(n => n.EndPoint.ToString() == pending.Server);
+            if (node is null)
+            {
+                Journal.Remove(pending);
+                continue;
+            }
+
+            var entry = View[node.Index];
+            if (!entry.IsDown && entry.Epoch > pending.Epoch)
+            {
+                Journal.Remove(pending);
+                continue;
+            }
+
+            if (node.Detector.IsDown)
+            {
+                continue;
+            }
+
+            try
+            {
+                var key = CacheKey.Create(pending.Key, _options.InvalidKeyHandling);
+                await node.ExecuteAsync(new DeleteCommand(key), cancellationToken).ConfigureAwait(false);
+                Journal.Remove(pending);
+            }
+            catch (MemcachedException)
+            {
+                // Still owed; the next tick retries, and the server stays unread here until it is confirmed.
+            }
+        }
+    }
+}

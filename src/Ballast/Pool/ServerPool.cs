@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+using System.Text;
+using Ballast.Distribution;
+using Ballast.Failover;
+using Ballast.Invalidation;
+using Ballast.SharedView;
+
+namespace Ballast.Pool;
+
+/// <summary>
+/// The servers of one client (main pool and gutter), where keys go, and what this frontend knows of each server's
+/// health: its own failure detection, the shared view it keeps in step with the other frontends, and the failback
+/// of returning servers. Split by concern: <c>ServerPool.Fencing.cs</c> (marking servers down for everyone) and
+/// <c>ServerPool.Maintenance.cs</c> (the background loop: view reads, probes, failback, journal retries).
+/// </summary>
+internal sealed partial class ServerPool : IAsyncDisposable
+{
+    private readonly MemcachedClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly NodeRecoveryState[] _recovery;
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly Task _maintenance;
+
+    public ServerPool(MemcachedClientOptions options, TimeProvider time, IServerEvents events)
+    {
+        _options = options;
+        _time = time;
+        Events = events;
+        var main = options.Servers.ToArray();
+        var gutter = options.FailoverPolicy == FailoverPolicy.Gutter ? options.Gutter.Servers.ToArray() : [];
+        All = main.Concat(gutter).Select((endPoint, index) => new ServerNode(index, endPoint, options, time, OnLocalFailure)).ToArray();
+        Main = All[..main.Length];
+        Gutter = All[main.Length..];
+        Locator = ServerLocatorFactory.Create(options.Distribution, options.PeclHash, main);
+        GutterLocator = gutter.Length > 0 ? ServerLocatorFactory.Create(KeyDistribution.Ketama, options.PeclHash, gutter) : null;
+        _recovery = All.Select(_ => new NodeRecoveryState()).ToArray();
+        Policy = options.FailoverPolicy;
+        PoolName = options.SharedView.PoolName ?? DerivePoolName(main);
+        FrontendId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
+        var viewEnabled = options.SharedView.Enabled && Policy != FailoverPolicy.Rehash;
+        View = new ClusterView(All.Length, options.SharedView.Bound, time, viewEnabled);
+        ViewStore = viewEnabled ? new SharedViewStore(Main, PoolName, All.Length) : null;
+        Journal = new InvalidationJournal(options.Invalidation.JournalPath);
+        Clock = new HybridLogicalClock(time);
+        _maintenance = Task.Run(() => MaintainAsync(_shutdown.Token));
+    }
+
+    public FailoverPolicy Policy { get; }
+
+    /// <summary>Main servers then gutter servers; a node's index here is its index in the shared view.</summary>
+    public ServerNode[] All { get; }
+
+    public ServerNode[] Main { get; }
+
+    public ServerNode[] Gutter { get; }
+
+    public IServerLocator Locator { get; }
+
+    public IServerLocator? GutterLocator { get; }
+
+    public string PoolName { get; }
+
+    public string FrontendId { get; }
+
+    public ClusterView View { get; }
+
+    public SharedViewStore? ViewStore { get; }
+
+    public InvalidationJournal Journal { get; }
+
+    public HybridLogicalClock Clock { get; }
+
+    public IServerEvents Events { get; }
+
+    public MemcachedClientOptions Options => _options;
+
+    public TimeProvider Time => _time;
+
+    /// <summary>
+    /// Whether reads may be served from <paramref name="node"/>: this frontend has it up, the shared view has it up,
+    /// and the view is fresh (read from a quorum within the bound). The hot path of every read.
+    /// </summary>
+    public bool IsReadable(ServerNode node) => !node.Detector.IsDown && View.IsUp(node.Index) && View.IsLeaseFresh;
+
+    /// <summary>
+    /// The epoch of the outage a server is in, as gutter entries are tagged: the shared view's epoch while the view
+    /// fences it, or (without a view) when this frontend marked it down; 0 when it is in no known outage.
+    /// </summary>
+    public long OutageEpoch(ServerNode node)
+    {
+        if (!View.Enabled)
+        {
+            return node.Detector.DownSince;
+        }
+
+        var entry = View[node.Index];
+        return entry.IsDown ? entry.Epoch : 0;
+    }
+
+    /// <summary>The main server that owns a key.</summary>
+    public ServerNode Primary(ReadOnlySpan<byte> keyUtf8) => Main[Locator.Locate(keyUtf8)];
+
+    /// <summary>This frontend's view of a server's state.</summary>
+    public ServerState StateOf(ServerNode node)
+    {
+        var state = _recovery[node.Index];
+        if (!node.Detector.IsDown && View.IsUp(node.Index))
+        {
+            return ServerState.Up;
+        }
+
+        if (Volatile.Read(ref state.Busy) != 0)
+        {
+            return ServerState.Probing;
+        }
+
+        return state.Reachable ? ServerState.Recovering : ServerState.Down;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _shutdown.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _maintenance.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        foreach (var node in All)
+        {
+            await node.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _shutdown.Dispose();
+    }
+
+    /// <summary>A name every frontend configured with the same servers derives alike.</summary>
+    private static string DerivePoolName(ServerEndPoint[] servers)
+    {
+        var joined = string.Join(",", servers.Select(s => s.ToString()));
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(joined)))[..12].ToLowerInvariant();
+    }
+}
