@@ -6,7 +6,10 @@ public sealed partial class MemcachedClient
     /// <summary>Reads a key. A down, stalled or fenced server gives a miss, never an error or a stale value.</summary>
     /// <exception cref="InvalidCacheKeyException">The key breaks memcached's rules.</exception>
     public ValueTask<GetResult> GetAsync(string key, CancellationToken cancellationToken = default)
-        => _strategy.GetAsync(Key(key), 0, cancellationToken);
+    {
+        var cacheKey = Key(key);
+        return _pool.Ready.IsCompleted ? _strategy.GetAsync(cacheKey, 0, cancellationToken) : WhenReady(() => _strategy.GetAsync(cacheKey, 0, cancellationToken), cancellationToken);
+    }
 
     /// <summary>Reads a key and decodes it as UTF-8; null on a miss.</summary>
     public async ValueTask<string?> GetStringAsync(string key, CancellationToken cancellationToken = default)
@@ -21,7 +24,10 @@ public sealed partial class MemcachedClient
     /// <param name="key">The key.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     public ValueTask<GetResult> GetForRefillAsync(string key, CancellationToken cancellationToken = default)
-        => _strategy.GetAsync(Key(key), LeaseSeconds, cancellationToken);
+    {
+        var cacheKey = Key(key);
+        return WhenReady(() => _strategy.GetAsync(cacheKey, LeaseSeconds, cancellationToken), cancellationToken);
+    }
 
     /// <summary>
     /// Reads many keys, one round trip per server (quiet <c>mg</c> requests closed by <c>mn</c>). Keys of down servers
@@ -31,7 +37,7 @@ public sealed partial class MemcachedClient
     {
         ArgumentNullException.ThrowIfNull(keys);
         var distinct = keys.Distinct(StringComparer.Ordinal).Select(Key).ToArray();
-        var results = await _strategy.GetManyAsync(distinct, cancellationToken).ConfigureAwait(false);
+        var results = await WhenReady(() => _strategy.GetManyAsync(distinct, cancellationToken), cancellationToken).ConfigureAwait(false);
         var map = new Dictionary<string, GetResult>(distinct.Length, StringComparer.Ordinal);
         for (var i = 0; i < distinct.Length; i++)
         {

@@ -73,7 +73,8 @@ public sealed partial class MemcachedClient
         }
 
         CheckSize(cacheKey, value.Length);
-        return _strategy.RefillAsync(cacheKey, value, lease, Seconds(timeToLive, key), cancellationToken);
+        var seconds = Seconds(timeToLive, key);
+        return WhenReady(() => _strategy.RefillAsync(cacheKey, value, lease, seconds, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -82,7 +83,10 @@ public sealed partial class MemcachedClient
     /// </summary>
     /// <exception cref="ServerUnavailableException">Neither could be done (no quorum for the shared view); the journal keeps retrying.</exception>
     public ValueTask<DeleteStatus> DeleteAsync(string key, CancellationToken cancellationToken = default)
-        => _strategy.DeleteAsync(Key(key), cancellationToken);
+    {
+        var cacheKey = Key(key);
+        return _pool.Ready.IsCompleted ? _strategy.DeleteAsync(cacheKey, cancellationToken) : WhenReady(() => _strategy.DeleteAsync(cacheKey, cancellationToken), cancellationToken);
+    }
 
     /// <summary>Adds <paramref name="delta"/> to a counter; creates it with <paramref name="initial"/> when given and missing.</summary>
     /// <exception cref="ServerUnavailableException">The counter's server is down. Counters never move to another server.</exception>
@@ -99,6 +103,7 @@ public sealed partial class MemcachedClient
     public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
+        await WhenReady(() => ValueTask.FromResult(true), cancellationToken).ConfigureAwait(false);
         var node = _strategy.HomeFor(cacheKey);
         var result = await node.ExecuteAsync(new GetCommand(cacheKey, withValue: false, touchSeconds: Seconds(timeToLive, key)), cancellationToken).ConfigureAwait(false);
         return result.IsHit;
@@ -108,6 +113,7 @@ public sealed partial class MemcachedClient
     public async ValueTask<GetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
+        await WhenReady(() => ValueTask.FromResult(true), cancellationToken).ConfigureAwait(false);
         ServerNodeOrMiss(cacheKey, out var node);
         if (node is null)
         {
@@ -129,12 +135,16 @@ public sealed partial class MemcachedClient
     {
         var cacheKey = Key(key);
         CheckSize(cacheKey, value.Length);
-        return _strategy.StoreAsync(cacheKey, value, mode, Seconds(ttl, key), flags, cas, version, cancellationToken);
+        var seconds = Seconds(ttl, key);
+        return _pool.Ready.IsCompleted
+            ? _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken)
+            : WhenReady(() => _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken), cancellationToken);
     }
 
     private async ValueTask<CounterResult> CounterAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
+        await WhenReady(() => ValueTask.FromResult(true), cancellationToken).ConfigureAwait(false);
         var node = _strategy.HomeFor(cacheKey);
         return await node.ExecuteAsync(new ArithmeticCommand(cacheKey, increment, delta, initial, Seconds(ttl, key)), cancellationToken).ConfigureAwait(false);
     }

@@ -100,6 +100,18 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
         }
     }
 
+    /// <summary>Runs <paramref name="operation"/> once the pool has read the shared view for the first time.</summary>
+    private ValueTask<T> WhenReady<T>(Func<ValueTask<T>> operation, CancellationToken cancellationToken)
+    {
+        return _pool.Ready.IsCompleted ? operation() : Slow();
+
+        async ValueTask<T> Slow()
+        {
+            await _pool.Ready.WaitAsync(_options.OperationTimeout, _time, cancellationToken).ConfigureAwait(false);
+            return await operation().ConfigureAwait(false);
+        }
+    }
+
     private CacheKey Key(string key)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

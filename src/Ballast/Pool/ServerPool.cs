@@ -42,8 +42,16 @@ internal sealed partial class ServerPool : IAsyncDisposable
         ViewStore = viewEnabled ? new SharedViewStore(Main, PoolName, All.Length) : null;
         Journal = new InvalidationJournal(options.Invalidation.JournalPath);
         Clock = new HybridLogicalClock(time);
+        _lastViewRead = time.GetTimestamp();
+        Ready = ViewStore is null ? Task.CompletedTask : RefreshViewAsync(_lastViewRead, _shutdown.Token);
         _maintenance = Task.Run(() => MaintainAsync(_shutdown.Token));
     }
+
+    /// <summary>
+    /// Completes when the first read of the shared view has finished (with or without a quorum). Operations wait for
+    /// it, so a new frontend starts with the fences others published instead of with misses or, worse, without them.
+    /// </summary>
+    public Task Ready { get; }
 
     public FailoverPolicy Policy { get; }
 

@@ -1,0 +1,62 @@
+using Ballast.FaultInjection;
+
+namespace Ballast.Tests.Support;
+
+/// <summary>
+/// Real memcached processes on free loopback ports for one test, always stopped at disposal (even when the test
+/// fails), with helpers to build client options over them.
+/// </summary>
+public sealed class MemcachedServers : IAsyncDisposable
+{
+    private MemcachedServers(IReadOnlyList<MemcachedProcess> processes) => Processes = processes;
+
+    public IReadOnlyList<MemcachedProcess> Processes { get; }
+
+    public MemcachedProcess this[int index] => Processes[index];
+
+    public IEnumerable<ServerEndPoint> EndPoints => Processes.Select(p => new ServerEndPoint(p.Host, p.Port));
+
+    public static async Task<MemcachedServers> StartAsync(int count, int threads = 2)
+    {
+        var processes = new List<MemcachedProcess>();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                processes.Add(await MemcachedProcess.StartAsync(new MemcachedProcessOptions { Threads = threads }));
+            }
+        }
+        catch
+        {
+            foreach (var process in processes)
+            {
+                await process.DisposeAsync();
+            }
+
+            throw;
+        }
+
+        return new MemcachedServers(processes);
+    }
+
+    /// <summary>Options over these servers, with short timeouts so failure tests run fast.</summary>
+    public MemcachedClientOptions Options(Action<MemcachedClientOptions>? configure = null)
+    {
+        var options = new MemcachedClientOptions { OperationTimeout = TimeSpan.FromMilliseconds(500), ConnectTimeout = TimeSpan.FromMilliseconds(500) };
+        foreach (var endPoint in EndPoints)
+        {
+            options.Servers.Add(endPoint);
+        }
+
+        configure?.Invoke(options);
+        return options;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in Processes)
+        {
+            await process.DisposeAsync();
+        }
+    }
+}
