@@ -116,7 +116,7 @@ public sealed class MemcachedProcess : IAsyncDisposable, IDisposable
         Live.TryAdd(server, 0);
         try
         {
-            await server.LaunchAsync(pickFreshPort: options.Port == 0, ct).ConfigureAwait(false);
+            await server.LaunchAsync(pickFreshPort: options.Port == 0, retrySamePort: false, ct).ConfigureAwait(false);
             return server;
         }
         catch
@@ -174,7 +174,7 @@ public sealed class MemcachedProcess : IAsyncDisposable, IDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         Kill();
-        await LaunchAsync(pickFreshPort: false, ct).ConfigureAwait(false);
+        await LaunchAsync(pickFreshPort: false, retrySamePort: true, ct).ConfigureAwait(false);
     }
 
     /// <summary>Resumes memcached if paused, kills it and waits for it to exit. Never throws; safe to call twice.</summary>
@@ -261,7 +261,12 @@ public sealed class MemcachedProcess : IAsyncDisposable, IDisposable
         output.Contains("Address already in use", StringComparison.OrdinalIgnoreCase)
         || output.Contains("failed to listen", StringComparison.OrdinalIgnoreCase);
 
-    private async Task LaunchAsync(bool pickFreshPort, CancellationToken ct)
+    /// <summary>Starts memcached and waits until it answers.</summary>
+    /// <param name="pickFreshPort">Pick a free port first, and another one after a bind collision.</param>
+    /// <param name="retrySamePort">After a bind collision on a fixed port, try the same port again after a pause
+    /// (a restart, whose port was free a moment ago); a port the caller chose and someone holds fails at once.</param>
+    /// <param name="ct">Cancels the start.</param>
+    private async Task LaunchAsync(bool pickFreshPort, bool retrySamePort, CancellationToken ct)
     {
         var time = _options.TimeProvider;
         for (var attempt = 1; ; attempt++)
@@ -316,7 +321,7 @@ public sealed class MemcachedProcess : IAsyncDisposable, IDisposable
             }
 
             var output = CapturedOutput;
-            if (IsBindCollision(output) && attempt < MaxLaunchAttempts)
+            if ((pickFreshPort || retrySamePort) && IsBindCollision(output) && attempt < MaxLaunchAttempts)
             {
                 // Someone took the port between our probe and memcached's bind (or, on restart, still holds it).
                 ClearOutput();

@@ -129,6 +129,19 @@ public sealed class MemcachedProcessTests
         Assert.Contains("memcached-that-does-not-exist", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_taken_port_is_reported()
+    {
+        using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        squatter.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        squatter.Listen();
+        var port = ((System.Net.IPEndPoint)squatter.LocalEndPoint!).Port;
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            MemcachedProcess.StartAsync(new MemcachedProcessOptions { Port = port }));
+        Assert.Contains("Address already in use", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("0.0.0.0")]
     [InlineData("10.1.2.3")]
