@@ -47,6 +47,17 @@ public sealed partial class MemcachedClient
         return map;
     }
 
+    /// <summary>
+    /// Reads a key from its own server and surfaces failures as exceptions instead of misses: for tools (the CLI
+    /// tells "miss" from "unreachable") and tests of the wire path.
+    /// </summary>
+    internal async ValueTask<GetResult> GetFromHomeServerAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var cacheKey = Key(key);
+        await WhenReady(() => ValueTask.FromResult(true), cancellationToken).ConfigureAwait(false);
+        return await _strategy.HomeFor(cacheKey).ExecuteAsync(new Protocol.Commands.GetCommand(cacheKey), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>How long a refill lease (the placeholder <c>mg N</c> creates) lives: long enough for a database read.</summary>
     private const long LeaseSeconds = 10;
 }

@@ -55,6 +55,7 @@ internal sealed partial class MetaConnection : IAsyncDisposable
     /// <exception cref="ServerUnavailableException">The connection was refused, reset or timed out.</exception>
     public static async Task<MetaConnection> ConnectAsync(
         ServerEndPoint server,
+        ServerEndPoint connectTo,
         IConnectionObserver observer,
         TimeProvider time,
         TimeSpan connectTimeout,
@@ -66,16 +67,16 @@ internal sealed partial class MetaConnection : IAsyncDisposable
         Socket? socket = null;
         try
         {
-            var addresses = IPAddress.TryParse(server.Host, out var literal)
+            var addresses = IPAddress.TryParse(connectTo.Host, out var literal)
                 ? [literal]
-                : await Dns.GetHostAddressesAsync(server.Host, linked.Token).ConfigureAwait(false);
+                : await Dns.GetHostAddressesAsync(connectTo.Host, linked.Token).ConfigureAwait(false);
             if (addresses.Length == 0)
             {
                 throw new ServerUnavailableException($"Server {server}: the host name resolves to no address.", server);
             }
 
             socket = new Socket(addresses[0].AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            await socket.ConnectAsync(new IPEndPoint(addresses[0], server.Port), linked.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(new IPEndPoint(addresses[0], connectTo.Port), linked.Token).ConfigureAwait(false);
             return new MetaConnection(socket, server, observer, time, operationTimeout);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

@@ -31,6 +31,14 @@ public sealed class MemcachedClientOptions
     /// <summary>The servers' item size limit (memcached's <c>-I</c>); larger values are refused before sending. Default 1 MiB.</summary>
     public int MaxItemSize { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Where to open connections for a server, when that is not the server's own address: a local proxy, a tunnel,
+    /// or a fault-injecting proxy in tests. The server's own <c>host:port</c> still decides key placement and names it
+    /// in the shared view and in errors, so frontends that reach the same servers by different routes agree on where
+    /// every key lives. Default null: connect to the server itself.
+    /// </summary>
+    public Func<ServerEndPoint, ServerEndPoint>? ConnectVia { get; set; }
+
     /// <summary>What the pool does with a down server's keys. Default <see cref="FailoverPolicy.Offline"/>.</summary>
     public FailoverPolicy FailoverPolicy { get; set; } = FailoverPolicy.Offline;
 

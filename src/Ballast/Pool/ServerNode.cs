@@ -16,6 +16,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     private readonly MetaConnection?[] _connections;
     private readonly Task<MetaConnection>?[] _connecting;
     private readonly Lock _connectLock = new();
+    private readonly ServerEndPoint _connectTo;
     private int _nextSlot;
     private bool _disposed;
 
@@ -34,6 +35,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         _connections = new MetaConnection?[options.ConnectionsPerServer];
         _connecting = new Task<MetaConnection>?[options.ConnectionsPerServer];
         Detector = new FailureDetector(options.FailureDetection, time);
+        _connectTo = options.ConnectVia?.Invoke(endPoint) ?? endPoint;
     }
 
     /// <summary>The node's index in its pool (and in the shared view).</summary>
@@ -141,7 +143,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     private async Task<MetaConnection> ConnectSlotAsync(int slot)
     {
-        var connection = await MetaConnection.ConnectAsync(EndPoint, this, _time, _options.ConnectTimeout, _options.OperationTimeout, CancellationToken.None).ConfigureAwait(false);
+        var connection = await MetaConnection.ConnectAsync(EndPoint, _connectTo, this, _time, _options.ConnectTimeout, _options.OperationTimeout, CancellationToken.None).ConfigureAwait(false);
         Volatile.Write(ref _connections[slot], connection);
         if (_disposed)
         {
