@@ -107,7 +107,16 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
 
         async ValueTask<T> Slow()
         {
-            await _pool.Ready.WaitAsync(_options.OperationTimeout, _time, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _pool.Ready.WaitAsync(_options.OperationTimeout, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The first view read is slow (a stalled server); go on without it: the lease is not fresh, so reads
+                // miss and writes are fenced, which is safe.
+            }
+
             return await operation().ConfigureAwait(false);
         }
     }

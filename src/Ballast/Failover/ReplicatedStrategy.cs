@@ -47,14 +47,19 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
 
         var reads = replicas.Select(r => ReadOrMissAsync(r, new GetCommand(key, vivifySeconds: leaseSeconds), cancellationToken).AsTask()).ToArray();
         var results = await Task.WhenAll(reads).ConfigureAwait(false);
-        var (newest, hasHit) = Newest(results);
-        if (hasHit || leaseSeconds == 0)
+        var (newest, isValue) = Newest(results);
+        if (isValue || leaseSeconds == 0)
         {
             return newest;
         }
 
-        // No copy anywhere: the caller may refill the replicas whose placeholders it won.
-        var tokens = results.Select((raw, i) => (raw, node: replicas[i])).Where(x => x.raw.MustRefill).Select(x => new LeaseToken(x.node, x.raw.Cas, 0)).ToArray();
+        // No live copy: the caller may refill the replicas whose placeholders it won, and those holding a tombstone.
+        // A tombstone's CAS is the lease there: a delete after this read replaces it, and the refill then fails.
+        var tokens = results
+            .Select((raw, i) => (raw, node: replicas[i]))
+            .Where(x => x.raw.MustRefill || (!x.raw.RefillPending && IsTombstone(x.raw)))
+            .Select(x => new LeaseToken(x.node, x.raw.Cas, 0))
+            .ToArray();
         return tokens.Length == 0 ? GetResult.Miss : GetResult.Miss with { Lease = new RefillLease(key.Text, tokens) };
     }
 
@@ -97,8 +102,14 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
         return results.FirstOrDefault(r => r.IsStored, results[0]);
     }
 
-    /// <summary>The newest copy among replica answers: a tombstone newer than every value makes a miss.</summary>
-    private static (GetResult Result, bool HasHit) Newest(GetResult[] answers)
+    private static bool IsTombstone(GetResult raw)
+        => raw.Value is { } bytes && ValueEnvelope.TryUnwrap(bytes, out var kind, out _, out _) && kind == EnvelopeKind.Tombstone;
+
+    /// <summary>
+    /// The newest copy among replica answers, and whether it is a value: a tombstone newer than every value makes a
+    /// miss, as does finding nothing.
+    /// </summary>
+    private static (GetResult Result, bool IsValue) Newest(GetResult[] answers)
     {
         GetResult best = GetResult.Miss;
         var bestStamp = long.MinValue;
@@ -120,7 +131,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
             best = new GetResult(value, raw.Flags, raw.Cas);
         }
 
-        return bestIsTombstone || bestStamp == long.MinValue ? (GetResult.Miss, bestIsTombstone) : (best, true);
+        return bestIsTombstone || bestStamp == long.MinValue ? (GetResult.Miss, false) : (best, true);
     }
 
     /// <summary>R distinct servers: the key's own, then those of <c>key-0</c>, <c>key-1</c>, ... as PECL's redundancy walks.</summary>

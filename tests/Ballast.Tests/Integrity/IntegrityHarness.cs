@@ -1,0 +1,243 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Ballast.FaultInjection;
+
+namespace Ballast.Tests.Integrity;
+
+/// <summary>
+/// Real memcached servers, frontends (each its own client) that reach every server through their own fault proxy,
+/// and an authoritative "database", with the cache-aside read and write of the scenarios. Everything is stopped at
+/// disposal.
+/// </summary>
+internal sealed class IntegrityHarness : IAsyncDisposable
+{
+    private readonly List<MemcachedProcess> _servers;
+    private readonly FaultProxy[,] _proxies;
+    private readonly ConcurrentDictionary<string, int> _database = new(StringComparer.Ordinal);
+
+    private IntegrityHarness(List<MemcachedProcess> servers, FaultProxy[,] proxies, MemcachedClient[] frontends, FailoverPolicy policy)
+    {
+        _servers = servers;
+        _proxies = proxies;
+        Frontends = frontends;
+        Policy = policy;
+    }
+
+    public MemcachedClient[] Frontends { get; }
+
+    public FailoverPolicy Policy { get; }
+
+    public ConcurrentQueue<ServerFailedEventArgs> Failures { get; } = new();
+
+    public ConcurrentQueue<(int Frontend, ServerRecoveredEventArgs Args)> Recoveries { get; } = new();
+
+    public MemcachedProcess Server(int index) => _servers[index];
+
+    public ServerEndPoint EndPoint(int index) => new(_servers[index].Host, _servers[index].Port);
+
+    /// <summary>Starts <paramref name="serverCount"/> servers (plus one gutter server under Gutter) and the frontends.</summary>
+    public static async Task<IntegrityHarness> StartAsync(FailoverPolicy policy, int serverCount = 3, int frontendCount = 2, Action<MemcachedClientOptions>? configure = null)
+    {
+        var total = serverCount + (policy == FailoverPolicy.Gutter ? 1 : 0);
+        var servers = new List<MemcachedProcess>();
+        var proxies = new FaultProxy[frontendCount, total];
+        try
+        {
+            for (var s = 0; s < total; s++)
+            {
+                servers.Add(await MemcachedProcess.StartAsync(new MemcachedProcessOptions { Threads = 2 }));
+                for (var f = 0; f < frontendCount; f++)
+                {
+                    proxies[f, s] = FaultProxy.Start(servers[s].Host, servers[s].Port);
+                }
+            }
+        }
+        catch
+        {
+            await DisposeAllAsync(servers, proxies);
+            throw;
+        }
+
+        var frontends = new MemcachedClient[frontendCount];
+        var harness = new IntegrityHarness(servers, proxies, frontends, policy);
+        for (var f = 0; f < frontendCount; f++)
+        {
+            var options = new MemcachedClientOptions
+            {
+                FailoverPolicy = policy,
+                OperationTimeout = TimeSpan.FromMilliseconds(300),
+                ConnectTimeout = TimeSpan.FromMilliseconds(300),
+            };
+            for (var s = 0; s < serverCount; s++)
+            {
+                options.Servers.Add(harness.EndPoint(s));
+            }
+
+            if (policy == FailoverPolicy.Gutter)
+            {
+                options.Gutter.Servers.Add(harness.EndPoint(serverCount));
+            }
+
+            var frontend = f;
+            options.ConnectVia = endPoint =>
+            {
+                var index = servers.FindIndex(p => p.Port == endPoint.Port);
+                return new ServerEndPoint(proxies[frontend, index].Host, proxies[frontend, index].Port);
+            };
+            options.FailureDetection.ProbeInterval = TimeSpan.FromMilliseconds(50);
+            options.FailureDetection.MaxProbeInterval = TimeSpan.FromMilliseconds(200);
+            options.Failback.MinimumDownTime = TimeSpan.FromMilliseconds(300);
+            options.Failback.RehashRetryInterval = TimeSpan.FromMilliseconds(500);
+            options.Invalidation.ConfirmTimeout = TimeSpan.FromMilliseconds(200);
+            configure?.Invoke(options);
+            frontends[f] = new MemcachedClient(options);
+            frontends[f].ServerFailed += (_, e) => harness.Failures.Enqueue(e);
+            frontends[f].ServerRecovered += (_, e) => harness.Recoveries.Enqueue((frontend, e));
+        }
+
+        return harness;
+    }
+
+    /// <summary>A key whose own server is <paramref name="server"/>.</summary>
+    public string KeyOn(int server, string prefix)
+    {
+        for (var i = 0; i < 100_000; i++)
+        {
+            var key = string.Create(CultureInfo.InvariantCulture, $"{prefix}-{i}");
+            if (Frontends[0].Locate(key) == EndPoint(server))
+            {
+                return key;
+            }
+        }
+
+        throw new InvalidOperationException($"No key maps to server {server}.");
+    }
+
+    public int DatabaseVersion(string key) => _database.GetOrAdd(key, 1);
+
+    /// <summary>Cache-aside read: the cache, else the database and a refill under a lease. Returns the version read.</summary>
+    public async Task<int> ReadAsync(int frontend, string key)
+    {
+        var client = Frontends[frontend];
+        var cached = await client.GetForRefillAsync(key);
+        if (cached.IsHit)
+        {
+            return int.Parse(cached.AsString()!.AsSpan(1), CultureInfo.InvariantCulture);
+        }
+
+        var version = DatabaseVersion(key);
+        if (cached.Lease is { } lease)
+        {
+            try
+            {
+                await client.RefillAsync(key, Encoding.ASCII.GetBytes($"v{version}"), lease);
+            }
+            catch (MemcachedException)
+            {
+                // A refill that fails costs a later miss, nothing more.
+            }
+        }
+
+        return version;
+    }
+
+    /// <summary>Cache-aside write: the database, then the invalidation. Returns the new version once the delete returned.</summary>
+    public async Task<int> WriteAsync(int frontend, string key)
+    {
+        var version = _database.AddOrUpdate(key, 2, (_, v) => v + 1);
+        try
+        {
+            await Frontends[frontend].DeleteAsync(key);
+        }
+        catch (MemcachedException)
+        {
+            // Completed with an error: the scenarios count it as completed all the same.
+        }
+
+        return version;
+    }
+
+    public void Cut(int frontend, int server) => _proxies[frontend, server].SetMode(ProxyFaultMode.Blackhole);
+
+    public void Heal(int frontend, int server) => _proxies[frontend, server].SetMode(ProxyFaultMode.Pass);
+
+    public void Slow(int frontend, int server, TimeSpan latency) => _proxies[frontend, server].SetMode(ProxyFaultMode.Latency, latency);
+
+    public void CutAll(int server) => ForEachFrontend(f => Cut(f, server));
+
+    public void HealAll(int server) => ForEachFrontend(f => Heal(f, server));
+
+    public FaultProxy Proxy(int frontend, int server) => _proxies[frontend, server];
+
+    /// <summary>memcached's own count of flushes, read straight from the server (not through a proxy).</summary>
+    public async Task<long> FlushCountAsync(int server)
+    {
+        var options = new MemcachedClientOptions();
+        options.Servers.Add(EndPoint(server));
+        options.SharedView.Enabled = false;
+        await using var direct = new MemcachedClient(options);
+        var stats = await direct.StatsAsync();
+        return long.Parse(stats[0].Values!["cmd_flush"], CultureInfo.InvariantCulture);
+    }
+
+    public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+
+    public Task<bool> WaitForStateAsync(int server, ServerState state, TimeSpan timeout, params int[] frontends)
+    {
+        // Down covers probing and recovering too: a frontend may be in the middle of a probe when looked at.
+        var which = frontends.Length == 0 ? Enumerable.Range(0, Frontends.Length).ToArray() : frontends;
+        return WaitUntilAsync(() => which.All(f => (Frontends[f].GetServerState(EndPoint(server)) == ServerState.Up) == (state == ServerState.Up)), timeout);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var frontend in Frontends)
+        {
+            if (frontend is not null)
+            {
+                await frontend.DisposeAsync();
+            }
+        }
+
+        await DisposeAllAsync(_servers, _proxies);
+    }
+
+    private static async Task DisposeAllAsync(List<MemcachedProcess> servers, FaultProxy[,] proxies)
+    {
+        foreach (var proxy in proxies)
+        {
+            if (proxy is not null)
+            {
+                await proxy.DisposeAsync();
+            }
+        }
+
+        foreach (var server in servers)
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private void ForEachFrontend(Action<int> action)
+    {
+        for (var f = 0; f < Frontends.Length; f++)
+        {
+            action(f);
+        }
+    }
+}
