@@ -1,8 +1,27 @@
 #!/usr/bin/env bash
-# Installs what the tests need when it is missing, then runs every test.
+# Installs what the tests need when it is missing (memcached, libmemcached-tools, php-cli, php-memcache,
+# php-memcached), builds, and runs every test: unit tests, wire-fault tests, and integration tests against real
+# memcached processes and the real PHP extensions. Extra arguments go to `dotnet test` (e.g. --filter Integrity).
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-deps.sh
 ensure_test_deps
+
 dotnet build Ballast.slnx -c Release -nologo -v q
-dotnet test tests/Ballast.Tests/Ballast.Tests.csproj -c Release --no-build -nologo "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test tests/Ballast.Tests/Ballast.Tests.csproj -c Release --no-build -nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One plain closing line that any CI reads: "tests: N passed, N failed".
+summary=$(grep -E '(Passed|Failed)!' "$log" | tail -n 1)
+passed=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$summary")
+failed=$(sed -nE 's/.*Failed: *([0-9]+),.*/\1/p' <<<"$summary")
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+if [ -z "$summary" ] && [ "$status" -eq 0 ]; then
+  echo "No test ran." >&2
+  exit 1
+fi
+exit "$status"
