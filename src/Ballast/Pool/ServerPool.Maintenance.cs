@@ -16,6 +16,7 @@ internal sealed partial class ServerPool
 
     private async Task MaintainAsync(CancellationToken cancellationToken)
     {
+        await FenceServersOwedFromJournalAsync(cancellationToken).ConfigureAwait(false);
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -50,6 +51,25 @@ internal sealed partial class ServerPool
                 // The loop must outlive any one failed step; each step reports through events and retries next tick.
                 await Task.Delay(Tick, _time, CancellationToken.None).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// A process that restarts with invalidations still owed (a journal on disk) cannot know whether those keys were
+    /// read since: it fences their servers, and the flush that readmits them settles the debt.
+    /// </summary>
+    private async Task FenceServersOwedFromJournalAsync(CancellationToken cancellationToken)
+    {
+        var owed = Journal.Snapshot().Select(p => p.Server).ToHashSet(StringComparer.Ordinal);
+        if (owed.Count == 0)
+        {
+            return;
+        }
+
+        await Ready.ConfigureAwait(false);
+        foreach (var node in All.Where(n => owed.Contains(n.EndPoint.ToString())))
+        {
+            await FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, "invalidations owed from the journal of an earlier run", cancellationToken, markedDownByCaller: true).ConfigureAwait(false);
         }
     }
 

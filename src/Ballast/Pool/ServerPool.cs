@@ -42,6 +42,13 @@ internal sealed partial class ServerPool : IAsyncDisposable
         ViewStore = viewEnabled ? new SharedViewStore(Main, PoolName, All.Length) : null;
         Journal = new InvalidationJournal(options.Invalidation.JournalPath);
         Clock = new HybridLogicalClock(time);
+        // Servers this process owes invalidations to (from an earlier run's journal) are not read until settled.
+        var owed = Journal.Snapshot().Select(p => p.Server).ToHashSet(StringComparer.Ordinal);
+        foreach (var node in All.Where(n => owed.Contains(n.EndPoint.ToString())))
+        {
+            node.Detector.MarkDown();
+        }
+
         _lastViewRead = time.GetTimestamp();
         Ready = ViewStore is null ? Task.CompletedTask : RefreshViewAsync(_lastViewRead, _shutdown.Token);
         _maintenance = Task.Run(() => MaintainAsync(_shutdown.Token));
