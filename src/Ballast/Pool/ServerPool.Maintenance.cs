@@ -76,7 +76,7 @@ internal sealed partial class ServerPool
     /// <summary>Reads the view; servers another frontend fenced are marked down here too.</summary>
     internal async Task RefreshViewAsync(long startTimestamp, CancellationToken cancellationToken)
     {
-        var read = await ViewStore!.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var read = await ViewStore!.ReadAsync(_options.SharedView.RefreshInterval / 2, _time, cancellationToken).ConfigureAwait(false);
         foreach (var index in View.Apply(read, startTimestamp))
         {
             var entry = View[index];

@@ -34,10 +34,36 @@ internal sealed class SharedViewStore
     /// Reads every record from every replica at once and merges them (highest epoch wins). Replicas that answered
     /// with an older record are repaired in the background, which also restores the records a flush wiped.
     /// </summary>
-    public async Task<ViewReadResult> ReadAsync(CancellationToken cancellationToken)
+    public async Task<ViewReadResult> ReadAsync(TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken)
     {
         var reads = _replicas.Select(replica => ReadReplicaAsync(replica, cancellationToken)).ToArray();
-        var copies = await Task.WhenAll(reads).ConfigureAwait(false);
+
+        // Once a quorum has answered, wait only a little for the rest: a stalled replica must not hold up every view
+        // read (and so every lease) for a whole operation timeout. Quorum intersection needs any R answers, not all.
+        var quorum = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answered = 0;
+        foreach (var read in reads)
+        {
+            _ = read.ContinueWith(
+                t =>
+                {
+                    if (t.Result is not null && Interlocked.Increment(ref answered) >= ReadQuorum)
+                    {
+                        quorum.TrySetResult();
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        var all = Task.WhenAll(reads);
+        if (await Task.WhenAny(all, quorum.Task).ConfigureAwait(false) != all)
+        {
+            await Task.WhenAny(all, Task.Delay(straggler, time, cancellationToken)).ConfigureAwait(false);
+        }
+
+        var copies = reads.Select(r => r.IsCompletedSuccessfully ? r.Result : null).ToArray();
         var merged = new ViewEntry[_keys.Length];
         Array.Fill(merged, ViewEntry.Initial);
         var responded = 0;
