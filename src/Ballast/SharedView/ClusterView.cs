@@ -11,6 +11,7 @@ internal sealed class ClusterView
     private readonly long _boundTicks;
     private ViewEntry[] _entries;
     private long _leaseStart;
+    private bool _hasLease;
     private readonly Lock _lock = new();
 
     public ClusterView(int entryCount, TimeSpan bound, TimeProvider time, bool enabled)
@@ -25,10 +26,10 @@ internal sealed class ClusterView
     public bool Enabled { get; }
 
     /// <summary>True while the last quorum read started within the bound.</summary>
-    public bool IsLeaseFresh => !Enabled || _time.GetTimestamp() - Volatile.Read(ref _leaseStart) <= _boundTicks;
+    public bool IsLeaseFresh => !Enabled || (Volatile.Read(ref _hasLease) && _time.GetTimestamp() - Volatile.Read(ref _leaseStart) <= _boundTicks);
 
     /// <summary>True when a quorum read has ever succeeded (or there is no view).</summary>
-    public bool HasLease => !Enabled || Volatile.Read(ref _leaseStart) != 0;
+    public bool HasLease => !Enabled || Volatile.Read(ref _hasLease);
 
     public ViewEntry this[int index] => Volatile.Read(ref _entries)[index];
 
@@ -55,9 +56,10 @@ internal sealed class ClusterView
             }
 
             Volatile.Write(ref _entries, next);
-            if (read.IsQuorum && readStartTimestamp > _leaseStart)
+            if (read.IsQuorum && (!_hasLease || readStartTimestamp > _leaseStart))
             {
                 Volatile.Write(ref _leaseStart, readStartTimestamp);
+                Volatile.Write(ref _hasLease, true);
             }
         }
 

@@ -1,3 +1,4 @@
+using Ballast.Tests.Support;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;

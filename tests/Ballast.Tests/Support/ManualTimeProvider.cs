@@ -1,4 +1,4 @@
-namespace Ballast.Tests.FaultInjection;
+namespace Ballast.Tests.Support;
 
 /// <summary>A clock that moves only when told to, so timing logic that takes a TimeProvider can be tested without sleeping.</summary>
 internal sealed class ManualTimeProvider : TimeProvider
