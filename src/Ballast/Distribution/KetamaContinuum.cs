@@ -45,11 +45,7 @@ internal sealed class KetamaContinuum : IServerLocator
     /// <exception cref="ArgumentException">The list is empty.</exception>
     public KetamaContinuum(IReadOnlyList<ServerEndPoint> servers)
     {
-        ArgumentNullException.ThrowIfNull(servers);
-        if (servers.Count == 0)
-        {
-            throw new ArgumentException("A key distribution needs at least one server.", nameof(servers));
-        }
+        LocatorArguments.Validate(servers);
 
         ServerCount = servers.Count;
 

@@ -20,13 +20,7 @@ internal sealed class PeclStandardLocator : IServerLocator
     /// <exception cref="ArgumentException">The list is empty.</exception>
     public PeclStandardLocator(PeclHashFunction hash, IReadOnlyList<ServerEndPoint> servers)
     {
-        ArgumentNullException.ThrowIfNull(servers);
-        if (servers.Count == 0)
-        {
-            throw new ArgumentException("A key distribution needs at least one server.", nameof(servers));
-        }
-
-        _ = PeclHash.Seed(hash); // validates the enum value up front
+        LocatorArguments.Validate(hash, servers);
         _hash = hash;
         ServerCount = servers.Count;
 

@@ -11,11 +11,7 @@ internal static class ServerLocatorFactory
     /// <exception cref="ArgumentOutOfRangeException">Unknown distribution or hash function.</exception>
     public static IServerLocator Create(KeyDistribution distribution, PeclHashFunction hash, IReadOnlyList<ServerEndPoint> servers)
     {
-        ArgumentNullException.ThrowIfNull(servers);
-        if (servers.Count == 0)
-        {
-            throw new ArgumentException("A key distribution needs at least one server.", nameof(servers));
-        }
+        LocatorArguments.Validate(servers);
 
         return distribution switch
         {
