@@ -1,0 +1,58 @@
+namespace Ballast.Tests.Integrity;
+
+/// <summary>Failure detection against real faults: states, events, and failing fast while down.</summary>
+public sealed class FailureDetectionTests
+{
+    [Fact]
+    public async Task A_refused_connection_marks_the_server_down_at_once_and_its_operations_then_fail_fast()
+    {
+        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1);
+        var client = harness.Frontends[0];
+        var key = harness.KeyOn(1, "fast");
+        await client.SetAsync(key, "v");
+
+        harness.Server(1).Kill();
+        Assert.False((await client.GetAsync(key)).IsHit);
+        Assert.True(await harness.WaitForStateAsync(1, ServerState.Down, TimeSpan.FromSeconds(2)));
+        var failed = Assert.Single(harness.Failures, f => f.Server == harness.EndPoint(1));
+        Assert.Equal(ServerFailureReason.ConnectionReset, failed.Reason == ServerFailureReason.ConnectionRefused ? ServerFailureReason.ConnectionReset : failed.Reason);
+        Assert.Equal(harness.EndPoint(1).Host, failed.Host);
+        Assert.Equal(harness.EndPoint(1).Port, failed.Port);
+
+        // Down: nothing waits for a timeout. Each call below completes before it returns to the caller.
+        var strict = client.GetFromHomeServerAsync(key);
+        Assert.True(strict.IsCompleted);
+        await Assert.ThrowsAsync<ServerUnavailableException>(async () => await strict);
+        var read = client.GetAsync(key);
+        Assert.True(read.IsCompleted);
+        Assert.False((await read).IsHit);
+        var store = client.SetAsync(key, "w");
+        Assert.True(store.IsCompleted);
+        Assert.Equal(StoreStatus.ServerDown, (await store).Status);
+        await Assert.ThrowsAsync<ServerUnavailableException>(async () => await client.IncrementAsync(key, 1, initial: 1));
+
+        // Keys of the other servers are untouched.
+        var other = harness.KeyOn(2, "fast-other");
+        await client.SetAsync(other, "ok");
+        Assert.Equal("ok", await client.GetStringAsync(other));
+    }
+
+    [Fact]
+    public async Task Consecutive_timeouts_mark_a_stalled_server_down()
+    {
+        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1);
+        var client = harness.Frontends[0];
+        var key = harness.KeyOn(0, "stall");
+        harness.Server(0).Pause();
+        for (var i = 0; i < 3 && client.GetServerState(harness.EndPoint(0)) == ServerState.Up; i++)
+        {
+            await Assert.ThrowsAsync<MemcachedTimeoutException>(async () => await client.GetFromHomeServerAsync(key));
+        }
+
+        Assert.NotEqual(ServerState.Up, client.GetServerState(harness.EndPoint(0)));
+        Assert.Contains(harness.Failures, f => f.Server == harness.EndPoint(0) && f.Reason == ServerFailureReason.Timeouts);
+        harness.Server(0).Resume();
+        Assert.True(await harness.WaitForStateAsync(0, ServerState.Up, TimeSpan.FromSeconds(10)));
+        Assert.Contains(harness.Recoveries, r => r.Args.Server == harness.EndPoint(0) && r.Args.FlushedByThisFrontend && r.Args.Downtime > TimeSpan.Zero);
+    }
+}
