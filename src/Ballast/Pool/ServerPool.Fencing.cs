@@ -48,7 +48,7 @@ internal sealed partial class ServerPool
         var state = _recovery[node.Index];
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var result = await ViewStore!.PublishAsync(node.Index, target, cancellationToken).ConfigureAwait(false);
+            var result = await ViewStore!.PublishAsync(node.Index, target, _options.SharedView.RefreshInterval / 2, _time, cancellationToken).ConfigureAwait(false);
             if (result.Contradiction is { } newer)
             {
                 // Someone readmitted the server after the outage this fence was computed from: fence the new epoch.

@@ -192,39 +192,89 @@ internal sealed partial class ServerPool
         var lockKey = CacheKey.Create($"ballast:{PoolName}:last_failback:{node.Index}:{entry.Epoch}", InvalidKeyHandling.Reject);
         var lockTtl = (long)_options.Failback.LockTimeToLive.TotalSeconds;
         var owner = System.Text.Encoding.ASCII.GetBytes(FrontendId);
-        StoreResult taken;
-        try
+        if (state.FlushedEpoch != entry.Epoch)
         {
-            taken = await node.ExecuteAsync(new StoreCommand(lockKey, owner, StoreMode.Add, lockTtl, 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-            if (!taken.IsStored)
+            if (!await TryTakeFailbackLockAsync(node, lockKey, owner, lockTtl, cancellationToken).ConfigureAwait(false))
             {
                 return;
             }
 
-            await node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            // Connections opened while the server was cut off may still hold requests whose bytes were lost; each step
+            // is retried, so one such connection timing out does not leave the lock held and the server unflushed.
+            var flushDone = await RetryAsync(() => node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
+            if (!flushDone)
+            {
+                await RetryAsync(() => node.ExecuteAsync(new DeleteCommand(lockKey), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
+                state.Reachable = false;
+                return;
+            }
 
             // The flush wiped the lock; put it back at once so a frontend that probes late does not flush again.
-            await node.ExecuteAsync(new StoreCommand(lockKey, owner, StoreMode.Set, lockTtl, 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-        }
-        catch (MemcachedException)
-        {
-            state.Reachable = false;
-            return;
+            await RetryAsync(() => node.ExecuteAsync(new StoreCommand(lockKey, owner, StoreMode.Set, lockTtl, 0, 0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
+            state.FlushedEpoch = entry.Epoch;
+            if (_options.Failback.FlushPoolOnFailback)
+            {
+                await FlushAsync(Main.Where(n => n != node), cancellationToken).ConfigureAwait(false);
+            }
         }
 
-        if (_options.Failback.FlushPoolOnFailback)
-        {
-            await FlushAsync(Main.Where(n => n != node), cancellationToken).ConfigureAwait(false);
-        }
+        // Flushed (now or on an earlier tick whose publish fell short): announce the server up.
 
         var up = entry.Next(down: false, _time.GetUtcNow().ToUnixTimeMilliseconds(), FrontendId);
-        var published = await ViewStore.PublishAsync(node.Index, up, cancellationToken).ConfigureAwait(false);
+        var published = await ViewStore.PublishAsync(node.Index, up, _options.SharedView.RefreshInterval / 2, _time, cancellationToken).ConfigureAwait(false);
         if (published.Contradiction is null && published.Holding >= ViewStore.WriteQuorum)
         {
             View.ApplyLocal(node.Index, up);
             Journal.Supersede(node.EndPoint.ToString(), up.Epoch);
             Readmit(node, state, up.Epoch, flushedHere: true, downFor);
         }
+    }
+
+    /// <summary>
+    /// The seed's lock: <c>add</c> succeeds for one frontend. An <c>add</c> whose answer was lost may still have been
+    /// applied, so a "not stored" is checked against the lock's owner before it counts as someone else's lock.
+    /// </summary>
+    private async Task<bool> TryTakeFailbackLockAsync(ServerNode node, CacheKey lockKey, byte[] owner, long lockTtl, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            try
+            {
+                var taken = await node.ExecuteAsync(new StoreCommand(lockKey, owner, StoreMode.Add, lockTtl, 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+                if (taken.IsStored)
+                {
+                    return true;
+                }
+
+                var holder = await node.ExecuteAsync(new GetCommand(lockKey), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+                return holder.Value is { } value && value.AsSpan().SequenceEqual(owner);
+            }
+            catch (MemcachedException)
+            {
+                // Try again on a fresh connection.
+            }
+        }
+
+        return false;
+    }
+
+    private static async Task<bool> RetryAsync<T>(Func<Task<T>> step, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                await step().ConfigureAwait(false);
+                return true;
+            }
+            catch (MemcachedException)
+            {
+                // A poisoned connection is replaced on the next attempt.
+            }
+        }
+
+        return false;
     }
 
     private void Readmit(ServerNode node, NodeRecoveryState state, long epoch, bool flushedHere, TimeSpan downFor)

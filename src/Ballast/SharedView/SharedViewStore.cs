@@ -9,7 +9,8 @@ namespace Ballast.SharedView;
 /// Publishing must reach <see cref="WriteQuorum"/> replicas and reading must hear from <see cref="ReadQuorum"/>;
 /// the two add up to more than the replica count, so every read that starts after a publish completed sees it,
 /// whichever replicas either side could reach. That is what lets a frontend cut off from a server learn, within the
-/// bound, that another frontend fenced it.
+/// bound, that another frontend fenced it. Fenced servers keep holding view records: fencing bars reads of cached
+/// data, not the view, so a pool with one fenced and one dead server of three still has its quorum.
 /// </summary>
 internal sealed class SharedViewStore
 {
@@ -38,31 +39,7 @@ internal sealed class SharedViewStore
     {
         var reads = _replicas.Select(replica => ReadReplicaAsync(replica, cancellationToken)).ToArray();
 
-        // Once a quorum has answered, wait only a little for the rest: a stalled replica must not hold up every view
-        // read (and so every lease) for a whole operation timeout. Quorum intersection needs any R answers, not all.
-        var quorum = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var answered = 0;
-        foreach (var read in reads)
-        {
-            _ = read.ContinueWith(
-                t =>
-                {
-                    if (t.Result is not null && Interlocked.Increment(ref answered) >= ReadQuorum)
-                    {
-                        quorum.TrySetResult();
-                    }
-                },
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
-        }
-
-        var all = Task.WhenAll(reads);
-        if (await Task.WhenAny(all, quorum.Task).ConfigureAwait(false) != all)
-        {
-            await Task.WhenAny(all, Task.Delay(straggler, time, cancellationToken)).ConfigureAwait(false);
-        }
-
+        await QuorumWait.WhenQuorumAsync(reads, copy => copy is not null, ReadQuorum, straggler, time, cancellationToken).ConfigureAwait(false);
         var copies = reads.Select(r => r.IsCompletedSuccessfully ? r.Result : null).ToArray();
         var merged = new ViewEntry[_keys.Length];
         Array.Fill(merged, ViewEntry.Initial);
@@ -102,10 +79,11 @@ internal sealed class SharedViewStore
     /// Writes a record to every replica. Returns how many now hold it (or a newer record in the same state), and the
     /// newest record that contradicts it (a newer epoch in the other state), if some replica has one.
     /// </summary>
-    public async Task<PublishResult> PublishAsync(int index, ViewEntry entry, CancellationToken cancellationToken)
+    public async Task<PublishResult> PublishAsync(int index, ViewEntry entry, TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken)
     {
         var writes = _replicas.Select(replica => PublishToReplicaAsync(replica, index, entry, cancellationToken)).ToArray();
-        var results = await Task.WhenAll(writes).ConfigureAwait(false);
+        await QuorumWait.WhenQuorumAsync(writes, r => r.Holds, WriteQuorum, straggler, time, cancellationToken).ConfigureAwait(false);
+        var results = writes.Where(w => w.IsCompletedSuccessfully).Select(w => w.Result).ToArray();
         var contradiction = results.Where(r => r.Contradiction is not null).Select(r => r.Contradiction!.Value).OrderByDescending(e => e.Epoch).FirstOrDefault();
         return new PublishResult(results.Count(r => r.Holds), contradiction.Epoch > 0 ? contradiction : null);
     }
@@ -114,7 +92,7 @@ internal sealed class SharedViewStore
     {
         try
         {
-            var results = await replica.ExecuteAsync(new MultiGetCommand(_keys), cancellationToken).ConfigureAwait(false);
+            var results = await replica.ExecuteAsync(new MultiGetCommand(_keys), cancellationToken, evenIfDown: true).ConfigureAwait(false);
             var entries = new ViewEntry?[results.Length];
             for (var i = 0; i < results.Length; i++)
             {
@@ -144,7 +122,7 @@ internal sealed class SharedViewStore
         {
             for (var attempt = 0; attempt < 5; attempt++)
             {
-                var current = await replica.ExecuteAsync(new GetCommand(key), cancellationToken).ConfigureAwait(false);
+                var current = await replica.ExecuteAsync(new GetCommand(key), cancellationToken, evenIfDown: true).ConfigureAwait(false);
                 StoreResult stored;
                 if (current.Value is { } bytes && ViewEntry.TryDecode(bytes, out var existing))
                 {
@@ -155,11 +133,11 @@ internal sealed class SharedViewStore
                         return existing.IsDown == entry.IsDown ? (true, null) : (false, existing);
                     }
 
-                    stored = await replica.ExecuteAsync(new StoreCommand(key, value, StoreMode.Set, 0, 0, current.Cas), cancellationToken).ConfigureAwait(false);
+                    stored = await replica.ExecuteAsync(new StoreCommand(key, value, StoreMode.Set, 0, 0, current.Cas), cancellationToken, evenIfDown: true).ConfigureAwait(false);
                 }
                 else
                 {
-                    stored = await replica.ExecuteAsync(new StoreCommand(key, value, current.IsHit ? StoreMode.Set : StoreMode.Add, 0, 0, current.Cas), cancellationToken).ConfigureAwait(false);
+                    stored = await replica.ExecuteAsync(new StoreCommand(key, value, current.IsHit ? StoreMode.Set : StoreMode.Add, 0, 0, current.Cas), cancellationToken, evenIfDown: true).ConfigureAwait(false);
                 }
 
                 if (stored.IsStored)
