@@ -54,6 +54,9 @@ public sealed class PolicyResult
     /// <summary>Exceptions by type.</summary>
     public IReadOnlyDictionary<string, int> ErrorsByType { get; init; } = new Dictionary<string, int>();
 
+    /// <summary>The first message of each exception type.</summary>
+    public IReadOnlyDictionary<string, string> ErrorSamples { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The run's length, ms.</summary>
     [JsonIgnore]
     public double DurationMs { get; init; }
@@ -69,6 +72,10 @@ public sealed class PolicyResult
     /// <summary>The clients' failure and recovery events.</summary>
     [JsonIgnore]
     public IReadOnlyList<ClientEvent> ClientEvents { get; init; } = [];
+
+    /// <summary>The run in 250 ms bins: reads, hits and failed deletes per bin, for the timeline.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<TimeBin> Bins { get; init; } = [];
 
     /// <summary>Key index → main server index (as frontend 0 places it).</summary>
     [JsonIgnore]
@@ -105,12 +112,36 @@ public sealed class PolicyResult
             BoundMs = bound?.TotalMilliseconds,
             PromisesIntegrity = policy != FailoverPolicy.Rehash,
             ErrorsByType = new SortedDictionary<string, int>(history.ErrorsByType.ToDictionary(), StringComparer.Ordinal),
+            ErrorSamples = new SortedDictionary<string, string>(history.ErrorSamples.ToDictionary(), StringComparer.Ordinal),
             DurationMs = elapsed.TotalMilliseconds,
             Stale = check.Stale,
             FaultEvents = history.Faults,
             ClientEvents = history.Events,
             KeyServers = keyServers,
+            Bins = Bin(reads, writes, elapsed),
         };
+    }
+
+    /// <summary>The width of a <see cref="TimeBin"/>, ms.</summary>
+    public const double BinMs = 250;
+
+    private static TimeBin[] Bin(IReadOnlyList<ReadRecord> reads, IReadOnlyList<WriteRecord> writes, TimeSpan elapsed)
+    {
+        var count = (int)Math.Ceiling(elapsed.TotalMilliseconds / BinMs) + 1;
+        var bins = new TimeBin[count];
+        foreach (var r in reads)
+        {
+            var i = Math.Clamp((int)(r.StartMs / BinMs), 0, count - 1);
+            bins[i] = bins[i] with { Reads = bins[i].Reads + 1, Hits = bins[i].Hits + (r.Hit ? 1 : 0) };
+        }
+
+        foreach (var w in writes.Where(w => w.Failed && !double.IsInfinity(w.EndMs)))
+        {
+            var i = Math.Clamp((int)(w.EndMs / BinMs), 0, count - 1);
+            bins[i] = bins[i] with { FailedDeletes = bins[i].FailedDeletes + 1 };
+        }
+
+        return bins;
     }
 
     /// <summary>The <paramref name="q"/> quantile of sorted values (nearest rank); 0 when empty.</summary>
@@ -126,6 +157,12 @@ public sealed class PolicyResult
         return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
     }
 }
+
+/// <summary>One 250 ms bin of a run.</summary>
+/// <param name="Reads">Reads that began in it.</param>
+/// <param name="Hits">Of those, cache hits.</param>
+/// <param name="FailedDeletes">Deletes that threw and returned in it.</param>
+public readonly record struct TimeBin(int Reads, int Hits, int FailedDeletes);
 
 /// <summary>Text renderings of chaos results: JSON, and the timeline of stale reads under a policy.</summary>
 public static class ChaosReport

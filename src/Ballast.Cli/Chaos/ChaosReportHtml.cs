@@ -15,6 +15,7 @@ public static class ChaosReportHtml
     private const int Right = 20;
     private const int RowHeight = 26;
     private const int StaleHeight = 90;
+    private const int HitHeight = 40;
 
     private static readonly Dictionary<FaultKind, string> Colors = new()
     {
@@ -81,7 +82,8 @@ public static class ChaosReportHtml
         var durationMs = Math.Max(r.DurationMs, options.Duration.TotalMilliseconds);
         var plot = Width - Left - Right;
         double X(double ms) => Left + (Math.Clamp(ms, 0, durationMs) / durationMs * plot);
-        var staleTop = 10 + (servers * RowHeight) + 20;
+        var hitTop = 10 + (servers * RowHeight) + 8;
+        var staleTop = hitTop + HitHeight + 12;
         var height = staleTop + StaleHeight + 30;
         var svg = new StringBuilder();
         svg.Append(Inv($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-size=\"11\">"));
@@ -106,6 +108,22 @@ public static class ChaosReportHtml
             var glyph = e.Failed ? "▼" : "▲";
             svg.Append(Inv($"<text x=\"{X(e.AtMs) - 4:0.#}\" y=\"{y + (e.Failed ? 6 : 0)}\" font-size=\"8\" fill=\"{(e.Failed ? "#a00" : "#060")}\">{glyph}<title>{E(e.Detail)}</title></text>"));
         }
+
+        // Hit ratio per 250 ms (green area) and failed deletes (red ticks): where the policy paid for integrity with misses and errors.
+        svg.Append(Inv($"<rect x=\"{Left}\" y=\"{hitTop}\" width=\"{plot}\" height=\"{HitHeight}\" fill=\"#fbfbfb\" stroke=\"#ddd\"/><text x=\"4\" y=\"{hitTop + 14}\">hit ratio</text><text x=\"4\" y=\"{hitTop + 28}\" fill=\"#a00\">| failed deletes</text>"));
+        var points = new StringBuilder();
+        for (var i = 0; i < r.Bins.Count; i++)
+        {
+            var bin = r.Bins[i];
+            var ratio = bin.Reads == 0 ? 0 : (double)bin.Hits / bin.Reads;
+            points.Append(Inv($"{X((i + 0.5) * PolicyResult.BinMs):0.#},{hitTop + HitHeight - (ratio * (HitHeight - 2)):0.#} "));
+            if (bin.FailedDeletes > 0)
+            {
+                svg.Append(Inv($"<line x1=\"{X((i + 0.5) * PolicyResult.BinMs):0.#}\" x2=\"{X((i + 0.5) * PolicyResult.BinMs):0.#}\" y1=\"{hitTop + HitHeight}\" y2=\"{hitTop + HitHeight - Math.Min(HitHeight, 4 + bin.FailedDeletes):0.#}\" stroke=\"#d62728\" stroke-width=\"2\"><title>{bin.FailedDeletes} failed deletes</title></line>"));
+            }
+        }
+
+        svg.Append(Inv($"<polyline fill=\"none\" stroke=\"#2ca02c\" stroke-width=\"1.5\" points=\"{points}\"/>"));
 
         // Stale reads: one dot per read, by time and staleness (log scale from 1 ms to the largest seen).
         var maxStale = Math.Max(10, r.Stale.Count == 0 ? 10 : r.Stale.Max(s => s.StalenessMs));

@@ -57,6 +57,7 @@ public sealed class HistoryRecorder
     private readonly ConcurrentQueue<ClientEvent> _events = new();
     private readonly ConcurrentQueue<FaultEvent> _faults = new();
     private readonly ConcurrentDictionary<string, int> _errors = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _samples = new(StringComparer.Ordinal);
     private long _appErrors;
 
     /// <summary>A new log for one worker.</summary>
@@ -82,6 +83,9 @@ public sealed class HistoryRecorder
     /// <summary>Exceptions the application saw, by type.</summary>
     public IReadOnlyDictionary<string, int> ErrorsByType => _errors;
 
+    /// <summary>The first message of each exception type the application saw.</summary>
+    public IReadOnlyDictionary<string, string> ErrorSamples => _samples;
+
     /// <summary>The number of exceptions the application saw.</summary>
     public long AppErrors => Interlocked.Read(ref _appErrors);
 
@@ -100,6 +104,7 @@ public sealed class HistoryRecorder
         ArgumentNullException.ThrowIfNull(exception);
         Interlocked.Increment(ref _appErrors);
         _errors.AddOrUpdate(exception.GetType().Name, 1, (_, n) => n + 1);
+        _samples.TryAdd(exception.GetType().Name, exception.Message);
     }
 
     /// <summary>One worker's log; used by that worker only.</summary>
