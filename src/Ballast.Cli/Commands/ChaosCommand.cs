@@ -123,6 +123,12 @@ public static class ChaosCommand
             }
 
             PrintTable(stdout, results);
+            foreach (var r in results.Where(r => r.AppErrors > 0))
+            {
+                var types = string.Join(", ", r.ErrorsByType.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Value} {e.Key}")));
+                var sample = r.ErrorSamples.Values.FirstOrDefault() ?? string.Empty;
+                stdout.MarkupLine(Markup.Escape($"{r.Policy}: {types}. First: {sample}"));
+            }
         }
 
         foreach (var line in results.Where(r => r.Violates).SelectMany(r => ChaosReport.ExplainViolations(r)))
@@ -153,7 +159,11 @@ public static class ChaosCommand
                 AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"Rehash (PECL's default) served {rehash.StaleReads} stale reads, up to {rehash.MaxStalenessMs / 1000:0.0} s old.")));
             }
 
-            AnsiConsole.MarkupLine("[green]Offline, gutter and replicated: no stale read beyond the bound; a failure cost a database read instead.[/]");
+            var safe = results.Where(r => r.PromisesIntegrity).Select(r => r.Policy).ToArray();
+            if (safe.Length > 0)
+            {
+                AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", safe)}: no stale read beyond the {options.Bound.TotalMilliseconds:0} ms bound; a failure cost a database read instead.")));
+            }
         }
 
         return 0;

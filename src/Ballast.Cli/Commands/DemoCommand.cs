@@ -37,15 +37,9 @@ public static class DemoCommand
         var c = AnsiConsole.Console;
         c.Write(new Rule("[bold]Ballast demo[/]").LeftJustified());
         c.MarkupLine("The problem, from two memcached mailing-list threads:");
-        c.MarkupLine(" • [bold]PECL memcache rehashes[/] a dead server's keys to another server, and moves them back when the server");
-        c.MarkupLine("   returns, without a flush: values written during one outage, or kept by a server that was merely cut off,");
-        c.MarkupLine("   are served [red]after the database has moved on[/].");
-        c.MarkupLine(" • [bold]Frontends disagree[/]: when only one frontend loses a server, its deletes fail there while the others");
-        c.MarkupLine("   keep reading the old value from it.");
-        c.MarkupLine($"Now: {options.Servers} real memcached servers, {options.Frontends} frontends (each its own client, each link through its own fault proxy),");
-        c.MarkupLine("a cache-aside workload (read, miss → database → leased refill; write → database → delete) and the faults");
-        c.MarkupLine("kill -9, blackhole (no frontend reaches a server), partition (one frontend does not), SIGSTOP. Each policy");
-        c.MarkupLine($"runs {options.Duration.TotalSeconds:0} s with the same seed and fault schedule; every read is checked against the database's history.");
+        c.MarkupLine(" • [bold]PECL memcache rehashes[/] a dead server's keys to another server and moves them back when the server returns, without a flush: values written during one outage, or kept by a server that was merely cut off, are served [red]after the database has moved on[/].");
+        c.MarkupLine(" • [bold]Frontends disagree[/]: when only one frontend loses a server, its deletes fail there while the other frontends keep reading the old value from it.");
+        c.MarkupLine(Markup.Escape(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Now: {options.Servers} real memcached servers and {options.Frontends} frontends (each its own client, each link through its own fault proxy) run a cache-aside workload (read; on a miss, database then leased refill; write: database then delete) under kill -9, blackhole (no frontend reaches a server), partition (one frontend does not) and SIGSTOP. Each policy runs {options.Duration.TotalSeconds:0} s with the same seed and fault schedule, and every read is checked against the database's history.")));
         c.WriteLine();
     }
 }
