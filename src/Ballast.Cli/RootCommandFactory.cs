@@ -22,6 +22,8 @@ internal static class RootCommandFactory
         root.Subcommands.Add(DeleteCommand.Create(common, console));
         root.Subcommands.Add(StatsCommand.Create(common, console));
         root.Subcommands.Add(LocateCommand.Create(common, console));
+        root.Subcommands.Add(ChaosCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
 
@@ -52,7 +54,7 @@ internal static class RootCommandFactory
             return ExitCodes.Usage;
         }
 
-        var configuration = new InvocationConfiguration { Output = console.OutputText, Error = console.Error };
+        var configuration = new InvocationConfiguration { Output = console.OutputText, Error = console.Error, ProcessTerminationTimeout = null };
         return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,0 +1,96 @@
+namespace Ballast.Cli.Chaos;
+
+/// <summary>What <c>ballast chaos</c> runs: the pool, the workload, the faults and their schedule.</summary>
+public sealed class ChaosOptions
+{
+    /// <summary>The policies to run, in turn, each on fresh servers with the same seed and fault schedule.</summary>
+    public IReadOnlyList<FailoverPolicy> Policies { get; set; } = [FailoverPolicy.Rehash, FailoverPolicy.Offline, FailoverPolicy.Gutter, FailoverPolicy.Replicated];
+
+    /// <summary>The fault kinds the schedule draws from.</summary>
+    public IReadOnlyList<FaultKind> Faults { get; set; } = [FaultKind.Kill, FaultKind.Pause, FaultKind.Blackhole, FaultKind.Partition];
+
+    /// <summary>Main memcached servers (S).</summary>
+    public int Servers { get; set; } = 3;
+
+    /// <summary>Frontends (F): each its own client, reaching each server through its own proxy.</summary>
+    public int Frontends { get; set; } = 3;
+
+    /// <summary>Concurrent workers per frontend (W).</summary>
+    public int WorkersPerFrontend { get; set; } = 4;
+
+    /// <summary>Distinct keys, drawn from a Zipf distribution.</summary>
+    public int Keys { get; set; } = 100;
+
+    /// <summary>The Zipf exponent s.</summary>
+    public double ZipfExponent { get; set; } = 1.0;
+
+    /// <summary>Fraction of operations that are reads (the rest are writes: database update, then delete).</summary>
+    public double ReadRatio { get; set; } = 0.9;
+
+    /// <summary>How long each policy runs.</summary>
+    public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Seeds the schedule and the workload.</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>Pause between one worker's operations, so the run does not saturate a small machine. Zero for none.</summary>
+    public TimeSpan ThinkTime { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>The clients' operation timeout.</summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The clients' connect timeout.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The shared view's bound B: stale reads that began more than B after the write they missed are violations.</summary>
+    public TimeSpan Bound { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// PECL's retry interval under the Rehash policy. PECL's default is 15 s; a short run uses 2 s so a failed server
+    /// comes back (with whatever it held) within the run.
+    /// </summary>
+    public TimeSpan RehashRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Healthy time before the first fault.</summary>
+    public TimeSpan Warmup { get; set; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>How long each fault lasts.</summary>
+    public TimeSpan FaultLength { get; set; } = TimeSpan.FromSeconds(2.5);
+
+    /// <summary>Healthy time between faults.</summary>
+    public TimeSpan HealthyGap { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Healthy time after the last fault, so recoveries (and what they serve) are observed.</summary>
+    public TimeSpan Tail { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The half-period of the flap fault.</summary>
+    public TimeSpan FlapPeriod { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Checks the ranges; throws <see cref="ArgumentException"/> naming the option.</summary>
+    public void Validate()
+    {
+        Check(Policies.Count > 0, "--policy", "at least one policy");
+        Check(Faults.Count > 0, "--faults", "at least one fault");
+        Check(Servers is >= 1 and <= 16, "--servers", "1 to 16");
+        Check(Frontends is >= 1 and <= 16, "--frontends", "1 to 16");
+        Check(WorkersPerFrontend is >= 1 and <= 64, "--workers", "1 to 64");
+        Check(Keys is >= 1 and <= 1_000_000, "--keys", "1 to 1000000");
+        Check(ReadRatio is >= 0 and <= 1, "--read-ratio", "0 to 1");
+        Check(ZipfExponent is >= 0 and <= 5, "zipf exponent", "0 to 5");
+        Check(Duration >= TimeSpan.FromSeconds(2) && Duration <= TimeSpan.FromHours(1), "--duration", "2 s to 1 h");
+        Check(ThinkTime >= TimeSpan.Zero, "--think", "zero or more");
+        Check(Bound > TimeSpan.Zero, "--bound", "more than zero");
+        if (Policies.Contains(FailoverPolicy.Replicated))
+        {
+            Check(Servers >= 2, "--servers", "at least 2 under the replicated policy");
+        }
+    }
+
+    private static void Check(bool ok, string name, string range)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"The option {name} must be {range}.", name);
+        }
+    }
+}

@@ -1,0 +1,201 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Ballast.Cli.Chaos;
+
+/// <summary>One policy's measurements. Serialized as one object of <c>ballast chaos --json</c>'s array.</summary>
+public sealed class PolicyResult
+{
+    /// <summary>The policy's name.</summary>
+    public required string Policy { get; init; }
+
+    /// <summary>The fault kinds of the run.</summary>
+    public required IReadOnlyList<string> Faults { get; init; }
+
+    /// <summary>Reads.</summary>
+    public int Reads { get; init; }
+
+    /// <summary>Reads served by the cache.</summary>
+    public int Hits { get; init; }
+
+    /// <summary>Stale reads (any staleness).</summary>
+    public int StaleReads { get; init; }
+
+    /// <summary>Stale reads beyond the policy's bound (every stale read under Rehash).</summary>
+    public int StaleBeyondBound { get; init; }
+
+    /// <summary>The largest staleness, ms.</summary>
+    public double MaxStalenessMs { get; init; }
+
+    /// <summary>Reads served by the database after a miss.</summary>
+    public int DbReads { get; init; }
+
+    /// <summary>Exceptions the application saw.</summary>
+    public long AppErrors { get; init; }
+
+    /// <summary>Median read latency as the application saw it (cache read, and database read and refill on a miss), ms.</summary>
+    public double P50ReadMs { get; init; }
+
+    /// <summary>99th percentile read latency, ms.</summary>
+    public double P99ReadMs { get; init; }
+
+    /// <summary>Writes (database update, then delete).</summary>
+    public int Writes { get; init; }
+
+    /// <summary>Writes whose delete threw.</summary>
+    public int FailedDeletes { get; init; }
+
+    /// <summary>The bound B, ms; null when the policy promises none (Rehash).</summary>
+    public double? BoundMs { get; init; }
+
+    /// <summary>True for the policies that promise integrity (all but Rehash).</summary>
+    public bool PromisesIntegrity { get; init; }
+
+    /// <summary>Exceptions by type.</summary>
+    public IReadOnlyDictionary<string, int> ErrorsByType { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>The first message of each exception type.</summary>
+    public IReadOnlyDictionary<string, string> ErrorSamples { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The run's length, ms.</summary>
+    [JsonIgnore]
+    public double DurationMs { get; init; }
+
+    /// <summary>The stale reads, for the timeline.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<StaleRead> Stale { get; init; } = [];
+
+    /// <summary>The faults as applied.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<FaultEvent> FaultEvents { get; init; } = [];
+
+    /// <summary>The clients' failure and recovery events.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<ClientEvent> ClientEvents { get; init; } = [];
+
+    /// <summary>The run in 250 ms bins: reads, hits and failed deletes per bin, for the timeline.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<TimeBin> Bins { get; init; } = [];
+
+    /// <summary>Key index → main server index (as frontend 0 places it).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<int> KeyServers { get; init; } = [];
+
+    /// <summary>True when the policy promises integrity and broke it.</summary>
+    [JsonIgnore]
+    public bool Violates => PromisesIntegrity && StaleBeyondBound > 0;
+
+    /// <summary>Checks a recorded history and summarizes it.</summary>
+    public static PolicyResult From(FailoverPolicy policy, ChaosOptions options, TimeSpan? bound, HistoryRecorder history, IReadOnlyList<int> keyServers, TimeSpan elapsed)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(history);
+        var reads = history.Reads;
+        var writes = history.Writes;
+        var check = StalenessChecker.Check(reads, writes, bound);
+        var latencies = reads.Select(r => r.EndMs - r.StartMs).Order().ToArray();
+        return new PolicyResult
+        {
+            Policy = policy.Name(),
+            Faults = options.Faults.Select(f => f.Name()).ToArray(),
+            Reads = check.Reads,
+            Hits = check.Hits,
+            StaleReads = check.Stale.Count,
+            StaleBeyondBound = check.StaleBeyondBound,
+            MaxStalenessMs = Math.Round(check.MaxStalenessMs, 1),
+            DbReads = check.DbReads,
+            AppErrors = history.AppErrors,
+            P50ReadMs = Math.Round(Percentile(latencies, 0.50), 3),
+            P99ReadMs = Math.Round(Percentile(latencies, 0.99), 3),
+            Writes = writes.Count,
+            FailedDeletes = writes.Count(w => w.Failed),
+            BoundMs = bound?.TotalMilliseconds,
+            PromisesIntegrity = policy != FailoverPolicy.Rehash,
+            ErrorsByType = new SortedDictionary<string, int>(history.ErrorsByType.ToDictionary(), StringComparer.Ordinal),
+            ErrorSamples = new SortedDictionary<string, string>(history.ErrorSamples.ToDictionary(), StringComparer.Ordinal),
+            DurationMs = elapsed.TotalMilliseconds,
+            Stale = check.Stale,
+            FaultEvents = history.Faults,
+            ClientEvents = history.Events,
+            KeyServers = keyServers,
+            Bins = Bin(reads, writes, elapsed),
+        };
+    }
+
+    /// <summary>The width of a <see cref="TimeBin"/>, ms.</summary>
+    public const double BinMs = 250;
+
+    private static TimeBin[] Bin(IReadOnlyList<ReadRecord> reads, IReadOnlyList<WriteRecord> writes, TimeSpan elapsed)
+    {
+        var count = (int)Math.Ceiling(elapsed.TotalMilliseconds / BinMs) + 1;
+        var bins = new TimeBin[count];
+        foreach (var r in reads)
+        {
+            var i = Math.Clamp((int)(r.StartMs / BinMs), 0, count - 1);
+            bins[i] = bins[i] with { Reads = bins[i].Reads + 1, Hits = bins[i].Hits + (r.Hit ? 1 : 0) };
+        }
+
+        foreach (var w in writes.Where(w => w.Failed && !double.IsInfinity(w.EndMs)))
+        {
+            var i = Math.Clamp((int)(w.EndMs / BinMs), 0, count - 1);
+            bins[i] = bins[i] with { FailedDeletes = bins[i].FailedDeletes + 1 };
+        }
+
+        return bins;
+    }
+
+    /// <summary>The <paramref name="q"/> quantile of sorted values (nearest rank); 0 when empty.</summary>
+    public static double Percentile(double[] sorted, double q)
+    {
+        ArgumentNullException.ThrowIfNull(sorted);
+        if (sorted.Length == 0)
+        {
+            return 0;
+        }
+
+        var rank = (int)Math.Ceiling(q * sorted.Length) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+    }
+}
+
+/// <summary>One 250 ms bin of a run.</summary>
+/// <param name="Reads">Reads that began in it.</param>
+/// <param name="Hits">Of those, cache hits.</param>
+/// <param name="FailedDeletes">Deletes that threw and returned in it.</param>
+public readonly record struct TimeBin(int Reads, int Hits, int FailedDeletes);
+
+/// <summary>Text renderings of chaos results: JSON, and the timeline of stale reads under a policy.</summary>
+public static class ChaosReport
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
+
+    /// <summary>The JSON array of <c>--json</c>.</summary>
+    public static string ToJson(IReadOnlyList<PolicyResult> results) => JsonSerializer.Serialize(results, Json);
+
+    /// <summary>
+    /// Explains the stale reads beyond the bound of one policy: for each (up to <paramref name="max"/>), the read, the
+    /// write it missed, the server of the key and the faults and client events around it. For reporting bugs.
+    /// </summary>
+    public static IReadOnlyList<string> ExplainViolations(PolicyResult result, int max = 10)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var lines = new List<string>();
+        foreach (var s in result.Stale.Where(s => s.BeyondBound).Take(max))
+        {
+            var r = s.Read;
+            var server = r.Key < result.KeyServers.Count ? result.KeyServers[r.Key] : -1;
+            var faults = result.FaultEvents.Where(f => f.StartMs <= r.StartMs + 500 && f.EndMs >= s.MissedWriteEndMs - 3000)
+                .Select(f => FormattableString.Invariant($"{f.Window.Kind.Name()} server {f.Window.Server}{(f.Window.Frontend is { } fe ? $" (frontend {fe}'s link)" : string.Empty)} {f.StartMs / 1000:0.000}-{f.EndMs / 1000:0.000} s"));
+            var events = result.ClientEvents.Where(e => e.Server == server && e.AtMs >= s.MissedWriteEndMs - 3000 && e.AtMs <= r.StartMs + 500)
+                .Select(e => FormattableString.Invariant($"frontend {e.Frontend} {(e.Failed ? "down" : "up")} at {e.AtMs / 1000:0.000} s"));
+            lines.Add(FormattableString.Invariant(
+                $"{result.Policy}: key k{r.Key} (server {server}) read by frontend {r.Frontend} at {r.StartMs / 1000:0.000} s {(r.Hit ? "hit" : "db")} v{r.Version}; missed v{s.MissedVersion} written by frontend {s.Missed.Frontend} at {s.Missed.StartMs / 1000:0.000} s, delete {(s.Missed.Failed ? "threw" : "returned")} at {s.MissedWriteEndMs / 1000:0.000} s ({s.StalenessMs:0} ms before the read); faults: {string.Join("; ", faults.DefaultIfEmpty("none"))}; events of server {server}: {string.Join("; ", events.DefaultIfEmpty("none"))}"));
+        }
+
+        return lines;
+    }
+}

@@ -1,0 +1,137 @@
+namespace Ballast.Cli.Chaos;
+
+/// <summary>Progress of a chaos run, reported about four times a second.</summary>
+/// <param name="Policy">The policy running.</param>
+/// <param name="PolicyIndex">Its index among the policies of the run.</param>
+/// <param name="PolicyCount">How many policies the run has.</param>
+/// <param name="Elapsed">Time into this policy's run.</param>
+/// <param name="Duration">This policy's planned duration.</param>
+/// <param name="Operations">Operations so far.</param>
+/// <param name="ActiveFault">The fault in force, if any.</param>
+public readonly record struct ChaosProgress(FailoverPolicy Policy, int PolicyIndex, int PolicyCount, TimeSpan Elapsed, TimeSpan Duration, long Operations, FaultWindow? ActiveFault);
+
+/// <summary>
+/// Runs the chaos check: for each policy in turn, fresh servers and proxies, F frontends running the cache-aside
+/// workload, the seeded fault schedule, then the staleness check of the recorded history. No console output; progress
+/// goes to the caller's <see cref="IProgress{T}"/>.
+/// </summary>
+public sealed class ChaosRunner
+{
+    private readonly ChaosOptions _options;
+
+    /// <summary>Creates a runner; validates the options.</summary>
+    public ChaosRunner(ChaosOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        Schedule = FaultSchedule.Create(options);
+    }
+
+    /// <summary>The fault schedule every policy gets.</summary>
+    public FaultSchedule Schedule { get; }
+
+    /// <summary>Runs every policy; returns one result per policy, in order.</summary>
+    public async Task<IReadOnlyList<PolicyResult>> RunAsync(IProgress<ChaosProgress>? progress = null, CancellationToken ct = default)
+    {
+        var results = new List<PolicyResult>();
+        for (var i = 0; i < _options.Policies.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            results.Add(await RunPolicyAsync(_options.Policies[i], i, progress, ct).ConfigureAwait(false));
+        }
+
+        return results;
+    }
+
+    /// <summary>The bound a policy promises; null for Rehash, which promises none.</summary>
+    public TimeSpan? BoundOf(FailoverPolicy policy) => policy == FailoverPolicy.Rehash ? null : _options.Bound;
+
+    /// <summary>Client options for one frontend of a policy's run.</summary>
+    public MemcachedClientOptions ClientOptions(FailoverPolicy policy, ChaosCluster cluster, int frontend)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        var options = new MemcachedClientOptions
+        {
+            FailoverPolicy = policy,
+            OperationTimeout = _options.OperationTimeout,
+            ConnectTimeout = _options.ConnectTimeout,
+        };
+        // Every frontend names the servers by their own endpoints (so ketama places keys alike and the shared view's
+        // pool name is the same) and reaches them through its own proxies.
+        foreach (var endPoint in cluster.ServerEndPoints)
+        {
+            options.Servers.Add(endPoint);
+        }
+
+        options.ConnectVia = server => cluster.RouteFor(frontend, server);
+        options.SharedView.Bound = _options.Bound;
+        options.Failback.RehashRetryInterval = _options.RehashRetryInterval;
+        if (cluster.GutterEndPoint is { } gutter)
+        {
+            options.Gutter.Servers.Add(gutter);
+        }
+
+        return options;
+    }
+
+    private async Task<PolicyResult> RunPolicyAsync(FailoverPolicy policy, int index, IProgress<ChaosProgress>? progress, CancellationToken ct)
+    {
+        await using var cluster = await ChaosCluster.StartAsync(_options.Servers, _options.Frontends, policy == FailoverPolicy.Gutter, ct).ConfigureAwait(false);
+        var history = new HistoryRecorder();
+        var db = new VersionedDatabase(_options.Keys);
+        var keys = new ZipfSampler(_options.Keys, _options.ZipfExponent);
+        var clients = new List<MemcachedClient>();
+        RunClock? clock = null;
+        try
+        {
+            for (var f = 0; f < _options.Frontends; f++)
+            {
+                var client = new MemcachedClient(ClientOptions(policy, cluster, f));
+                clients.Add(client);
+                var frontend = f;
+                client.ServerFailed += (_, e) => Note(frontend, e.Server, failed: true, e.ToString());
+                client.ServerRecovered += (_, e) => Note(frontend, e.Server, failed: false, e.ToString());
+            }
+
+            var keyServers = Enumerable.Range(0, _options.Keys).Select(k => cluster.IndexOf(clients[0].Locate(VersionedDatabase.CacheKey(k)))).ToArray();
+            clock = new RunClock();
+            var injector = new FaultInjector(cluster, clock, history, _options);
+            var workers = clients.Select((c, f) => new Workload(f, c, db, history, keys, clock, _options).RunAsync(ct)).ToList();
+            var faults = injector.RunAsync(Schedule, ct);
+            var all = Task.WhenAll(workers.Append(faults));
+            while (!all.IsCompleted)
+            {
+                progress?.Report(new ChaosProgress(policy, index, _options.Policies.Count, clock.Elapsed, _options.Duration, history.Operations, injector.Active));
+                await Task.WhenAny(all, Task.Delay(250, CancellationToken.None)).ConfigureAwait(false);
+            }
+
+            try
+            {
+                await all.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+            }
+
+            ct.ThrowIfCancellationRequested();
+            progress?.Report(new ChaosProgress(policy, index, _options.Policies.Count, _options.Duration, _options.Duration, history.Operations, null));
+            return PolicyResult.From(policy, _options, BoundOf(policy), history, keyServers, clock.Elapsed);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        void Note(int frontend, ServerEndPoint server, bool failed, string detail)
+        {
+            if (clock is not null)
+            {
+                history.Add(new ClientEvent(frontend, cluster.IndexOf(server), clock.NowMs, failed, detail));
+            }
+        }
+    }
+}

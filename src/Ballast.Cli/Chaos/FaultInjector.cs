@@ -1,0 +1,142 @@
+using Ballast.FaultInjection;
+
+namespace Ballast.Cli.Chaos;
+
+/// <summary>Applies a fault schedule to a cluster, on time, lifting each fault at its window's end (also when cancelled).</summary>
+public sealed class FaultInjector
+{
+    private readonly ChaosCluster _cluster;
+    private readonly RunClock _clock;
+    private readonly HistoryRecorder _history;
+    private readonly ChaosOptions _options;
+    private volatile FaultWindow? _active;
+
+    /// <summary>Creates an injector.</summary>
+    public FaultInjector(ChaosCluster cluster, RunClock clock, HistoryRecorder history, ChaosOptions options)
+    {
+        _cluster = cluster;
+        _clock = clock;
+        _history = history;
+        _options = options;
+    }
+
+    /// <summary>The fault in force now, if any.</summary>
+    public FaultWindow? Active => _active;
+
+    /// <summary>Runs the schedule to its end.</summary>
+    public async Task RunAsync(FaultSchedule schedule, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        foreach (var window in schedule.Windows)
+        {
+            if (!await WaitUntilAsync(window.Start, ct).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            var started = _clock.NowMs;
+            _active = window;
+            try
+            {
+                await ApplyAsync(window, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Lifting must happen even when the run is cancelled: a paused server or a blackholed proxy must not outlive it.
+                await LiftAsync(window).ConfigureAwait(false);
+                _active = null;
+                _history.Add(new FaultEvent(window, started, _clock.NowMs));
+            }
+        }
+    }
+
+    private async Task ApplyAsync(FaultWindow w, CancellationToken ct)
+    {
+        var server = _cluster.Servers[w.Server];
+        switch (w.Kind)
+        {
+            case FaultKind.Kill:
+                server.Kill();
+                break;
+            case FaultKind.Pause:
+                server.Pause();
+                break;
+            case FaultKind.Blackhole:
+                foreach (var links in _cluster.Links)
+                {
+                    links[w.Server].SetMode(ProxyFaultMode.Blackhole);
+                }
+
+                break;
+            case FaultKind.Partition:
+                _cluster.Links[w.Frontend ?? 0][w.Server].SetMode(ProxyFaultMode.Blackhole);
+                break;
+            case FaultKind.Slow:
+                _cluster.Links[w.Frontend ?? 0][w.Server].SetMode(ProxyFaultMode.Latency, (_options.OperationTimeout * 2) + TimeSpan.FromMilliseconds(100));
+                break;
+            case FaultKind.Flap:
+                var length = w.End - _clock.Elapsed;
+                if (length > TimeSpan.Zero)
+                {
+                    await Task.WhenAll(_cluster.Links.Select(l => l[w.Server].FlapAsync(_options.FlapPeriod, length, ProxyFaultMode.Blackhole, ct))).ConfigureAwait(false);
+                }
+
+                return;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(w), w.Kind, "Unknown fault.");
+        }
+
+        await WaitUntilAsync(w.End, ct).ConfigureAwait(false);
+    }
+
+    private async Task LiftAsync(FaultWindow w)
+    {
+        var server = _cluster.Servers[w.Server];
+        switch (w.Kind)
+        {
+            case FaultKind.Kill:
+                // A fresh, empty process on the same port; bounded so a stuck restart cannot hold the run.
+                using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+                {
+                    await server.RestartAsync(cts.Token).ConfigureAwait(false);
+                }
+
+                break;
+            case FaultKind.Pause:
+                server.Resume();
+                break;
+            case FaultKind.Blackhole:
+            case FaultKind.Flap:
+                foreach (var links in _cluster.Links)
+                {
+                    links[w.Server].SetMode(ProxyFaultMode.Pass);
+                }
+
+                break;
+            case FaultKind.Partition:
+            case FaultKind.Slow:
+                _cluster.Links[w.Frontend ?? 0][w.Server].SetMode(ProxyFaultMode.Pass);
+                break;
+        }
+    }
+
+    /// <summary>Waits until the run's clock reaches <paramref name="at"/>; false when cancelled.</summary>
+    private async Task<bool> WaitUntilAsync(TimeSpan at, CancellationToken ct)
+    {
+        var wait = at - _clock.Elapsed;
+        if (wait <= TimeSpan.Zero)
+        {
+            return !ct.IsCancellationRequested;
+        }
+
+        try
+        {
+            await Task.Delay(wait, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

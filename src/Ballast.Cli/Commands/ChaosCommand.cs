@@ -1,0 +1,209 @@
+using System.CommandLine;
+using System.Globalization;
+using Ballast.Cli.Chaos;
+using Spectre.Console;
+
+namespace Ballast.Cli.Commands;
+
+/// <summary><c>ballast chaos</c>: measures stale reads per failover policy under injected faults, against real memcached servers.</summary>
+public static class ChaosCommand
+{
+    /// <summary>Exit code when a policy that promises integrity served stale reads beyond its bound.</summary>
+    public const int IntegrityViolated = 2;
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var policy = new Option<string>("--policy") { Description = "Policies to run, comma-separated: rehash, offline, gutter, replicated.", DefaultValueFactory = _ => "rehash,offline,gutter,replicated" };
+        var faults = new Option<string>("--faults") { Description = "Faults to inject, comma-separated: kill, pause, blackhole, partition, slow, flap.", DefaultValueFactory = _ => "kill,pause,blackhole,partition" };
+        var servers = new Option<int>("--servers") { Description = "Main memcached servers.", DefaultValueFactory = _ => 3 };
+        var frontends = new Option<int>("--frontends") { Description = "Frontends, each its own client and proxies.", DefaultValueFactory = _ => 3 };
+        var workers = new Option<int>("--workers") { Description = "Workers per frontend.", DefaultValueFactory = _ => 4 };
+        var duration = new Option<string>("--duration") { Description = "Run length per policy (30s, 1500ms, 2m).", DefaultValueFactory = _ => "30s" };
+        var seed = new Option<int>("--seed") { Description = "Seeds the fault schedule and the workload.", DefaultValueFactory = _ => 1 };
+        var keys = new Option<int>("--keys") { Description = "Distinct keys (Zipf, s=1).", DefaultValueFactory = _ => 100 };
+        var readRatio = new Option<double>("--read-ratio") { Description = "Fraction of reads.", DefaultValueFactory = _ => 0.9 };
+        var json = new Option<bool>("--json") { Description = "Print a JSON array, one object per policy." };
+        var report = new Option<string?>("--report") { Description = "Write a self-contained HTML timeline to this file." };
+        var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap) against real memcached servers.")
+        {
+            policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, json, report,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            ChaosOptions options;
+            try
+            {
+                options = new ChaosOptions
+                {
+                    Policies = ChaosNames.ParsePolicies(parse.GetValue(policy)!),
+                    Faults = ChaosNames.ParseFaults(parse.GetValue(faults)!),
+                    Servers = parse.GetValue(servers),
+                    Frontends = parse.GetValue(frontends),
+                    WorkersPerFrontend = parse.GetValue(workers),
+                    Duration = ChaosNames.ParseDuration(parse.GetValue(duration)!, "--duration"),
+                    Seed = parse.GetValue(seed),
+                    Keys = parse.GetValue(keys),
+                    ReadRatio = parse.GetValue(readRatio),
+                };
+                options.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+                return 1;
+            }
+
+            return await RunAsync(options, parse.GetValue(json), parse.GetValue(report), narrate: false, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    /// <summary>Runs the check with a progress bar on stderr, then prints the table (or JSON) and writes the report.</summary>
+    public static async Task<int> RunAsync(ChaosOptions options, bool json, string? reportPath, bool narrate, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var runner = new ChaosRunner(options);
+        if (!json)
+        {
+            err.MarkupLine($"[grey]Fault schedule (seed {options.Seed}), the same for every policy:[/]");
+            foreach (var w in runner.Schedule.Windows)
+            {
+                err.MarkupLine("  [grey]" + Markup.Escape(FaultSchedule.Describe(w)) + "[/]");
+            }
+
+            if (options.Policies.Contains(FailoverPolicy.Rehash))
+            {
+                err.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"Rehash runs with a {options.RehashRetryInterval.TotalSeconds:0.#} s retry interval (PECL's default is 15 s) so failed servers come back within the run.")));
+            }
+        }
+
+        IReadOnlyList<PolicyResult> results;
+        try
+        {
+            results = await err.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .StartAsync(async ctx =>
+                {
+                    var tasks = options.Policies.Select(p => ctx.AddTask(p.Name(), autoStart: false, maxValue: options.Duration.TotalSeconds)).ToArray();
+                    var progress = new CallbackProgress<ChaosProgress>(p =>
+                    {
+                        var task = tasks[p.PolicyIndex];
+                        if (!task.IsStarted)
+                        {
+                            task.StartTask();
+                        }
+
+                        var fault = p.ActiveFault is { } w ? $" [yellow]{w.Kind.Name()} s{w.Server}{(w.Frontend is { } f ? $"/f{f}" : string.Empty)}[/]" : string.Empty;
+                        task.Description = $"{p.Policy.Name(),-10} {p.Operations,8:N0} ops{fault}";
+                        task.Value = Math.Min(p.Elapsed.TotalSeconds, options.Duration.TotalSeconds);
+                    });
+                    return await runner.RunAsync(progress, ct).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            err.MarkupLine("[yellow]Cancelled; servers stopped.[/]");
+            return 130;
+        }
+
+        if (json)
+        {
+            Console.Out.WriteLine(ChaosReport.ToJson(results));
+        }
+        else
+        {
+            var stdout = AnsiConsole.Console;
+            if (Console.IsOutputRedirected)
+            {
+                // Piped output has no terminal width; keep the table on one line per policy.
+                stdout.Profile.Width = 160;
+            }
+
+            PrintTable(stdout, results);
+            foreach (var r in results.Where(r => r.AppErrors > 0))
+            {
+                var types = string.Join(", ", r.ErrorsByType.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Value} {e.Key}")));
+                var sample = r.ErrorSamples.Values.FirstOrDefault() ?? string.Empty;
+                stdout.MarkupLine(Markup.Escape($"{r.Policy}: {types}. First: {sample}"));
+            }
+        }
+
+        foreach (var line in results.Where(r => r.Violates).SelectMany(r => ChaosReport.ExplainViolations(r)))
+        {
+            err.MarkupLine("[red]" + Markup.Escape(line) + "[/]");
+        }
+
+        if (reportPath is not null)
+        {
+            var full = Path.GetFullPath(reportPath);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            await File.WriteAllTextAsync(full, ChaosReportHtml.Render(results, options, runner.Schedule), CancellationToken.None).ConfigureAwait(false);
+            err.MarkupLine($"Report: [link]{Markup.Escape(full)}[/]");
+        }
+
+        var violated = results.Where(r => r.Violates).Select(r => r.Policy).ToArray();
+        if (violated.Length > 0)
+        {
+            err.MarkupLine($"[red]Stale reads beyond the bound under {Markup.Escape(string.Join(", ", violated))}, which promise integrity.[/]");
+            return IntegrityViolated;
+        }
+
+        if (narrate)
+        {
+            var rehash = results.FirstOrDefault(r => r.Policy == FailoverPolicy.Rehash.Name());
+            if (rehash is not null)
+            {
+                AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"Rehash (PECL's default) served {rehash.StaleReads} stale reads, up to {rehash.MaxStalenessMs / 1000:0.0} s old.")));
+            }
+
+            var safe = results.Where(r => r.PromisesIntegrity).Select(r => r.Policy).ToArray();
+            if (safe.Length > 0)
+            {
+                AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", safe)}: no stale read beyond the {options.Bound.TotalMilliseconds:0} ms bound; a failure cost a database read instead.")));
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>The results table.</summary>
+    public static void PrintTable(IAnsiConsole console, IReadOnlyList<PolicyResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        ArgumentNullException.ThrowIfNull(results);
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "policy", "reads", "hits", "stale", "beyond B", "max stale ms", "db reads", "errors", "p50 ms", "p99 ms" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        table.Columns[0].LeftAligned();
+        foreach (var r in results)
+        {
+            var beyond = r.StaleBeyondBound.ToString(CultureInfo.InvariantCulture);
+            beyond = r.Violates ? $"[red]{beyond}[/]" : r.PromisesIntegrity ? $"[green]{beyond}[/]" : beyond;
+            table.AddRow(
+                r.Policy,
+                r.Reads.ToString("N0", CultureInfo.InvariantCulture),
+                r.Hits.ToString("N0", CultureInfo.InvariantCulture),
+                r.StaleReads.ToString("N0", CultureInfo.InvariantCulture),
+                beyond,
+                r.MaxStalenessMs.ToString("0", CultureInfo.InvariantCulture),
+                r.DbReads.ToString("N0", CultureInfo.InvariantCulture),
+                r.AppErrors.ToString("N0", CultureInfo.InvariantCulture),
+                r.P50ReadMs.ToString("0.00", CultureInfo.InvariantCulture),
+                r.P99ReadMs.ToString("0.00", CultureInfo.InvariantCulture));
+        }
+
+        console.Write(table);
+    }
+
+    /// <summary>An <see cref="IProgress{T}"/> that calls back on the reporting thread (Progress&lt;T&gt; would need a synchronization context).</summary>
+    private sealed class CallbackProgress<T>(Action<T> callback) : IProgress<T>
+    {
+        public void Report(T value) => callback(value);
+    }
+}

@@ -1,0 +1,64 @@
+using Ballast.Cli.Chaos;
+using Xunit.Abstractions;
+
+namespace Ballast.Tests.Chaos;
+
+/// <summary>
+/// Short chaos runs against real memcached servers (3 servers, 3 frontends, per-frontend proxies). The control:
+/// PECL-style Rehash must show stale reads under kill, partition and blackhole, or the checker is too weak to trust.
+/// The claim: the policies that promise integrity show no stale read beyond the bound.
+/// </summary>
+public sealed class ChaosRunTests(ITestOutputHelper output)
+{
+    private static ChaosOptions Options(params FailoverPolicy[] policies) => new()
+    {
+        Policies = policies,
+        Faults = [FaultKind.Kill, FaultKind.Partition, FaultKind.Blackhole],
+        Servers = 3,
+        Frontends = 3,
+        WorkersPerFrontend = 3,
+        Duration = TimeSpan.FromSeconds(13),
+        Warmup = TimeSpan.FromSeconds(1.5),
+        FaultLength = TimeSpan.FromSeconds(2),
+        HealthyGap = TimeSpan.FromSeconds(1.5),
+        Tail = TimeSpan.FromSeconds(2.5),
+        Seed = 11,
+    };
+
+    [Fact]
+    public async Task Control_rehash_serves_stale_reads_under_kill_partition_and_blackhole()
+    {
+        var options = Options(FailoverPolicy.Rehash);
+        var runner = new ChaosRunner(options);
+        Assert.Equal(options.Faults.Order(), runner.Schedule.Windows.Select(w => w.Kind).Distinct().Order());
+        var result = Assert.Single(await runner.RunAsync());
+        Log(runner, result);
+        Assert.True(result.Reads > 1000, $"Too few reads ({result.Reads}) for the run to mean anything.");
+        Assert.True(
+            result.StaleReads > 0,
+            "Rehash (PECL's default) served no stale read under kill, partition and blackhole: the checker is too weak to trust its zeros.");
+        Assert.Equal(result.StaleReads, result.StaleBeyondBound);
+    }
+
+    [Fact]
+    public async Task Integrity_policies_serve_no_stale_read_beyond_the_bound()
+    {
+        var options = Options(FailoverPolicy.Offline, FailoverPolicy.Gutter, FailoverPolicy.Replicated);
+        var runner = new ChaosRunner(options);
+        var results = await runner.RunAsync();
+        foreach (var result in results)
+        {
+            Log(runner, result);
+            Assert.True(result.Reads > 1000, $"{result.Policy}: too few reads ({result.Reads}).");
+        }
+
+        var violations = results.SelectMany(r => ChaosReport.ExplainViolations(r, 5)).ToArray();
+        Assert.True(violations.Length == 0, "Stale reads beyond the bound:\n" + string.Join("\n", violations));
+    }
+
+    private void Log(ChaosRunner runner, PolicyResult result)
+    {
+        output.WriteLine(runner.Schedule.ToString());
+        output.WriteLine(ChaosReport.ToJson([result]));
+    }
+}
