@@ -238,8 +238,9 @@ public sealed class FaultProxyTests
         await proxy.DisposeAsync();
         await proxy.DisposeAsync();
 
+        // (Whether the port is refused afterwards is not checked: tests run in parallel, and another test's server or
+        // proxy may be handed the freed port at once.)
         Assert.Null(await client.ReadLineAsync());
-        await MemcachedProcessTests.AssertRefusedAsync(proxy.Port);
         Assert.Equal(0, proxy.ActiveConnections);
     }
 
