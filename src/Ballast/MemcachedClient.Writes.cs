@@ -88,6 +88,27 @@ public sealed partial class MemcachedClient
         return _pool.Ready.IsCompleted ? _strategy.DeleteAsync(cacheKey, cancellationToken) : WhenReady(() => _strategy.DeleteAsync(cacheKey, cancellationToken), cancellationToken);
     }
 
+    /// <summary>
+    /// Marks a key stale instead of deleting it (the meta protocol's <c>md ... I</c>): Ballast's reads treat it as a
+    /// miss, and the first <see cref="GetForRefillAsync(string, CancellationToken)"/> after it wins the lease to refill
+    /// it, so one caller recomputes while the others go to the source (memcached gives the win to the first read of
+    /// any kind: a plain <see cref="GetAsync"/> that comes first spends it). Unlike <see cref="DeleteAsync"/>, a failure is
+    /// reported, not fenced: use <see cref="DeleteAsync"/> for invalidations that must hold when servers fail.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="timeToLive">How long the stale item lives before it expires.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>False when there was no such item.</returns>
+    /// <exception cref="ServerUnavailableException">The key's server is down.</exception>
+    public async ValueTask<bool> MarkStaleAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    {
+        var cacheKey = Key(key);
+        await WhenReady(() => ValueTask.FromResult(true), cancellationToken).ConfigureAwait(false);
+        var node = _strategy.HomeFor(cacheKey);
+        var status = await node.ExecuteAsync(new DeleteCommand(cacheKey, staleSeconds: Seconds(timeToLive, key)), cancellationToken).ConfigureAwait(false);
+        return status == DeleteStatus.Deleted;
+    }
+
     /// <summary>Adds <paramref name="delta"/> to a counter; creates it with <paramref name="initial"/> when given and missing.</summary>
     /// <exception cref="ServerUnavailableException">The counter's server is down. Counters never move to another server.</exception>
     public ValueTask<CounterResult> IncrementAsync(string key, ulong delta = 1, ulong? initial = null, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
