@@ -15,7 +15,7 @@ internal static class BenchCommand
         var servers = new Option<string?>("--servers") { Description = "host:port,... to measure; when omitted, memcached servers are started (and stopped) for the run." };
         var startServers = new Option<int>("--start-servers") { Description = "How many memcached servers to start when --servers is omitted.", DefaultValueFactory = _ => 1 };
         var concurrency = new Option<int>("--concurrency", "-c") { Description = "Concurrent operation loops.", DefaultValueFactory = _ => 32 };
-        var duration = new Option<string>("--duration", "-d") { Description = "How long to measure: 500ms, 10s, 1m.", DefaultValueFactory = _ => "10s" };
+        var duration = new Option<string>("--duration") { Description = "How long to measure: 500ms, 10s, 1m.", DefaultValueFactory = _ => "10s" };
         var warmup = new Option<string>("--warmup") { Description = "Warm-up before measuring (bounded).", DefaultValueFactory = _ => "2s" };
         var valueSize = new Option<int>("--value-size") { Description = "Value size in bytes.", DefaultValueFactory = _ => 100 };
         var keys = new Option<int>("--keys") { Description = "Number of distinct keys (preloaded).", DefaultValueFactory = _ => 1000 };
