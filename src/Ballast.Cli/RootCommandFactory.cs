@@ -24,6 +24,7 @@ internal static class RootCommandFactory
         root.Subcommands.Add(LocateCommand.Create(common, console));
         root.Subcommands.Add(ChaosCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 

@@ -8,8 +8,12 @@ public sealed partial class MemcachedClient
     public ValueTask<GetResult> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        return _pool.Ready.IsCompleted ? _strategy.GetAsync(cacheKey, 0, cancellationToken) : WhenReady(() => _strategy.GetAsync(cacheKey, 0, cancellationToken), cancellationToken);
+        return _pool.Ready.IsCompleted ? _strategy.GetAsync(cacheKey, 0, cancellationToken) : GetWhenReadyAsync(cacheKey, cancellationToken);
     }
+
+    // Apart from GetAsync, so its lambda's closure is allocated only on this slow path, not on every read.
+    private ValueTask<GetResult> GetWhenReadyAsync(Protocol.CacheKey cacheKey, CancellationToken cancellationToken)
+        => WhenReady(() => _strategy.GetAsync(cacheKey, 0, cancellationToken), cancellationToken);
 
     /// <summary>Reads a key and decodes it as UTF-8; null on a miss.</summary>
     public async ValueTask<string?> GetStringAsync(string key, CancellationToken cancellationToken = default)

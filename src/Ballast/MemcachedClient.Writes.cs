@@ -159,8 +159,12 @@ public sealed partial class MemcachedClient
         var seconds = Seconds(ttl, key);
         return _pool.Ready.IsCompleted
             ? _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken)
-            : WhenReady(() => _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken), cancellationToken);
+            : StoreWhenReadyAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken);
     }
+
+    // Apart from StoreAsync, so its lambda's closure is allocated only on this slow path, not on every store.
+    private ValueTask<StoreResult> StoreWhenReadyAsync(Protocol.CacheKey cacheKey, ReadOnlyMemory<byte> value, StoreMode mode, long seconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
+        => WhenReady(() => _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken), cancellationToken);
 
     private async ValueTask<CounterResult> CounterAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
     {

@@ -52,8 +52,13 @@ internal sealed partial class MetaConnection
             _sendInProgress = true;
         }
 
-        _ = SendPendingAsync();
+        // The send runs as a work item of its own, not inline: callers whose continuations are already queued (a read
+        // completes many at once) get to add their requests first, so one send carries them all. Fewer, larger
+        // sends are what makes pipelining pay on a busy machine; the connection is its own work item (no allocation).
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
+
+    void IThreadPoolWorkItem.Execute() => _ = SendPendingAsync();
 
     private async Task SendPendingAsync()
     {

@@ -17,7 +17,7 @@ namespace Ballast.Connections;
 /// request other than the one it answers, even when the server answers late.
 /// Split by concern: <c>MetaConnection.Write.cs</c> (the send path), <c>MetaConnection.Read.cs</c> (the read loop).
 /// </remarks>
-internal sealed partial class MetaConnection : IAsyncDisposable
+internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWorkItem
 {
     private readonly Socket _socket;
     private readonly IConnectionObserver _observer;

@@ -93,7 +93,7 @@ internal abstract class FailoverStrategy
     /// Turns a raw hit into what a caller may see: lease placeholders and stale items are misses, and a won lease
     /// becomes a <see cref="RefillLease"/>.
     /// </summary>
-    protected static GetResult Present(CacheKey key, ServerNode node, GetResult raw, long gutterEpoch = 0)
+    internal static GetResult Present(CacheKey key, ServerNode node, GetResult raw, long gutterEpoch = 0)
     {
         if (raw.MustRefill)
         {

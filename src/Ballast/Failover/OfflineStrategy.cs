@@ -15,16 +15,17 @@ internal sealed class OfflineStrategy : FailoverStrategy
     {
     }
 
-    public override async ValueTask<GetResult> GetAsync(CacheKey key, long leaseSeconds, CancellationToken cancellationToken)
+    public override ValueTask<GetResult> GetAsync(CacheKey key, long leaseSeconds, CancellationToken cancellationToken)
     {
         var node = Primary(key);
         if (!Pool.IsReadable(node))
         {
-            return GetResult.Miss;
+            return new ValueTask<GetResult>(GetResult.Miss);
         }
 
-        var raw = await ReadOrMissAsync(node, new GetCommand(key, vivifySeconds: leaseSeconds), cancellationToken).ConfigureAwait(false);
-        return Present(key, node, raw);
+        // Hot path, no async wrapper: the command itself presents the hit and turns a server failure into a miss, so
+        // the caller awaits the command directly (one allocation per read besides the value).
+        return node.ExecuteAsync(new PresentedGetCommand(key, node, leaseSeconds), cancellationToken);
     }
 
     /// <summary>One batch (one round trip) per readable server; keys of unreadable servers are misses.</summary>
@@ -66,15 +67,15 @@ internal sealed class OfflineStrategy : FailoverStrategy
         return results;
     }
 
-    public override async ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
+    public override ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
     {
         var node = Primary(key);
         if (!Pool.IsReadable(node))
         {
-            return new StoreResult(StoreStatus.ServerDown, 0);
+            return new ValueTask<StoreResult>(new StoreResult(StoreStatus.ServerDown, 0));
         }
 
-        return await StoreOrInvalidateAsync(node, key, () => new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken).ConfigureAwait(false);
+        return StoreOrInvalidateAsync(node, key, () => new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken);
     }
 
     public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)

@@ -53,8 +53,10 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     {
         if (!evenIfDown && Detector.IsDown)
         {
-            return ValueTask.FromException<T>(new ServerUnavailableException(
+            // Failed through the command, so a command that turns failures into results (a read's miss) does so.
+            command.Fail(new ServerUnavailableException(
                 $"Server {EndPoint} is marked down; the request for {Describe(command)} was not sent.", EndPoint));
+            return command.AsValueTask();
         }
 
         var slot = (int)((uint)Interlocked.Increment(ref _nextSlot) % (uint)_connections.Length);
@@ -110,7 +112,8 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
                 _onLocalFailure(this, ServerFailureReason.ConnectionRefused, error);
             }
 
-            throw new ServerUnavailableException($"{error.Message} The request for {Describe(command)} was not sent.", EndPoint, error);
+            command.Fail(new ServerUnavailableException($"{error.Message} The request for {Describe(command)} was not sent.", EndPoint, error));
+            return await command.AsValueTask().ConfigureAwait(false);
         }
 
         command.RegisterCancellation(cancellationToken);

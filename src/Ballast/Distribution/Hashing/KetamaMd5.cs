@@ -17,8 +17,9 @@ internal static class KetamaMd5
     /// <summary>The key hash: the first four digest bytes, little-endian.</summary>
     public static uint Hash(ReadOnlySpan<byte> data)
     {
-        Span<byte> digest = stackalloc byte[MD5.HashSizeInBytes];
-        MD5.HashData(data, digest);
+        // Per request: the managed MD5 avoids the native call's overhead on a short key.
+        Span<byte> digest = stackalloc byte[ManagedMd5.HashSizeInBytes];
+        ManagedMd5.HashData(data, digest);
         return BinaryPrimitives.ReadUInt32LittleEndian(digest);
     }
 

@@ -4,7 +4,7 @@ namespace Ballast.Protocol.Commands;
 /// <c>mg</c>: get, touch, get-and-touch and lease gets. Always asks for client flags and CAS so a hit can be
 /// compare-and-swapped.
 /// </summary>
-internal sealed class GetCommand : SingleResponseCommand<GetResult>
+internal class GetCommand : SingleResponseCommand<GetResult>
 {
     private readonly bool _withValue;
     private readonly long _touchSeconds;

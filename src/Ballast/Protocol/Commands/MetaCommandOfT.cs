@@ -47,8 +47,25 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
         if (Interlocked.Exchange(ref _done, 1) == 0)
         {
             _cancellation.Dispose();
-            _core.SetException(error);
+            if (TryResultOnFailure(error, out var result))
+            {
+                _core.SetResult(result);
+            }
+            else
+            {
+                _core.SetException(error);
+            }
         }
+    }
+
+    /// <summary>
+    /// Lets a command answer its caller with a result instead of <paramref name="error"/> (a read that presents a
+    /// server failure as a miss), so the caller needs no async wrapper of its own to catch it.
+    /// </summary>
+    protected virtual bool TryResultOnFailure(Exception error, out T result)
+    {
+        result = default!;
+        return false;
     }
 
     T IValueTaskSource<T>.GetResult(short token) => _core.GetResult(token);

@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Ballast.Cli.Bench;
+
+/// <summary>What to run against Ballast in one measured phase.</summary>
+internal sealed record LoadSettings(int Concurrency, TimeSpan Duration, int ValueSize, int Keys, double GetRatio, int Multiget);
+
+/// <summary>The figures of one measured phase.</summary>
+internal sealed record LoadResult(
+    long Ops,
+    long Errors,
+    TimeSpan Elapsed,
+    int KeysPerOp,
+    double P50Ms,
+    double P99Ms,
+    double P999Ms,
+    double MaxMs,
+    double AllocBytesPerOp)
+{
+    public double OpsPerSecond => Ops / Elapsed.TotalSeconds;
+
+    public double KeysPerSecond => OpsPerSecond * KeysPerOp;
+}
+
+/// <summary>
+/// N concurrent async loops against one <see cref="MemcachedClient"/>. Each loop records its latencies into its own
+/// histogram (no lock, no allocation per operation); the histograms are merged when the phase ends.
+/// </summary>
+internal static class BallastLoad
+{
+    /// <summary>Key i: 16 bytes, the key size memcaslap is configured with too.</summary>
+    public static string KeyName(int i) => "bk" + i.ToString("D14", CultureInfo.InvariantCulture);
+
+    public static string[] KeyNames(int count) => Enumerable.Range(0, count).Select(KeyName).ToArray();
+
+    public static byte[] Value(int size)
+    {
+        var value = new byte[size];
+        value.AsSpan().Fill((byte)'x');
+        return value;
+    }
+
+    /// <summary>Stores every key, 64 at a time.</summary>
+    public static async Task PreloadAsync(MemcachedClient client, string[] keys, byte[] value, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < keys.Length; i += 64)
+        {
+            var batch = keys.Skip(i).Take(64).Select(k => client.SetAsync(k, value, cancellationToken: cancellationToken).AsTask());
+            await Task.WhenAll(batch).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs one phase for its duration; the allocation figure covers only this phase.</summary>
+    public static async Task<LoadResult> RunAsync(MemcachedClient client, string[] keys, byte[] value, LoadSettings settings, CancellationToken cancellationToken)
+    {
+        var state = new RunState(client, keys, value, settings, cancellationToken);
+        var workers = new Worker[settings.Concurrency];
+        for (var i = 0; i < workers.Length; i++)
+        {
+            workers[i] = new Worker(settings.Multiget, (ulong)(i + 1) * 0x9E3779B97F4A7C15UL);
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var started = Stopwatch.GetTimestamp();
+        var tasks = new Task[workers.Length];
+        for (var i = 0; i < workers.Length; i++)
+        {
+            var worker = workers[i];
+            tasks[i] = Task.Run(() => worker.LoopAsync(state), CancellationToken.None);
+        }
+
+        try
+        {
+            await Task.Delay(settings.Duration, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            state.Stop = true;
+        }
+
+        // Bounded: an operation waits at most the client's operation timeout, so the loops end soon after the stop.
+        await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+
+        var merged = new LatencyHistogram();
+        long ops = 0, errors = 0;
+        foreach (var worker in workers)
+        {
+            merged.Add(worker.Latencies);
+            ops += worker.Ops;
+            errors += worker.Errors;
+        }
+
+        return new LoadResult(
+            ops,
+            errors,
+            elapsed,
+            Math.Max(1, settings.Multiget),
+            merged.PercentileMilliseconds(50),
+            merged.PercentileMilliseconds(99),
+            merged.PercentileMilliseconds(99.9),
+            merged.MaxNanoseconds / 1e6,
+            ops == 0 ? 0 : (double)allocated / ops);
+    }
+
+    private sealed class RunState(MemcachedClient client, string[] keys, byte[] value, LoadSettings settings, CancellationToken cancellationToken)
+    {
+        public MemcachedClient Client { get; } = client;
+
+        public string[] Keys { get; } = keys;
+
+        public ReadOnlyMemory<byte> Value { get; } = value;
+
+        public LoadSettings Settings { get; } = settings;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        // Read by every loop after each operation; written once.
+        public volatile bool Stop;
+    }
+
+    private sealed class Worker(int multiget, ulong seed)
+    {
+        private readonly string[] _batch = new string[Math.Max(1, multiget)];
+        private ulong _random = seed;
+
+        public LatencyHistogram Latencies { get; } = new();
+
+        public long Ops { get; private set; }
+
+        public long Errors { get; private set; }
+
+        public async Task LoopAsync(RunState state)
+        {
+            var client = state.Client;
+            var keys = state.Keys;
+            var settings = state.Settings;
+            var getThreshold = (ulong)(settings.GetRatio * (1UL << 53));
+            while (!state.Stop)
+            {
+                var roll = Next();
+                var start = Stopwatch.GetTimestamp();
+                try
+                {
+                    if (settings.Multiget > 1)
+                    {
+                        for (var i = 0; i < _batch.Length; i++)
+                        {
+                            _batch[i] = keys[(int)(Next() % (ulong)keys.Length)];
+                        }
+
+                        await client.GetManyAsync(_batch, state.CancellationToken).ConfigureAwait(false);
+                    }
+                    else if ((roll >> 11) < getThreshold)
+                    {
+                        await client.GetAsync(keys[(int)(roll % (ulong)keys.Length)], state.CancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await client.SetAsync(keys[(int)(roll % (ulong)keys.Length)], state.Value, cancellationToken: state.CancellationToken).ConfigureAwait(false);
+                    }
+                }
+                catch (MemcachedException)
+                {
+                    Errors++;
+                }
+
+                Latencies.RecordTimestamps(start, Stopwatch.GetTimestamp());
+                Ops++;
+            }
+        }
+
+        private ulong Next()
+        {
+            // xorshift64*: cheap, no allocation, per worker.
+            var x = _random;
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            _random = x;
+            return x * 0x2545F4914F6CDD1DUL;
+        }
+    }
+}
