@@ -111,22 +111,24 @@ internal abstract class FailoverStrategy
     /// </summary>
     protected async ValueTask<(T Result, bool Fenced)> ConfirmAsync<T>(ServerNode node, CacheKey key, Func<MetaCommand<T>> command, CancellationToken cancellationToken)
     {
-        if (!node.Detector.IsDown && Pool.View.IsUp(node.Index))
+        // Sent even when the view says the server is fenced: the fence may be being lifted right now (a failback
+        // flushed it and is about to readmit it), and a delete that lands is safe whatever the view says.
+        if (Pool.CanReach(node))
         {
             try
             {
-                return (await node.ExecuteAsync(command(), cancellationToken).ConfigureAwait(false), false);
+                return (await node.ExecuteAsync(command(), cancellationToken, evenIfDown: true).ConfigureAwait(false), false);
             }
             catch (MemcachedException error) when (error is not MemcachedServerErrorException)
             {
                 var pending = Pool.Journal.Add(node.EndPoint.ToString(), key.Text, Pool.View[node.Index].Epoch);
                 var deadline = Pool.Time.GetTimestamp() + (long)(Pool.Options.Invalidation.ConfirmTimeout.TotalSeconds * Pool.Time.TimestampFrequency);
-                while (!node.Detector.IsDown && Pool.Time.GetTimestamp() < deadline)
+                while (Pool.CanReach(node) && Pool.Time.GetTimestamp() < deadline)
                 {
                     try
                     {
                         var remaining = TimeSpan.FromSeconds((deadline - Pool.Time.GetTimestamp()) / (double)Pool.Time.TimestampFrequency);
-                        var result = await node.ExecuteAsync(command(), cancellationToken).AsTask().WaitAsync(remaining, Pool.Time, cancellationToken).ConfigureAwait(false);
+                        var result = await node.ExecuteAsync(command(), cancellationToken, evenIfDown: true).AsTask().WaitAsync(remaining, Pool.Time, cancellationToken).ConfigureAwait(false);
                         Pool.Journal.Remove(pending);
                         return (result, false);
                     }

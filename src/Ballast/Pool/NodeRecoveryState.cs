@@ -12,9 +12,6 @@ internal sealed class NodeRecoveryState
     /// <summary>A probe succeeded since the server went down: it is reachable and waits for readmission.</summary>
     public bool Reachable { get; set; }
 
-    /// <summary>The outage epoch this frontend flushed the server for, so a publish that fell short is retried without a second flush.</summary>
-    public long FlushedEpoch { get; set; } = -1;
-
     /// <summary>A probe or failback step is running for this server.</summary>
     public int Busy;
 }

@@ -7,7 +7,9 @@ internal sealed partial class ServerPool
 {
     /// <summary>
     /// Marks <paramref name="node"/> down in this frontend at once, then publishes the fence to a write quorum of the
-    /// shared view. Returns true when the fence is known to every frontend that reads the view within the bound (or
+    /// shared view, touching the record even when it already says "down": a failback that read the record before
+    /// this call then cannot readmit the server without flushing it again, so whatever this fence stands for (a
+    /// delete that did not land) is covered by a flush that comes after it. Returns true when the fence is known to every frontend that reads the view within the bound (or
     /// there is no shared view); false when no quorum could be reached, in which case the publish is retried in the
     /// background and the server stays down here.
     /// </summary>
@@ -48,7 +50,7 @@ internal sealed partial class ServerPool
         var state = _recovery[node.Index];
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var result = await ViewStore!.PublishAsync(node.Index, target, _options.SharedView.RefreshInterval / 2, _time, cancellationToken).ConfigureAwait(false);
+            var result = await ViewStore!.FenceAsync(node.Index, target, _options.SharedView.RefreshInterval / 2, _time, cancellationToken).ConfigureAwait(false);
             if (result.Contradiction is { } newer)
             {
                 // Someone readmitted the server after the outage this fence was computed from: fence the new epoch.

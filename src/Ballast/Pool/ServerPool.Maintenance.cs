@@ -192,37 +192,41 @@ internal sealed partial class ServerPool
         var lockKey = CacheKey.Create($"ballast:{PoolName}:last_failback:{node.Index}:{entry.Epoch}", InvalidKeyHandling.Reject);
         var lockTtl = (long)_options.Failback.LockTimeToLive.TotalSeconds;
         var owner = System.Text.Encoding.ASCII.GetBytes(FrontendId);
-        if (state.FlushedEpoch != entry.Epoch)
+        if (!await TryTakeFailbackLockAsync(node, lockKey, owner, lockTtl, cancellationToken).ConfigureAwait(false))
         {
-            if (!await TryTakeFailbackLockAsync(node, lockKey, owner, lockTtl, cancellationToken).ConfigureAwait(false))
-            {
-                return;
-            }
-
-            // Connections opened while the server was cut off may still hold requests whose bytes were lost; each step
-            // is retried, so one such connection timing out does not leave the lock held and the server unflushed.
-            var flushDone = await RetryAsync(() => node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
-            if (!flushDone)
-            {
-                await RetryAsync(() => node.ExecuteAsync(new DeleteCommand(lockKey), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
-                state.Reachable = false;
-                return;
-            }
-
-            // The flush wiped the lock; put it back at once so a frontend that probes late does not flush again.
-            await RetryAsync(() => node.ExecuteAsync(new StoreCommand(lockKey, owner, StoreMode.Set, lockTtl, 0, 0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
-            state.FlushedEpoch = entry.Epoch;
-            if (_options.Failback.FlushPoolOnFailback)
-            {
-                await FlushAsync(Main.Where(n => n != node), cancellationToken).ConfigureAwait(false);
-            }
+            return;
         }
 
-        // Flushed (now or on an earlier tick whose publish fell short): announce the server up.
+        // Read the record before flushing; the readmission below swaps it only where it is still this one. A fence
+        // published in between (a delete that failed after the flush began) changes it, and the server is not
+        // readmitted on this round: the next round flushes again.
+        var straggler = _options.SharedView.RefreshInterval / 2;
+        var before = await ViewStore.SnapshotAsync(node.Index, straggler, _time, cancellationToken).ConfigureAwait(false);
+        if (before.Length < ViewStore.ReadQuorum || before.Any(b => b.Entry is { } seen && seen.Epoch > entry.Epoch))
+        {
+            return;
+        }
+
+        // Connections opened while the server was cut off may still hold requests whose bytes were lost; each step
+        // is retried, so one such connection timing out does not leave the lock held and the server unflushed.
+        var flushDone = await RetryAsync(() => node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
+        if (!flushDone)
+        {
+            await RetryAsync(() => node.ExecuteAsync(new DeleteCommand(lockKey), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
+            state.Reachable = false;
+            return;
+        }
+
+        // The flush wiped the lock; put it back at once so a frontend that probes late does not flush again.
+        await RetryAsync(() => node.ExecuteAsync(new StoreCommand(lockKey, owner, StoreMode.Set, lockTtl, 0, 0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
+        if (_options.Failback.FlushPoolOnFailback)
+        {
+            await FlushAsync(Main.Where(n => n != node), cancellationToken).ConfigureAwait(false);
+        }
 
         var up = entry.Next(down: false, _time.GetUtcNow().ToUnixTimeMilliseconds(), FrontendId);
-        var published = await ViewStore.PublishAsync(node.Index, up, _options.SharedView.RefreshInterval / 2, _time, cancellationToken).ConfigureAwait(false);
-        if (published.Contradiction is null && published.Holding >= ViewStore.WriteQuorum)
+        var swapped = await ViewStore.ReadmitAsync(node.Index, up, before, node, cancellationToken).ConfigureAwait(false);
+        if (swapped >= ViewStore.WriteQuorum)
         {
             View.ApplyLocal(node.Index, up);
             Journal.Supersede(node.EndPoint.ToString(), up.Epoch);

@@ -115,6 +115,12 @@ internal sealed partial class ServerPool : IAsyncDisposable
     /// <summary>The main server that owns a key.</summary>
     public ServerNode Primary(ReadOnlySpan<byte> keyUtf8) => Main[Locator.Locate(keyUtf8)];
 
+    /// <summary>
+    /// Whether this frontend can send to <paramref name="node"/>: it holds it up, or holds it down only because the
+    /// shared view fences it while its own probes get through. Invalidations go wherever they can land.
+    /// </summary>
+    public bool CanReach(ServerNode node) => !node.Detector.IsDown || _recovery[node.Index].Reachable;
+
     /// <summary>This frontend's view of a server's state.</summary>
     public ServerState StateOf(ServerNode node)
     {

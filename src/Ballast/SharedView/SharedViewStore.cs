@@ -21,8 +21,10 @@ internal sealed class SharedViewStore
     {
         _replicas = replicas;
         _keys = Enumerable.Range(0, entryCount).Select(i => CacheKey.Create($"ballast:{poolName}:view:{i}", InvalidKeyHandling.Reject)).ToArray();
+        // Majorities both ways: any two publishes meet on a replica (so a fence and a readmission cannot both win
+        // unseen by each other), and every read meets every publish.
         ReadQuorum = (replicas.Count / 2) + 1;
-        WriteQuorum = replicas.Count - ReadQuorum + 1;
+        WriteQuorum = ReadQuorum;
     }
 
     public int ReadQuorum { get; }
@@ -76,16 +78,61 @@ internal sealed class SharedViewStore
     }
 
     /// <summary>
-    /// Writes a record to every replica. Returns how many now hold it (or a newer record in the same state), and the
-    /// newest record that contradicts it (a newer epoch in the other state), if some replica has one.
+    /// Fences a server: makes every replica's record say "down", and touches a record that already does (a new CAS),
+    /// so that a failback that read the record before this fence cannot readmit the server over it. Returns how many
+    /// replicas now hold a fence, and the newest "up" record that overrules <paramref name="proposed"/>, if any (the
+    /// caller then fences the epoch after it).
     /// </summary>
-    public async Task<PublishResult> PublishAsync(int index, ViewEntry entry, TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken)
+    public async Task<PublishResult> FenceAsync(int index, ViewEntry proposed, TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken)
     {
-        var writes = _replicas.Select(replica => PublishToReplicaAsync(replica, index, entry, cancellationToken)).ToArray();
+        var writes = _replicas.Select(replica => FenceReplicaAsync(replica, index, proposed, cancellationToken)).ToArray();
         await QuorumWait.WhenQuorumAsync(writes, r => r.Holds, WriteQuorum, straggler, time, cancellationToken).ConfigureAwait(false);
         var results = writes.Where(w => w.IsCompletedSuccessfully).Select(w => w.Result).ToArray();
         var contradiction = results.Where(r => r.Contradiction is not null).Select(r => r.Contradiction!.Value).OrderByDescending(e => e.Epoch).FirstOrDefault();
         return new PublishResult(results.Count(r => r.Holds), contradiction.Epoch > 0 ? contradiction : null);
+    }
+
+    /// <summary>
+    /// Reads a server's record, with its CAS, from every replica: what a failback must see unchanged after its flush.
+    /// </summary>
+    public async Task<RecordSnapshot[]> SnapshotAsync(int index, TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var reads = _replicas.Select(replica => SnapshotReplicaAsync(replica, index, cancellationToken)).ToArray();
+        await QuorumWait.WhenQuorumAsync(reads, r => r is not null, ReadQuorum, straggler, time, cancellationToken).ConfigureAwait(false);
+        return reads.Where(r => r.IsCompletedSuccessfully && r.Result is not null).Select(r => r.Result!.Value).ToArray();
+    }
+
+    /// <summary>
+    /// Readmits a server after its flush: writes <paramref name="up"/> over each replica's record only if it is still
+    /// the one <paramref name="before"/> read before the flush (compare-and-swap). A fence that touched the record in
+    /// between makes the swap fail there. The flushed server's own copy was wiped by the flush, so there it is added.
+    /// Returns how many replicas took it.
+    /// </summary>
+    public async Task<int> ReadmitAsync(int index, ViewEntry up, RecordSnapshot[] before, ServerNode flushed, CancellationToken cancellationToken)
+    {
+        var key = _keys[index];
+        var value = up.Encode();
+        var writes = before.Select(async snapshot =>
+        {
+            try
+            {
+                var mode = snapshot.Replica == flushed ? StoreMode.Add : StoreMode.Set;
+                var cas = snapshot.Replica == flushed ? 0 : snapshot.Cas;
+                if (mode == StoreMode.Set && cas == 0)
+                {
+                    mode = StoreMode.Add;
+                }
+
+                var stored = await snapshot.Replica.ExecuteAsync(new StoreCommand(key, value, mode, 0, 0, cas), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+                return stored.IsStored;
+            }
+            catch (MemcachedException)
+            {
+                return false;
+            }
+        });
+        var results = await Task.WhenAll(writes).ConfigureAwait(false);
+        return results.Count(ok => ok);
     }
 
     private async Task<ViewEntry?[]?> ReadReplicaAsync(ServerNode replica, CancellationToken cancellationToken)
@@ -110,11 +157,25 @@ internal sealed class SharedViewStore
         }
     }
 
+    private async Task<RecordSnapshot?> SnapshotReplicaAsync(ServerNode replica, int index, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var current = await replica.ExecuteAsync(new GetCommand(_keys[index]), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            ViewEntry? entry = current.Value is { } bytes && ViewEntry.TryDecode(bytes, out var decoded) ? decoded : null;
+            return new RecordSnapshot(replica, entry, current.IsHit ? current.Cas : 0);
+        }
+        catch (MemcachedException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
-    /// Compare-and-swap loop: the record on a replica only ever moves to a higher epoch, however publishes from
-    /// different frontends interleave.
+    /// Compare-and-swap loop for read repair: the record on a replica only ever moves to a higher epoch, however
+    /// publishes from different frontends interleave.
     /// </summary>
-    private async Task<(bool Holds, ViewEntry? Contradiction)> PublishToReplicaAsync(ServerNode replica, int index, ViewEntry entry, CancellationToken cancellationToken)
+    private async Task PublishToReplicaAsync(ServerNode replica, int index, ViewEntry entry, CancellationToken cancellationToken)
     {
         var key = _keys[index];
         var value = entry.Encode();
@@ -123,27 +184,61 @@ internal sealed class SharedViewStore
             for (var attempt = 0; attempt < 5; attempt++)
             {
                 var current = await replica.ExecuteAsync(new GetCommand(key), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-                StoreResult stored;
-                if (current.Value is { } bytes && ViewEntry.TryDecode(bytes, out var existing))
+                if (current.Value is { } bytes && ViewEntry.TryDecode(bytes, out var existing) && existing.Epoch >= entry.Epoch)
                 {
-                    // Transitions alternate down and up, so an epoch fixes the state: a newer record in the same state
-                    // still says what this one says; one in the other state overrules it.
-                    if (existing.Epoch >= entry.Epoch)
-                    {
-                        return existing.IsDown == entry.IsDown ? (true, null) : (false, existing);
-                    }
-
-                    stored = await replica.ExecuteAsync(new StoreCommand(key, value, StoreMode.Set, 0, 0, current.Cas), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-                }
-                else
-                {
-                    stored = await replica.ExecuteAsync(new StoreCommand(key, value, current.IsHit ? StoreMode.Set : StoreMode.Add, 0, 0, current.Cas), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+                    return;
                 }
 
+                var stored = await replica.ExecuteAsync(new StoreCommand(key, value, current.IsHit ? StoreMode.Set : StoreMode.Add, 0, 0, current.IsHit ? current.Cas : 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
                 if (stored.IsStored)
                 {
-                    return (true, null);
+                    return;
                 }
+            }
+        }
+        catch (MemcachedException)
+        {
+            // Repair is best effort; the next read tries again.
+        }
+    }
+
+    /// <summary>
+    /// Fence on one replica, compare-and-swap so that concurrent writers never lose each other's updates: a "down"
+    /// record is touched (rewritten at its own epoch, which changes its CAS), an older "up" record is replaced by
+    /// the proposed fence, and a newer "up" record overrules it.
+    /// </summary>
+    private async Task<(bool Holds, ViewEntry? Contradiction)> FenceReplicaAsync(ServerNode replica, int index, ViewEntry proposed, CancellationToken cancellationToken)
+    {
+        var key = _keys[index];
+        try
+        {
+            var current = await replica.ExecuteAsync(new GetCommand(key), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            var target = proposed;
+            if (current.Value is { } bytes && ViewEntry.TryDecode(bytes, out var existing))
+            {
+                if (!existing.IsDown && existing.Epoch >= proposed.Epoch)
+                {
+                    return (false, existing);
+                }
+
+                if (existing.IsDown && existing.Epoch >= proposed.Epoch)
+                {
+                    target = existing with { ChangedAtUnixMs = proposed.ChangedAtUnixMs, Writer = proposed.Writer };
+                }
+            }
+
+            var stored = await replica.ExecuteAsync(new StoreCommand(key, target.Encode(), current.IsHit ? StoreMode.Set : StoreMode.Add, 0, 0, current.IsHit ? current.Cas : 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            if (stored.IsStored)
+            {
+                return (true, null);
+            }
+
+            // Someone changed the record since it was read, so after this fence began: if it now says "down", that
+            // change fences as well as this one would (a failback's snapshot from before it no longer matches).
+            var now = await replica.ExecuteAsync(new GetCommand(key), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            if (now.Value is { } after && ViewEntry.TryDecode(after, out var changed))
+            {
+                return changed.IsDown ? (true, null) : (false, changed.Epoch >= proposed.Epoch ? changed : null);
             }
 
             return (false, null);

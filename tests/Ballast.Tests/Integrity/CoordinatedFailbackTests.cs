@@ -10,6 +10,7 @@ public sealed class CoordinatedFailbackTests
 {
     [Theory]
     [InlineData(FailoverPolicy.Offline)]
+    [InlineData(FailoverPolicy.Gutter)]
     [InlineData(FailoverPolicy.Replicated)]
     public async Task S4_exactly_one_frontend_flushes_a_returning_server_and_all_readmit_it_after(FailoverPolicy policy)
     {

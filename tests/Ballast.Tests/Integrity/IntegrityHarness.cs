@@ -30,6 +30,9 @@ internal sealed class IntegrityHarness : IAsyncDisposable
 
     public ConcurrentQueue<ServerFailedEventArgs> Failures { get; } = new();
 
+    /// <summary>Errors the writes' invalidations ended with (they still count as completed writes).</summary>
+    public ConcurrentQueue<string> WriteErrors { get; } = new();
+
     public ConcurrentQueue<(int Frontend, ServerRecoveredEventArgs Args)> Recoveries { get; } = new();
 
     public MemcachedProcess Server(int index) => _servers[index];
@@ -150,9 +153,10 @@ internal sealed class IntegrityHarness : IAsyncDisposable
         {
             await Frontends[frontend].DeleteAsync(key);
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
             // Completed with an error: the scenarios count it as completed all the same.
+            WriteErrors.Enqueue(error.Message);
         }
 
         return version;
