@@ -48,9 +48,6 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
     /// <summary>False once the connection has been poisoned or closed.</summary>
     public bool IsHealthy => Volatile.Read(ref _faulted) == 0;
 
-    /// <summary>Requests written or waiting to be, not yet answered.</summary>
-    public int PendingCount => _inFlight.Count;
-
     /// <summary>Opens a connection, failing after <paramref name="connectTimeout"/>.</summary>
     /// <exception cref="ServerUnavailableException">The connection was refused, reset or timed out.</exception>
     public static async Task<MetaConnection> ConnectAsync(
