@@ -4,6 +4,10 @@
 
 ensure_packages() {
   local missing=()
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+  fi
   command -v memcached >/dev/null || missing+=(memcached)
   command -v memcaslap >/dev/null || missing+=(libmemcached-tools)
   command -v php >/dev/null || missing+=(php-cli)
@@ -16,16 +20,11 @@ ensure_packages() {
   command -v gcc >/dev/null || missing+=(gcc)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing: ${missing[*]}" >&2
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  # The Debian package starts a memcached service on 11211; Ballast's tests start their own servers and need
-  # 127.0.0.1:11211 free for the PHP-compatibility tests that use the default port.
-  if command -v systemctl >/dev/null && systemctl is-active --quiet memcached 2>/dev/null; then
-    $sudo systemctl stop memcached >/dev/null 2>&1 || true
-  fi
+  # The Debian package may start a memcached service on 127.0.0.1:11211. It is left alone: the tests start their
+  # own servers on free ports, and those that need port 11211 use other loopback addresses (127.0.0.2 and up).
 }
 
 ensure_dotnet() {
