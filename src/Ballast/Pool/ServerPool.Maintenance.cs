@@ -192,8 +192,11 @@ internal sealed partial class ServerPool
         var lockKey = CacheKey.Create($"ballast:{PoolName}:last_failback:{node.Index}:{entry.Epoch}", InvalidKeyHandling.Reject);
         var lockTtl = (long)_options.Failback.LockTimeToLive.TotalSeconds;
         var owner = System.Text.Encoding.ASCII.GetBytes(FrontendId);
-        if (!await TryTakeFailbackLockAsync(node, lockKey, owner, lockTtl, cancellationToken).ConfigureAwait(false))
+        var locked = await TryTakeFailbackLockAsync(node, lockKey, owner, lockTtl, cancellationToken).ConfigureAwait(false);
+        if (locked != true)
         {
+            // Null: the server stopped answering since its probe; probe again before the next attempt.
+            state.Reachable &= locked.HasValue;
             return;
         }
 
@@ -237,8 +240,9 @@ internal sealed partial class ServerPool
     /// <summary>
     /// The seed's lock: <c>add</c> succeeds for one frontend. An <c>add</c> whose answer was lost may still have been
     /// applied, so a "not stored" is checked against the lock's owner before it counts as someone else's lock.
+    /// Returns null when the server did not answer at all.
     /// </summary>
-    private async Task<bool> TryTakeFailbackLockAsync(ServerNode node, CacheKey lockKey, byte[] owner, long lockTtl, CancellationToken cancellationToken)
+    private async Task<bool?> TryTakeFailbackLockAsync(ServerNode node, CacheKey lockKey, byte[] owner, long lockTtl, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < 3; attempt++)
         {
@@ -259,7 +263,7 @@ internal sealed partial class ServerPool
             }
         }
 
-        return false;
+        return null;
     }
 
     private static async Task<bool> RetryAsync<T>(Func<Task<T>> step, CancellationToken cancellationToken)
