@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Ballast.Protocol;
+using Ballast.Protocol.Commands;
 
 namespace Ballast.Connections;
 
@@ -72,6 +73,19 @@ internal sealed partial class MetaConnection
         }
     }
 
+    /// <summary>
+    /// Takes the answered command off the queue. If the connection was poisoned meanwhile (a timeout firing as the
+    /// answer arrived), the queue was drained under the write lock and what comes off it now is another command, which
+    /// must be failed like the rest rather than dropped.
+    /// </summary>
+    private void DequeueAnswered(MetaCommand answered)
+    {
+        if (_inFlight.TryDequeue(out var dequeued) && !ReferenceEquals(dequeued, answered))
+        {
+            dequeued.Fail(Volatile.Read(ref _fault) ?? new ServerUnavailableException($"Server {Server}: the connection was closed.", Server));
+        }
+    }
+
     /// <summary>Handles every complete response in buffer[start..end]; returns where the unparsed rest starts.</summary>
     private int ProcessResponses(byte[] buffer, int start, int end, out int needed)
     {
@@ -90,7 +104,7 @@ internal sealed partial class MetaConnection
 
             if (response.Code is MetaResponseCode.ServerError or MetaResponseCode.ClientError or MetaResponseCode.Error)
             {
-                _inFlight.TryDequeue(out _);
+                DequeueAnswered(command);
                 var what = command.Key is null ? "a server command" : $"key '{command.Key}'";
                 var words = response.Code == MetaResponseCode.Error ? "ERROR" : response.Message;
                 command.Fail(new MemcachedServerErrorException($"Server {Server} refused the request for {what}: {words}", Server));
@@ -103,7 +117,7 @@ internal sealed partial class MetaConnection
             }
             else if (command.OnResponse(response))
             {
-                _inFlight.TryDequeue(out _);
+                DequeueAnswered(command);
                 command.Complete();
             }
 

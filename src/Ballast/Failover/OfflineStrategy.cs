@@ -25,7 +25,7 @@ internal sealed class OfflineStrategy : FailoverStrategy
 
         // Hot path, no async wrapper: the command itself presents the hit and turns a server failure into a miss, so
         // the caller awaits the command directly (one allocation per read besides the value).
-        return node.ExecuteAsync(new PresentedGetCommand(key, node, leaseSeconds), cancellationToken);
+        return node.ExecuteAsync(PresentedGetCommand.Rent(key, node, leaseSeconds), cancellationToken);
     }
 
     /// <summary>One batch (one round trip) per readable server; keys of unreadable servers are misses.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -8,25 +9,62 @@ namespace Ballast.Failover;
 /// A get whose result is what a caller may see: lease placeholders and stale items are misses, a won lease becomes a
 /// <see cref="RefillLease"/> (<see cref="FailoverStrategy.Present"/>), and a failure of the server is a miss. Doing
 /// this in the command lets a strategy return the command's own <see cref="ValueTask{TResult}"/>, with no async
-/// wrapper (and its allocation) per read.
+/// wrapper (and its allocation) per read. Commands are pooled: the hot read path allocates only the value it returns.
 /// </summary>
 internal sealed class PresentedGetCommand : GetCommand
 {
-    private readonly ServerNode _node;
+    private const int MaxPooled = 1024;
+    private static readonly ConcurrentQueue<PresentedGetCommand> Pool = new();
+    private static int _pooled;
+    private ServerNode? _node;
 
-    public PresentedGetCommand(CacheKey key, ServerNode node, long vivifySeconds)
-        : base(key, vivifySeconds: vivifySeconds)
+    private PresentedGetCommand(CacheKey key)
+        : base(key)
     {
-        _node = node;
+    }
+
+    /// <summary>A command for one read, from the pool when one is free.</summary>
+    public static PresentedGetCommand Rent(CacheKey key, ServerNode node, long vivifySeconds)
+    {
+        if (Pool.TryDequeue(out var command))
+        {
+            Interlocked.Decrement(ref _pooled);
+        }
+        else
+        {
+            command = new PresentedGetCommand(key);
+        }
+
+        command.Reinitialize(key, withValue: true, touchSeconds: -1, vivifySeconds);
+        command._node = node;
+        return command;
     }
 
     protected override GetResult Interpret(in MetaResponse response)
-        => FailoverStrategy.Present(CacheKey, _node, base.Interpret(response));
+        => FailoverStrategy.Present(CacheKey, _node!, base.Interpret(response));
 
     // As ReadOrMissAsync does: a server failure (its detector has counted it) is a miss; cancellation still throws.
     protected override bool TryResultOnFailure(Exception error, out GetResult result)
     {
         result = GetResult.Miss;
         return error is MemcachedException;
+    }
+
+    protected override void OnResultConsumed(bool reusable)
+    {
+        if (!reusable || Interlocked.Increment(ref _pooled) > MaxPooled)
+        {
+            if (reusable)
+            {
+                Interlocked.Decrement(ref _pooled);
+            }
+
+            return;
+        }
+
+        ResetForReuse();
+        _node = null;
+        CacheKey = default;
+        Pool.Enqueue(this);
     }
 }

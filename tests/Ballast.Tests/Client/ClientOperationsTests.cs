@@ -189,8 +189,10 @@ public sealed class ClientOperationsTests : IAsyncLifetime
     [InlineData("")]
     public async Task Keys_that_break_the_rules_are_rejected_and_never_reach_the_server(string key)
     {
-        // A client without the shared view, so that no background read moves the server's command counters.
-        await using var client = new MemcachedClient(_servers.Options(o => o.SharedView.Enabled = false));
+        // A server of its own and a client without the shared view, so that no background read (this class's other
+        // client polls the view on the shared server) moves the command counters.
+        await using var server = await MemcachedServers.StartAsync(1);
+        await using var client = new MemcachedClient(server.Options(o => o.SharedView.Enabled = false));
         await client.SetAsync("sentinel", "still-here");
         var before = await CommandCountAsync(client);
         var error = await Assert.ThrowsAsync<InvalidCacheKeyException>(async () => await client.SetAsync(key, "x"));

@@ -6,9 +6,9 @@ namespace Ballast.Protocol.Commands;
 /// </summary>
 internal class GetCommand : SingleResponseCommand<GetResult>
 {
-    private readonly bool _withValue;
-    private readonly long _touchSeconds;
-    private readonly long _vivifySeconds;
+    private bool _withValue;
+    private long _touchSeconds;
+    private long _vivifySeconds;
 
     /// <param name="key">The key.</param>
     /// <param name="withValue">Ask for the value (<c>v</c>); false for a plain touch.</param>
@@ -17,6 +17,15 @@ internal class GetCommand : SingleResponseCommand<GetResult>
     public GetCommand(CacheKey key, bool withValue = true, long touchSeconds = -1, long vivifySeconds = 0)
         : base(key)
     {
+        _withValue = withValue;
+        _touchSeconds = touchSeconds;
+        _vivifySeconds = vivifySeconds;
+    }
+
+    /// <summary>Sets the request's parameters again, for a command taken from a pool.</summary>
+    protected void Reinitialize(CacheKey key, bool withValue, long touchSeconds, long vivifySeconds)
+    {
+        CacheKey = key;
         _withValue = withValue;
         _touchSeconds = touchSeconds;
         _vivifySeconds = vivifySeconds;

@@ -12,6 +12,7 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
     // caller would stall every response behind it.
     private ManualResetValueTaskSourceCore<T> _core = new() { RunContinuationsAsynchronously = true };
     private int _done;
+    private bool _answered;
     private CancellationTokenRegistration _cancellation;
 
     /// <summary>The result, filled in by <see cref="MetaCommand.OnResponse"/>.</summary>
@@ -37,6 +38,7 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
     {
         if (Interlocked.Exchange(ref _done, 1) == 0)
         {
+            _answered = true;
             _cancellation.Dispose();
             _core.SetResult(Result);
         }
@@ -68,7 +70,34 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
         return false;
     }
 
-    T IValueTaskSource<T>.GetResult(short token) => _core.GetResult(token);
+    /// <summary>
+    /// Called once the caller has taken the result. <paramref name="reusable"/> is true only when nothing else can
+    /// still touch the command: the read loop completed it with its response, after taking it off the connection's
+    /// queue, and disposed its cancellation registration (which waits for a running callback). A command that was
+    /// failed or cancelled instead may still sit in a queue, and is never reused.
+    /// </summary>
+    protected virtual void OnResultConsumed(bool reusable)
+    {
+    }
+
+    /// <summary>Makes the command new again for a pool: the awaitable's version moves on, so a stale await fails.</summary>
+    protected void ResetForReuse()
+    {
+        _core.Reset();
+        _done = 0;
+        _answered = false;
+        _cancellation = default;
+        Result = default!;
+        Opaque = 0;
+        WrittenTimestamp = 0;
+    }
+
+    T IValueTaskSource<T>.GetResult(short token)
+    {
+        var result = _core.GetResult(token);
+        OnResultConsumed(_answered);
+        return result;
+    }
 
     ValueTaskSourceStatus IValueTaskSource<T>.GetStatus(short token) => _core.GetStatus(token);
 

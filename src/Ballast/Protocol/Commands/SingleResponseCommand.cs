@@ -5,7 +5,7 @@ internal abstract class SingleResponseCommand<T> : MetaCommand<T>
 {
     protected SingleResponseCommand(CacheKey key) => CacheKey = key;
 
-    protected CacheKey CacheKey { get; }
+    protected CacheKey CacheKey { get; set; }
 
     public override string? Key => CacheKey.Text;
 
