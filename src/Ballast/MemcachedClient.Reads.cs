@@ -58,7 +58,7 @@ public sealed partial class MemcachedClient
     internal async ValueTask<GetResult> GetFromHomeServerAsync(string key, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        await WhenReady(() => ValueTask.FromResult(true), cancellationToken).ConfigureAwait(false);
+        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         return await _strategy.HomeFor(cacheKey).ExecuteAsync(new Protocol.Commands.GetCommand(cacheKey), cancellationToken).ConfigureAwait(false);
     }
 

@@ -103,7 +103,7 @@ public sealed partial class MemcachedClient
     public async ValueTask<bool> MarkStaleAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        await WhenReady(() => ValueTask.FromResult(true), cancellationToken).ConfigureAwait(false);
+        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         var node = _strategy.HomeFor(cacheKey);
         var status = await node.ExecuteAsync(new DeleteCommand(cacheKey, staleSeconds: Seconds(timeToLive, key)), cancellationToken).ConfigureAwait(false);
         return status == DeleteStatus.Deleted;
@@ -124,7 +124,7 @@ public sealed partial class MemcachedClient
     public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        await WhenReady(() => ValueTask.FromResult(true), cancellationToken).ConfigureAwait(false);
+        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         var node = _strategy.HomeFor(cacheKey);
         var result = await node.ExecuteAsync(new GetCommand(cacheKey, withValue: false, touchSeconds: Seconds(timeToLive, key)), cancellationToken).ConfigureAwait(false);
         return result.IsHit;
@@ -134,7 +134,7 @@ public sealed partial class MemcachedClient
     public async ValueTask<GetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        await WhenReady(() => ValueTask.FromResult(true), cancellationToken).ConfigureAwait(false);
+        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         ServerNodeOrMiss(cacheKey, out var node);
         if (node is null)
         {
@@ -169,7 +169,7 @@ public sealed partial class MemcachedClient
     private async ValueTask<CounterResult> CounterAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
-        await WhenReady(() => ValueTask.FromResult(true), cancellationToken).ConfigureAwait(false);
+        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         var node = _strategy.HomeFor(cacheKey);
         return await node.ExecuteAsync(new ArithmeticCommand(cacheKey, increment, delta, initial, Seconds(ttl, key)), cancellationToken).ConfigureAwait(false);
     }

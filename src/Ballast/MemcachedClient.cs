@@ -107,17 +107,27 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
 
         async ValueTask<T> Slow()
         {
-            try
-            {
-                await _pool.Ready.WaitAsync(_options.OperationTimeout, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // The first view read is slow (a stalled server); go on without it: the lease is not fresh, so reads
-                // miss and writes are fenced, which is safe.
-            }
-
+            await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
             return await operation().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits (at most an operation timeout) for the pool's first read of the shared view.</summary>
+    private async ValueTask EnsureReadyAsync(CancellationToken cancellationToken)
+    {
+        if (_pool.Ready.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            await _pool.Ready.WaitAsync(_options.OperationTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The first view read is slow (a stalled server); go on without it: the lease is not fresh, so reads miss
+            // and writes are fenced, which is safe.
         }
     }
 
