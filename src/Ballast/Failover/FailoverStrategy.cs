@@ -162,6 +162,20 @@ internal abstract class FailoverStrategy
             node.EndPoint);
     }
 
+    /// <summary>
+    /// A refill on the server whose placeholder the lease won, with the placeholder's CAS: refused (exists / not
+    /// found) when a delete came in between, and not attempted at all when that server is no longer readable.
+    /// </summary>
+    protected async ValueTask<StoreResult> RefillUnderTokenAsync(CacheKey key, ReadOnlyMemory<byte> value, LeaseToken token, long ttlSeconds, CancellationToken cancellationToken)
+    {
+        if (!Pool.IsReadable(token.Node))
+        {
+            return new StoreResult(StoreStatus.ServerDown, 0);
+        }
+
+        return await StoreOrInvalidateAsync(token.Node, key, () => new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>A delete of a key on one server, confirmed or fenced.</summary>
     protected async ValueTask<DeleteStatus> InvalidateAsync(ServerNode node, CacheKey key, CancellationToken cancellationToken)
     {

@@ -62,26 +62,16 @@ internal sealed class GutterStrategy : FailoverStrategy
         }
 
         var wrapped = ValueEnvelope.Wrap(EnvelopeKind.GutterEntry, epoch, value.Span);
-        var ttl = ttlSeconds == 0 || ttlSeconds > MaxTtl ? MaxTtl : ttlSeconds;
+        var ttl = CappedTtl(ttlSeconds);
         return await StoreOrInvalidateAsync(gutter, key, () => new StoreCommand(key, wrapped, mode, ttl, flags, 0), cancellationToken).ConfigureAwait(false);
     }
 
-    public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
+    public override ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
     {
         var token = lease.Tokens[0];
-        if (!Pool.IsReadable(token.Node))
-        {
-            return new StoreResult(StoreStatus.ServerDown, 0);
-        }
-
-        if (token.GutterEpoch == 0)
-        {
-            return await StoreOrInvalidateAsync(token.Node, key, () => new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
-        }
-
-        var wrapped = ValueEnvelope.Wrap(EnvelopeKind.GutterEntry, token.GutterEpoch, value.Span);
-        var ttl = ttlSeconds == 0 || ttlSeconds > MaxTtl ? MaxTtl : ttlSeconds;
-        return await StoreOrInvalidateAsync(token.Node, key, () => new StoreCommand(key, wrapped, StoreMode.Set, ttl, 0, token.Cas), cancellationToken).ConfigureAwait(false);
+        return token.GutterEpoch == 0
+            ? RefillUnderTokenAsync(key, value, token, ttlSeconds, cancellationToken)
+            : RefillUnderTokenAsync(key, ValueEnvelope.Wrap(EnvelopeKind.GutterEntry, token.GutterEpoch, value.Span), token, CappedTtl(ttlSeconds), cancellationToken);
     }
 
     /// <summary>Deletes on the key's server and in the gutter, both confirmed or fenced.</summary>
@@ -94,6 +84,9 @@ internal sealed class GutterStrategy : FailoverStrategy
     }
 
     private long MaxTtl => (long)Pool.Options.Gutter.MaxTimeToLive.TotalSeconds;
+
+    /// <summary>A gutter entry's TTL: the caller's, capped at the gutter's maximum (no TTL counts as above it).</summary>
+    private long CappedTtl(long ttlSeconds) => ttlSeconds == 0 || ttlSeconds > MaxTtl ? MaxTtl : ttlSeconds;
 
     private ServerNode? GutterFor(CacheKey key)
     {

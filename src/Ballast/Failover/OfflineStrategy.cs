@@ -78,16 +78,8 @@ internal sealed class OfflineStrategy : FailoverStrategy
         return StoreOrInvalidateAsync(node, key, () => new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken);
     }
 
-    public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
-    {
-        var token = lease.Tokens[0];
-        if (!Pool.IsReadable(token.Node))
-        {
-            return new StoreResult(StoreStatus.ServerDown, 0);
-        }
-
-        return await StoreOrInvalidateAsync(token.Node, key, () => new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
-    }
+    public override ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
+        => RefillUnderTokenAsync(key, value, lease.Tokens[0], ttlSeconds, cancellationToken);
 
     public override ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken)
         => InvalidateAsync(Primary(key), key, cancellationToken);
