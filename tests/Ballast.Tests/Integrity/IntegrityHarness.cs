@@ -99,6 +99,9 @@ internal sealed class IntegrityHarness : IAsyncDisposable
             frontends[f].ServerRecovered += (_, e) => harness.Recoveries.Enqueue((frontend, e));
         }
 
+        // Scenarios start from frontends that have read the shared view: a cold start (JIT, first connections) on a
+        // loaded machine can take longer than the first read's wait, and a frontend without a fresh view only misses.
+        await WaitUntilAsync(() => frontends.All(c => c.IsSharedViewFresh), TimeSpan.FromSeconds(5));
         return harness;
     }
 
