@@ -57,6 +57,7 @@ internal sealed partial class MetaConnection
                 }
 
                 _observer.OnResponsesReceived(this);
+                SendHeldBack();
             }
         }
         catch (Exception error) when (error is SocketException or ObjectDisposedException)

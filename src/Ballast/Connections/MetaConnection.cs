@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Ballast.Protocol;
@@ -23,7 +22,7 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
     private readonly IConnectionObserver _observer;
     private readonly TimeProvider _time;
     private readonly TimeSpan _operationTimeout;
-    private readonly ConcurrentQueue<MetaCommand> _inFlight = new();
+    private readonly InFlightQueue _inFlight = new();
     private readonly ITimer _timeoutTimer;
     private Exception? _fault;
     private int _faulted;

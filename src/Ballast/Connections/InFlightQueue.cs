@@ -1,0 +1,82 @@
+using Ballast.Protocol.Commands;
+
+namespace Ballast.Connections;
+
+/// <summary>
+/// The FIFO of a connection's requests awaiting their responses: a ring buffer under a short lock. Unlike
+/// <see cref="System.Collections.Concurrent.ConcurrentQueue{T}"/>, which allocates a new segment every few dozen
+/// requests as its consumer moves on, it reuses its array, so a request costs no allocation here.
+/// </summary>
+internal sealed class InFlightQueue
+{
+    private readonly Lock _lock = new();
+    private MetaCommand?[] _items = new MetaCommand?[64];
+    private int _head;
+    private int _count;
+
+    /// <summary>Requests queued: sent, or formatted and about to be.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _count;
+            }
+        }
+    }
+
+    public void Enqueue(MetaCommand command)
+    {
+        lock (_lock)
+        {
+            if (_count == _items.Length)
+            {
+                Grow();
+            }
+
+            _items[(_head + _count) & (_items.Length - 1)] = command;
+            _count++;
+        }
+    }
+
+    public bool TryPeek(out MetaCommand command)
+    {
+        lock (_lock)
+        {
+            command = _count == 0 ? null! : _items[_head]!;
+            return _count != 0;
+        }
+    }
+
+    public bool TryDequeue(out MetaCommand command)
+    {
+        lock (_lock)
+        {
+            if (_count == 0)
+            {
+                command = null!;
+                return false;
+            }
+
+            command = _items[_head]!;
+            _items[_head] = null;
+            _head = (_head + 1) & (_items.Length - 1);
+            _count--;
+            return true;
+        }
+    }
+
+    // The length stays a power of two, so positions wrap with a mask.
+    private void Grow()
+    {
+        var larger = new MetaCommand?[_items.Length * 2];
+        for (var i = 0; i < _count; i++)
+        {
+            larger[i] = _items[(_head + i) & (_items.Length - 1)];
+        }
+
+        _items = larger;
+        _head = 0;
+    }
+}
