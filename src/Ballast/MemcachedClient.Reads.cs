@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Ballast;
 
 /// <summary>Reads.</summary>
@@ -14,6 +16,28 @@ public sealed partial class MemcachedClient
     // Apart from GetAsync, so its lambda's closure is allocated only on this slow path, not on every read.
     private ValueTask<GetResult> GetWhenReadyAsync(Protocol.CacheKey cacheKey, CancellationToken cancellationToken)
         => WhenReady(() => _strategy.GetAsync(cacheKey, 0, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Reads a key into <paramref name="destination"/>: on a hit the value is appended to it, and the result tells its
+    /// length, flags and CAS; on a miss nothing is written. Under the <see cref="FailoverPolicy.Offline"/> policy the
+    /// value is copied straight from the connection's receive buffer and the read allocates nothing. A down, stalled or
+    /// fenced server gives a miss, as with <see cref="GetAsync(string, CancellationToken)"/>.
+    /// </summary>
+    /// <remarks>
+    /// The value is written on the connection's thread before the returned task completes; leave
+    /// <paramref name="destination"/> alone until then. After a cancellation nothing more is written into it.
+    /// </remarks>
+    /// <exception cref="InvalidCacheKeyException">The key breaks memcached's rules.</exception>
+    /// <exception cref="MemcachedException">The destination refused the value (the message names key and server).</exception>
+    public ValueTask<BufferedGetResult> GetAsync(string key, IBufferWriter<byte> destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var cacheKey = Key(key);
+        return _pool.Ready.IsCompleted ? _strategy.GetIntoAsync(cacheKey, destination, cancellationToken) : GetIntoWhenReadyAsync(cacheKey, destination, cancellationToken);
+    }
+
+    private ValueTask<BufferedGetResult> GetIntoWhenReadyAsync(Protocol.CacheKey cacheKey, IBufferWriter<byte> destination, CancellationToken cancellationToken)
+        => WhenReady(() => _strategy.GetIntoAsync(cacheKey, destination, cancellationToken), cancellationToken);
 
     /// <summary>Reads a key and decodes it as UTF-8; null on a miss.</summary>
     public async ValueTask<string?> GetStringAsync(string key, CancellationToken cancellationToken = default)

@@ -92,7 +92,7 @@ public sealed partial class MemcachedClient
     /// Marks a key stale instead of deleting it (the meta protocol's <c>md ... I</c>): Ballast's reads treat it as a
     /// miss, and the first <see cref="GetForRefillAsync(string, CancellationToken)"/> after it wins the lease to refill
     /// it, so one caller recomputes while the others go to the source (memcached gives the win to the first read of
-    /// any kind: a plain <see cref="GetAsync"/> that comes first spends it). Unlike <see cref="DeleteAsync"/>, a failure is
+    /// any kind: a plain <see cref="GetAsync(string, CancellationToken)"/> that comes first spends it). Unlike <see cref="DeleteAsync"/>, a failure is
     /// reported, not fenced: use <see cref="DeleteAsync"/> for invalidations that must hold when servers fail.
     /// </summary>
     /// <param name="key">The key.</param>

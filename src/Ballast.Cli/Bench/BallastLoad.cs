@@ -1,10 +1,11 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 
 namespace Ballast.Cli.Bench;
 
 /// <summary>What to run against Ballast in one measured phase.</summary>
-internal sealed record LoadSettings(int Concurrency, TimeSpan Duration, int ValueSize, int Keys, double GetRatio, int Multiget);
+internal sealed record LoadSettings(int Concurrency, TimeSpan Duration, int ValueSize, int Keys, double GetRatio, int Multiget, bool IntoBuffer = false);
 
 /// <summary>The figures of one measured phase.</summary>
 internal sealed record LoadResult(
@@ -58,7 +59,7 @@ internal static class BallastLoad
         var workers = new Worker[settings.Concurrency];
         for (var i = 0; i < workers.Length; i++)
         {
-            workers[i] = new Worker(settings.Multiget, (ulong)(i + 1) * 0x9E3779B97F4A7C15UL);
+            workers[i] = new Worker(settings.Multiget, settings.IntoBuffer ? settings.ValueSize : 0, (ulong)(i + 1) * 0x9E3779B97F4A7C15UL);
         }
 
         GC.Collect();
@@ -123,9 +124,12 @@ internal static class BallastLoad
         public volatile bool Stop;
     }
 
-    private sealed class Worker(int multiget, ulong seed)
+    private sealed class Worker(int multiget, int bufferSize, ulong seed)
     {
         private readonly string[] _batch = new string[Math.Max(1, multiget)];
+
+        // Reused for every get when reading into a buffer, as an application would reuse one.
+        private readonly ArrayBufferWriter<byte>? _buffer = bufferSize > 0 ? new ArrayBufferWriter<byte>(bufferSize) : null;
         private ulong _random = seed;
 
         public LatencyHistogram Latencies { get; } = new();
@@ -154,6 +158,11 @@ internal static class BallastLoad
                         }
 
                         await client.GetManyAsync(_batch, state.CancellationToken).ConfigureAwait(false);
+                    }
+                    else if ((roll >> 11) < getThreshold && _buffer is not null)
+                    {
+                        _buffer.ResetWrittenCount();
+                        await client.GetAsync(keys[(int)(roll % (ulong)keys.Length)], _buffer, state.CancellationToken).ConfigureAwait(false);
                     }
                     else if ((roll >> 11) < getThreshold)
                     {

@@ -37,6 +37,9 @@ internal sealed record BenchSettings
 
     public bool Suite { get; init; }
 
+    /// <summary>Gets go through the IBufferWriter overload into a buffer each loop reuses.</summary>
+    public bool IntoBuffer { get; init; }
+
     /// <summary>Parses <c>--peers memcaslap,mgblast</c> or <c>none</c>.</summary>
     public static (bool Memcaslap, bool Mgblast) ParsePeers(string? text)
     {

@@ -27,11 +27,12 @@ internal static class BenchCommand
         var peers = new Option<string>("--peers") { Description = "Peers to run side by side: memcaslap,mgblast or none.", DefaultValueFactory = _ => "memcaslap,mgblast" };
         var mgblastSource = new Option<string?>("--mgblast-source") { Description = "Path of mgblast.c (default: ../shared/tools/mgblast.c from the repository root)." };
         var check = new Option<bool>("--check") { Description = "Exit 1 when a target fails." };
-        var suite = new Option<bool>("--suite") { Description = "Run every scenario the targets are stated for (c=32, c=256, multi-get 20, c=1, 1 of 3 down)." };
+        var intoBuffer = new Option<bool>("--into-buffer") { Description = "Gets copy values into a reused IBufferWriter<byte> (the allocation-free read) instead of returning arrays." };
+        var suite = new Option<bool>("--suite") { Description = "Run every scenario the targets are stated for (c=32, c=256, multi-get 20, c=1, 1 of 3 down, allocation per get)." };
 
         var command = new Command("bench", "Measure Ballast against memcaslap and the mgblast ceiling on the same servers.")
         {
-            servers, startServers, concurrency, duration, warmup, valueSize, keys, getRatio, multiget, connections, down, json, peers, mgblastSource, check, suite,
+            servers, startServers, concurrency, duration, warmup, valueSize, keys, getRatio, multiget, connections, down, json, peers, mgblastSource, check, intoBuffer, suite,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -58,6 +59,7 @@ internal static class BenchCommand
                     Mgblast = mgblast,
                     MgblastSource = parse.GetValue(mgblastSource),
                     Check = parse.GetValue(check),
+                    IntoBuffer = parse.GetValue(intoBuffer),
                     Suite = parse.GetValue(suite),
                 };
             }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -28,6 +29,22 @@ internal abstract class FailoverStrategy
     /// <param name="leaseSeconds">Above 0: on a miss, try to win a refill lease of that many seconds.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     public abstract ValueTask<GetResult> GetAsync(CacheKey key, long leaseSeconds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads a key into <paramref name="destination"/>. The default reads it as <see cref="GetAsync"/> does and copies
+    /// the value; a strategy whose reads need no unwrapping copies straight from the connection instead.
+    /// </summary>
+    public virtual async ValueTask<BufferedGetResult> GetIntoAsync(CacheKey key, IBufferWriter<byte> destination, CancellationToken cancellationToken)
+    {
+        var result = await GetAsync(key, 0, cancellationToken).ConfigureAwait(false);
+        if (result.Value is not { } value)
+        {
+            return BufferedGetResult.Miss;
+        }
+
+        destination.Write(value);
+        return new BufferedGetResult(value.Length, result.Flags, result.Cas);
+    }
 
     /// <summary>Reads many keys; the default reads them one by one, in parallel.</summary>
     public virtual async ValueTask<GetResult[]> GetManyAsync(CacheKey[] keys, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -26,6 +27,18 @@ internal sealed class OfflineStrategy : FailoverStrategy
         // Hot path, no async wrapper: the command itself presents the hit and turns a server failure into a miss, so
         // the caller awaits the command directly (one allocation per read besides the value).
         return node.ExecuteAsync(PresentedGetCommand.Rent(key, node, leaseSeconds), cancellationToken);
+    }
+
+    public override ValueTask<BufferedGetResult> GetIntoAsync(CacheKey key, IBufferWriter<byte> destination, CancellationToken cancellationToken)
+    {
+        var node = Primary(key);
+        if (!Pool.IsReadable(node))
+        {
+            return new ValueTask<BufferedGetResult>(BufferedGetResult.Miss);
+        }
+
+        // Values are stored as they are under this policy, so they can go from the receive buffer to the caller's.
+        return node.ExecuteAsync(BufferedGetCommand.Rent(key, node.EndPoint, destination), cancellationToken);
     }
 
     /// <summary>One batch (one round trip) per readable server; keys of unreadable servers are misses.</summary>

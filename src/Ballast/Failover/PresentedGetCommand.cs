@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -13,9 +12,6 @@ namespace Ballast.Failover;
 /// </summary>
 internal sealed class PresentedGetCommand : GetCommand
 {
-    private const int MaxPooled = 1024;
-    private static readonly ConcurrentQueue<PresentedGetCommand> Pool = new();
-    private static int _pooled;
     private ServerNode? _node;
 
     private PresentedGetCommand(CacheKey key)
@@ -26,15 +22,7 @@ internal sealed class PresentedGetCommand : GetCommand
     /// <summary>A command for one read, from the pool when one is free.</summary>
     public static PresentedGetCommand Rent(CacheKey key, ServerNode node, long vivifySeconds)
     {
-        if (Pool.TryDequeue(out var command))
-        {
-            Interlocked.Decrement(ref _pooled);
-        }
-        else
-        {
-            command = new PresentedGetCommand(key);
-        }
-
+        var command = CommandPool<PresentedGetCommand>.TryRent() ?? new PresentedGetCommand(key);
         command.Reinitialize(key, withValue: true, touchSeconds: -1, vivifySeconds);
         command._node = node;
         return command;
@@ -52,19 +40,14 @@ internal sealed class PresentedGetCommand : GetCommand
 
     protected override void OnResultConsumed(bool reusable)
     {
-        if (!reusable || Interlocked.Increment(ref _pooled) > MaxPooled)
+        if (!reusable)
         {
-            if (reusable)
-            {
-                Interlocked.Decrement(ref _pooled);
-            }
-
             return;
         }
 
         ResetForReuse();
         _node = null;
         CacheKey = default;
-        Pool.Enqueue(this);
+        CommandPool<PresentedGetCommand>.Return(this);
     }
 }

@@ -33,8 +33,8 @@ public sealed class CliUnreachableServerTests
         var onDead = Enumerable.Range(0, 100).Select(i => $"key{i}").First(k => client.Locate(k).ToString() == Dead);
         var onLive = Enumerable.Range(0, 100).Select(i => $"key{i}").First(k => client.Locate(k).ToString() != Dead);
 
-        var dead = await CliHarness.RunAsync("get", onDead, "--servers", pool, "--timeout", "300");
-        var live = await CliHarness.RunAsync("get", onLive, "--servers", pool, "--timeout", "300");
+        var dead = await CliHarness.RunAsync("get", onDead, "--servers", pool, "--timeout", "3000");
+        var live = await CliHarness.RunAsync("get", onLive, "--servers", pool, "--timeout", "3000");
 
         CliHarness.AssertOneLineError(dead, ExitCodes.ServerError, Dead);
         Assert.Equal(ExitCodes.NotFound, live.ExitCode);

@@ -108,11 +108,5 @@ public sealed class WireFaultTests
     private static async Task<string?> GetStrictAsync(MemcachedClient client, string key)
         => (await client.GetFromHomeServerAsync(key)).AsString();
 
-    private static MemcachedClientOptions Options(MisbehavingServer server)
-    {
-        var options = new MemcachedClientOptions { ConnectionsPerServer = 1, OperationTimeout = TimeSpan.FromSeconds(2) };
-        options.Servers.Add(server.EndPoint);
-        options.SharedView.Enabled = false;
-        return options;
-    }
+    private static MemcachedClientOptions Options(MisbehavingServer server) => server.ClientOptions(TimeSpan.FromSeconds(2));
 }

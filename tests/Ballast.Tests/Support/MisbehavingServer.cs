@@ -30,6 +30,18 @@ public sealed class MisbehavingServer : IAsyncDisposable
 
     public ServerEndPoint EndPoint => new("127.0.0.1", Port);
 
+    /// <summary>
+    /// Options for a client of this server alone: one connection (so answers come in request order across calls) and
+    /// no shared view (the script answers data requests only).
+    /// </summary>
+    public MemcachedClientOptions ClientOptions(TimeSpan operationTimeout)
+    {
+        var options = new MemcachedClientOptions { ConnectionsPerServer = 1, OperationTimeout = operationTimeout };
+        options.Servers.Add(EndPoint);
+        options.SharedView.Enabled = false;
+        return options;
+    }
+
     /// <summary>A well-formed answer to a meta request: a hit whose value is the key, echoing the opaque.</summary>
     public static string Echo(Request request) => request.Command switch
     {

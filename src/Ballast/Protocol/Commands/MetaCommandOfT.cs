@@ -13,6 +13,8 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
     private ManualResetValueTaskSourceCore<T> _core = new() { RunContinuationsAsynchronously = true };
     private int _done;
     private bool _answered;
+    private bool _claimed;
+    private Exception? _claimedError;
     private CancellationTokenRegistration _cancellation;
 
     /// <summary>The result, filled in by <see cref="MetaCommand.OnResponse"/>.</summary>
@@ -36,13 +38,40 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
 
     public override void Complete()
     {
-        if (Interlocked.Exchange(ref _done, 1) == 0)
+        if (_claimed || Interlocked.Exchange(ref _done, 1) == 0)
         {
             _answered = true;
             _cancellation.Dispose();
-            _core.SetResult(Result);
+            if (_claimedError is { } error)
+            {
+                _core.SetException(error);
+            }
+            else
+            {
+                _core.SetResult(Result);
+            }
         }
     }
+
+    /// <summary>
+    /// Called by the read loop before it writes into memory the caller owns (a caller's buffer): from here on, the
+    /// caller's await can only end with this response, so a cancellation or a connection fault arriving meanwhile
+    /// cannot hand the buffer back to the caller while it is still being written. False when the command was already
+    /// failed or cancelled: the caller may be using its buffer again, and nothing may be written into it.
+    /// </summary>
+    protected bool TryClaimCompletion()
+    {
+        if (Interlocked.CompareExchange(ref _done, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        _claimed = true;
+        return true;
+    }
+
+    /// <summary>After <see cref="TryClaimCompletion"/>: the caller gets <paramref name="error"/> instead of the result.</summary>
+    protected void FailClaimed(Exception error) => _claimedError = error;
 
     public override void Fail(Exception error)
     {
@@ -86,6 +115,8 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
         _core.Reset();
         _done = 0;
         _answered = false;
+        _claimed = false;
+        _claimedError = null;
         _cancellation = default;
         Result = default!;
         Opaque = 0;
