@@ -89,6 +89,12 @@ internal abstract class FailoverStrategy
 
     protected ServerNode Primary(CacheKey key)
     {
+        if (Pool.Main.Length == 1)
+        {
+            // Every distribution puts every key on the only server: no need to encode the key to hash it.
+            return Pool.Main[0];
+        }
+
         Span<byte> utf8 = stackalloc byte[CacheKey.MaxLength];
         return Pool.Primary(key.GetUtf8(utf8));
     }

@@ -64,4 +64,32 @@ public sealed class MetaResponseParserTests
     [Fact]
     public void A_line_that_never_ends_is_refused_instead_of_buffered_forever()
         => Assert.Throws<MemcachedProtocolException>(() => MetaResponseParser.TryParse(new byte[MetaResponseParser.MaxLineLength + 1], out _, out _, out _));
+
+    [Theory]
+    [InlineData("HD c5 O7 W\r\n", 'W', true)]
+    [InlineData("HD c5 O7 W\r\n", 'Z', false)]
+    [InlineData("HD c5W O7\r\n", 'W', false)]
+    [InlineData("HD Wc5\r\n", 'W', true)]
+    [InlineData("HD k5 c9\r\n", 'c', true)]
+    [InlineData("HD \r\n", 'c', false)]
+    public void A_flag_counts_only_at_the_start_of_a_token(string line, char flag, bool present)
+    {
+        Assert.True(MetaResponseParser.TryParse(Encoding.ASCII.GetBytes(line), out var response, out _, out _));
+        Assert.Equal(present, response.HasFlag((byte)flag));
+    }
+
+    [Fact]
+    public void Every_flag_of_a_line_is_found_with_its_token()
+    {
+        Assert.True(MetaResponseParser.TryParse("VA 2 b f12 c345 t-1 O6 k:key X\r\nhi\r\n"u8.ToArray(), out var response, out _, out _));
+        Assert.Equal(12ul, response.GetUInt64Flag((byte)'f'));
+        Assert.Equal(345ul, response.GetUInt64Flag((byte)'c'));
+        Assert.Equal(-1, response.GetInt64Flag((byte)'t', 0));
+        Assert.True(response.TryGetFlag((byte)'k', out var key));
+        Assert.Equal(":key", Encoding.ASCII.GetString(key));
+        Assert.True(response.HasFlag((byte)'b'));
+        Assert.True(response.HasFlag((byte)'X'));
+        Assert.False(response.HasFlag((byte)'W'));
+        Assert.Equal(0ul, response.GetUInt64Flag((byte)'s'));
+    }
 }
