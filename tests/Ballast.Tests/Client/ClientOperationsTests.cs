@@ -140,6 +140,21 @@ public sealed class ClientOperationsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Get_many_presents_like_get_a_stale_item_and_a_lease_placeholder_are_misses()
+    {
+        await _client.SetAsync("many-stale", "old");
+        await _client.SetAsync("many-fresh", "new");
+        Assert.True(await _client.MarkStaleAsync("many-stale", TimeSpan.FromSeconds(30)));
+        Assert.NotNull((await _client.GetForRefillAsync("many-leased")).Lease);
+
+        var results = await _client.GetManyAsync(["many-stale", "many-leased", "many-fresh"]);
+
+        Assert.False(results["many-stale"].IsHit);
+        Assert.False(results["many-leased"].IsHit);
+        Assert.Equal("new", results["many-fresh"].AsString());
+    }
+
+    [Fact]
     public async Task Flush_all_empties_the_server_and_counts_a_flush()
     {
         await _client.SetAsync("k-flush", "v");

@@ -53,14 +53,21 @@ internal class GetCommand : SingleResponseCommand<GetResult>
         buffer.WriteCrlf();
     }
 
-    protected override GetResult Interpret(in MetaResponse response) => response.Code switch
-    {
-        MetaResponseCode.Value => new GetResult(response.Value.ToArray(), (uint)response.GetUInt64Flag((byte)'f'), response.GetUInt64Flag((byte)'c'))
+    /// <summary>
+    /// A <c>VA</c> response as a result, with its lease and staleness flags, which decide what a caller may see
+    /// (see FailoverStrategy.Present). Every read of values goes through here, batched or not.
+    /// </summary>
+    public static GetResult FromValue(in MetaResponse response)
+        => new(response.Value.ToArray(), (uint)response.GetUInt64Flag((byte)'f'), response.GetUInt64Flag((byte)'c'))
         {
             MustRefill = response.HasFlag((byte)'W'),
             RefillPending = response.HasFlag((byte)'Z'),
             IsStale = response.HasFlag((byte)'X'),
-        },
+        };
+
+    protected override GetResult Interpret(in MetaResponse response) => response.Code switch
+    {
+        MetaResponseCode.Value => FromValue(response),
         MetaResponseCode.Header => new GetResult([], 0, 0),
         MetaResponseCode.End => GetResult.Miss,
         _ => throw Unexpected(response),

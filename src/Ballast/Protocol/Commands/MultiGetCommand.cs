@@ -61,7 +61,7 @@ internal sealed class MultiGetCommand : MetaCommand<GetResult[]>
                     throw new MemcachedProtocolException($"a multi-get value carries opaque O{opaque}, outside the batch's O{Opaque}..O{unchecked(Opaque + (uint)_keys.Length - 1)}");
                 }
 
-                _results[index] = new GetResult(response.Value.ToArray(), (uint)response.GetUInt64Flag((byte)'f'), response.GetUInt64Flag((byte)'c'));
+                _results[index] = GetCommand.FromValue(response);
                 return false;
             default:
                 throw new MemcachedProtocolException($"unexpected response '{response.ToString()}' in a multi-get batch");
