@@ -44,40 +44,94 @@ internal sealed class OfflineStrategy : FailoverStrategy
     /// <summary>One batch (one round trip) per readable server; keys of unreadable servers are misses.</summary>
     public override async ValueTask<GetResult[]> GetManyAsync(CacheKey[] keys, CancellationToken cancellationToken)
     {
+        var nodes = Pool.Main;
+        if (nodes.Length == 1 || keys.Length == 0)
+        {
+            // One server: its batch's own result array, presented in place, is the answer.
+            var found = keys.Length > 0 && Pool.IsReadable(nodes[0])
+                ? await ReadBatchAsync(nodes[0], keys, cancellationToken).ConfigureAwait(false)
+                : null;
+            return found ?? new GetResult[keys.Length];
+        }
+
         var results = new GetResult[keys.Length];
-        var batches = new Dictionary<ServerNode, List<int>>();
+
+        // Group by server; every batch is sent before any is awaited, so they are all in flight together.
+        var owners = new int[keys.Length];
+        var counts = new int[nodes.Length];
         for (var i = 0; i < keys.Length; i++)
         {
             var node = Primary(keys[i]);
-            if (!Pool.IsReadable(node))
+            owners[i] = Pool.IsReadable(node) ? node.Index : -1;
+            if (owners[i] >= 0)
+            {
+                counts[owners[i]]++;
+            }
+        }
+
+        var batches = new ValueTask[nodes.Length];
+        for (var n = 0; n < nodes.Length; n++)
+        {
+            if (counts[n] == 0)
             {
                 continue;
             }
 
-            if (!batches.TryGetValue(node, out var indexes))
+            var batchKeys = new CacheKey[counts[n]];
+            var positions = new int[counts[n]];
+            for (int i = 0, j = 0; i < keys.Length; i++)
             {
-                batches[node] = indexes = [];
-            }
-
-            indexes.Add(i);
-        }
-
-        await Task.WhenAll(batches.Select(async batch =>
-        {
-            try
-            {
-                var found = await batch.Key.ExecuteAsync(new MultiGetCommand(batch.Value.Select(i => keys[i]).ToArray()), cancellationToken).ConfigureAwait(false);
-                for (var j = 0; j < found.Length; j++)
+                if (owners[i] == n)
                 {
-                    results[batch.Value[j]] = Present(keys[batch.Value[j]], batch.Key, found[j]);
+                    batchKeys[j] = keys[i];
+                    positions[j++] = i;
                 }
             }
-            catch (MemcachedException)
-            {
-                // The server failed mid-batch: its keys are misses.
-            }
-        })).ConfigureAwait(false);
+
+            batches[n] = ReadBatchIntoAsync(nodes[n], batchKeys, positions, results, cancellationToken);
+        }
+
+        foreach (var batch in batches)
+        {
+            await batch.ConfigureAwait(false);
+        }
+
         return results;
+    }
+
+    /// <summary>Reads one server's batch, presented in place; null when the server failed (its keys are misses).</summary>
+    private static async ValueTask<GetResult[]?> ReadBatchAsync(ServerNode node, CacheKey[] keys, CancellationToken cancellationToken)
+    {
+        GetResult[] found;
+        try
+        {
+            found = await node.ExecuteAsync(new MultiGetCommand(keys), cancellationToken).ConfigureAwait(false);
+        }
+        catch (MemcachedException)
+        {
+            return null;
+        }
+
+        for (var j = 0; j < found.Length; j++)
+        {
+            found[j] = Present(keys[j], node, found[j]);
+        }
+
+        return found;
+    }
+
+    /// <summary>Reads one server's batch into <paramref name="results"/> at <paramref name="positions"/>.</summary>
+    private static async ValueTask ReadBatchIntoAsync(ServerNode node, CacheKey[] keys, int[] positions, GetResult[] results, CancellationToken cancellationToken)
+    {
+        if (await ReadBatchAsync(node, keys, cancellationToken).ConfigureAwait(false) is not { } found)
+        {
+            return;
+        }
+
+        for (var j = 0; j < found.Length; j++)
+        {
+            results[positions[j]] = found[j];
+        }
     }
 
     public override ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)

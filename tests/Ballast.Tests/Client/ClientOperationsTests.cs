@@ -140,6 +140,27 @@ public sealed class ClientOperationsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Get_many_over_three_servers_maps_each_value_back_to_its_key_and_a_dead_servers_keys_are_misses()
+    {
+        await using var servers = await MemcachedServers.StartAsync(3);
+        await using var client = new MemcachedClient(servers.Options(o => o.SharedView.Enabled = false));
+        var keys = Enumerable.Range(0, 90).Select(i => $"spread-{i}").ToArray();
+        foreach (var key in keys)
+        {
+            await client.SetAsync(key, key + "-value");
+        }
+
+        var healthy = await client.GetManyAsync(keys);
+        await servers[1].DisposeAsync();
+        var dead = servers[1].EndPoint;
+        var degraded = await client.GetManyAsync(keys);
+
+        Assert.All(keys, key => Assert.Equal(key + "-value", healthy[key].AsString()));
+        Assert.Contains(keys, key => client.Locate(key).ToString() == dead);
+        Assert.All(keys, key => Assert.Equal(client.Locate(key).ToString() == dead ? null : key + "-value", degraded[key].AsString()));
+    }
+
+    [Fact]
     public async Task Get_many_presents_like_get_a_stale_item_and_a_lease_placeholder_are_misses()
     {
         await _client.SetAsync("many-stale", "old");
