@@ -196,7 +196,7 @@ internal abstract class FailoverStrategy
             return new StoreResult(StoreStatus.ServerDown, 0);
         }
 
-        return await StoreOrInvalidateAsync(token.Node, key, () => new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
+        return await StoreOrInvalidateAsync(token.Node, key, new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A delete of a key on one server, confirmed or fenced.</summary>
@@ -210,11 +210,11 @@ internal abstract class FailoverStrategy
     /// A store on one server. If its fate is unknown (timeout, lost connection) the key is invalidated (confirmed or
     /// fenced) before the error is rethrown, so neither the old value nor a half-applied new one can be read.
     /// </summary>
-    protected async ValueTask<StoreResult> StoreOrInvalidateAsync(ServerNode node, CacheKey key, Func<MetaCommand<StoreResult>> command, CancellationToken cancellationToken)
+    protected async ValueTask<StoreResult> StoreOrInvalidateAsync(ServerNode node, CacheKey key, MetaCommand<StoreResult> command, CancellationToken cancellationToken)
     {
         try
         {
-            return await node.ExecuteAsync(command(), cancellationToken).ConfigureAwait(false);
+            return await node.ExecuteAsync(command, cancellationToken).ConfigureAwait(false);
         }
         catch (MemcachedException error) when (error is not MemcachedServerErrorException)
         {

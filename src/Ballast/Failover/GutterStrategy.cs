@@ -47,7 +47,7 @@ internal sealed class GutterStrategy : FailoverStrategy
         var primary = Primary(key);
         if (Pool.IsReadable(primary))
         {
-            return await StoreOrInvalidateAsync(primary, key, () => new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken).ConfigureAwait(false);
+            return await StoreOrInvalidateAsync(primary, key, new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken).ConfigureAwait(false);
         }
 
         if (mode is not StoreMode.Set and not StoreMode.Add || cas != 0)
@@ -63,7 +63,7 @@ internal sealed class GutterStrategy : FailoverStrategy
 
         var wrapped = ValueEnvelope.Wrap(EnvelopeKind.GutterEntry, epoch, value.Span);
         var ttl = CappedTtl(ttlSeconds);
-        return await StoreOrInvalidateAsync(gutter, key, () => new StoreCommand(key, wrapped, mode, ttl, flags, 0), cancellationToken).ConfigureAwait(false);
+        return await StoreOrInvalidateAsync(gutter, key, new StoreCommand(key, wrapped, mode, ttl, flags, 0), cancellationToken).ConfigureAwait(false);
     }
 
     public override ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)

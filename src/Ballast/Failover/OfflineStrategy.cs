@@ -142,7 +142,7 @@ internal sealed class OfflineStrategy : FailoverStrategy
             return new ValueTask<StoreResult>(new StoreResult(StoreStatus.ServerDown, 0));
         }
 
-        return StoreOrInvalidateAsync(node, key, () => new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken);
+        return StoreOrInvalidateAsync(node, key, new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken);
     }
 
     public override ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)

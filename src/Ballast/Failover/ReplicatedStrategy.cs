@@ -92,7 +92,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
 
     private async ValueTask<StoreResult> WriteReplicasAsync(CacheKey key, IEnumerable<(ServerNode Node, ulong Cas)> targets, byte[] wrapped, StoreMode mode, long ttlSeconds, uint flags, CancellationToken cancellationToken)
     {
-        var writes = targets.Select(t => StoreOrInvalidateAsync(t.Node, key, () => new StoreCommand(key, wrapped, mode, ttlSeconds, flags, t.Cas), cancellationToken).AsTask()).ToArray();
+        var writes = targets.Select(t => StoreOrInvalidateAsync(t.Node, key, new StoreCommand(key, wrapped, mode, ttlSeconds, flags, t.Cas), cancellationToken).AsTask()).ToArray();
         if (writes.Length == 0)
         {
             return new StoreResult(StoreStatus.ServerDown, 0);
