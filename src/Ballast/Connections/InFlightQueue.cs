@@ -67,6 +67,21 @@ internal sealed class InFlightQueue
         }
     }
 
+    /// <summary>
+    /// Stamps the <paramref name="count"/> newest requests with the time they are handed to a send: a request's
+    /// timeout counts from when the server could first see it, not from when it was formatted and held back.
+    /// </summary>
+    public void StampNewest(int count, long timestamp)
+    {
+        lock (_lock)
+        {
+            for (var i = Math.Max(0, _count - count); i < _count; i++)
+            {
+                _items[(_head + i) & (_items.Length - 1)]!.WrittenTimestamp = timestamp;
+            }
+        }
+    }
+
     // The length stays a power of two, so positions wrap with a mask.
     private void Grow()
     {

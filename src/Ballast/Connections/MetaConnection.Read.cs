@@ -79,11 +79,37 @@ internal sealed partial class MetaConnection
     /// answer arrived), the queue was drained under the write lock and what comes off it now is another command, which
     /// must be failed like the rest rather than dropped.
     /// </summary>
-    private void DequeueAnswered(MetaCommand answered)
+    /// <returns>
+    /// True when this took <paramref name="answered"/> itself off the queue; false when a poisoning drained it first
+    /// (and may still be about to fail it), in which case the command must not go back to a pool.
+    /// </returns>
+    private bool DequeueAnswered(MetaCommand answered)
     {
-        if (_inFlight.TryDequeue(out var dequeued) && !ReferenceEquals(dequeued, answered))
+        if (!_inFlight.TryDequeue(out var dequeued))
         {
-            dequeued.Fail(Volatile.Read(ref _fault) ?? new ServerUnavailableException($"Server {Server}: the connection was closed.", Server));
+            return false;
+        }
+
+        if (ReferenceEquals(dequeued, answered))
+        {
+            return true;
+        }
+
+        dequeued.Fail(Volatile.Read(ref _fault) ?? new ServerUnavailableException($"Server {Server}: the connection was closed.", Server));
+        return false;
+    }
+
+    private static bool Handle(MetaCommand command, in MetaResponse response)
+    {
+        try
+        {
+            return command.OnResponse(response);
+        }
+        catch (Exception error)
+        {
+            // The connection is poisoned by the caller of this; a command that claimed its completion must end here.
+            command.OnResponseFailed(error);
+            throw;
         }
     }
 
@@ -116,10 +142,9 @@ internal sealed partial class MetaConnection
                     throw new MemcachedProtocolException($"it answered '{words}' for {what}, after which requests and responses may be out of step");
                 }
             }
-            else if (command.OnResponse(response))
+            else if (Handle(command, response))
             {
-                DequeueAnswered(command);
-                command.Complete();
+                command.Complete(reusable: DequeueAnswered(command));
             }
 
             start += consumed;

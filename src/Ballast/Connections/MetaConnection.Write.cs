@@ -9,9 +9,11 @@ namespace Ballast.Connections;
 /// Requests are sent in windows, the way a pipelining C client keeps a server busy: while the server still has at
 /// least as many requests to answer as are waiting to be sent, the waiting ones are held back and leave together once
 /// enough answers have come in. Memcached answers a connection's requests in order, so a request held back behind
-/// outstanding ones would have been answered after them anyway; what the window saves is system calls on both sides,
-/// since one send and one server read now carry dozens of requests instead of a few. With nothing outstanding, a
-/// request leaves at once, so a lone caller never waits.
+/// outstanding ones is answered after them in any case; what the window saves is system calls on both sides, since one
+/// send and one server read now carry dozens of requests instead of a few. The price is up to one round trip for a
+/// request that arrives just after a large batch left, so a request is never held longer than a quarter of the
+/// operation timeout (the connection's timer sends it), and its timeout counts from when it is sent. With nothing
+/// outstanding, a request leaves at once, so a lone caller never waits.
 /// </remarks>
 internal sealed partial class MetaConnection
 {
@@ -21,8 +23,11 @@ internal sealed partial class MetaConnection
     private bool _sendInProgress;
     private uint _nextOpaque;
 
-    // Requests formatted into _pending and not yet handed to a send; guarded by _writeLock.
+    // Requests formatted into _pending and not yet handed to a send, since when the oldest of them waits, and whether the
+    // timer wants them sent whatever the window says; guarded by _writeLock.
     private int _unsent;
+    private long _heldSince;
+    private bool _forceSend;
 
     /// <summary>
     /// Queues <paramref name="command"/> and makes sure it is sent. The command's order in the send buffer and in the
@@ -52,9 +57,12 @@ internal sealed partial class MetaConnection
                 return;
             }
 
-            command.WrittenTimestamp = _time.GetTimestamp();
             _inFlight.Enqueue(command);
-            _unsent++;
+            if (_unsent++ == 0)
+            {
+                _heldSince = _time.GetTimestamp();
+            }
+
             if (_sendInProgress || !WindowIsOpen())
             {
                 // The sender in progress, or the read loop once answers come in, sends this with the others.
@@ -93,6 +101,26 @@ internal sealed partial class MetaConnection
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
+    /// <summary>
+    /// Called by the connection's timer: requests held back longer than a quarter of the operation timeout are sent
+    /// whatever the window says, so holding them can never cost a caller more than that.
+    /// </summary>
+    private void SendLongHeld()
+    {
+        lock (_writeLock)
+        {
+            if (_sendInProgress || _unsent == 0 || _faulted != 0 || _time.GetElapsedTime(_heldSince) < _operationTimeout / 4)
+            {
+                return;
+            }
+
+            _forceSend = true;
+            _sendInProgress = true;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
     /// <summary>Whether the requests waiting should leave now. Called under the write lock.</summary>
     private bool WindowIsOpen()
     {
@@ -107,7 +135,7 @@ internal sealed partial class MetaConnection
             RequestBuffer batch;
             lock (_writeLock)
             {
-                if (_pending.Length == 0 || _faulted != 0 || !WindowIsOpen())
+                if (_pending.Length == 0 || _faulted != 0 || !(_forceSend || WindowIsOpen()))
                 {
                     _sendInProgress = false;
                     return;
@@ -116,7 +144,9 @@ internal sealed partial class MetaConnection
                 batch = _pending;
                 _pending = _sending;
                 _sending = batch;
+                _inFlight.StampNewest(_unsent, _time.GetTimestamp());
                 _unsent = 0;
+                _forceSend = false;
             }
 
             try

@@ -38,7 +38,7 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
         // One timer per connection checks the oldest request in flight: responses come in order, so if the oldest has
         // not been answered in time, nothing behind it has been either.
         var period = TimeSpan.FromMilliseconds(Math.Clamp(operationTimeout.TotalMilliseconds / 4, 5, 100));
-        _timeoutTimer = time.CreateTimer(static state => ((MetaConnection)state!).CheckTimeout(), this, period, period);
+        _timeoutTimer = time.CreateTimer(static state => ((MetaConnection)state!).OnTimer(), this, period, period);
         _ = ReadLoopAsync();
     }
 
@@ -136,6 +136,12 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
         {
             command.Fail(error);
         }
+    }
+
+    private void OnTimer()
+    {
+        SendLongHeld();
+        CheckTimeout();
     }
 
     private void CheckTimeout()

@@ -51,6 +51,9 @@ internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResu
                     return BufferedGetResult.Miss;
                 }
 
+                // Everything that can throw on a malformed response comes before the claim.
+                var flags = (uint)response.GetUInt64Flag((byte)'f');
+                var cas = response.GetUInt64Flag((byte)'c');
                 if (!TryClaimCompletion())
                 {
                     // Cancelled or failed already: the caller may be using its buffer again.
@@ -74,7 +77,7 @@ internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResu
                         error));
                 }
 
-                return new BufferedGetResult(value.Length, (uint)response.GetUInt64Flag((byte)'f'), response.GetUInt64Flag((byte)'c'));
+                return new BufferedGetResult(value.Length, flags, cas);
             default:
                 throw Unexpected(response);
         }

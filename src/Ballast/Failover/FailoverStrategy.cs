@@ -42,7 +42,17 @@ internal abstract class FailoverStrategy
             return BufferedGetResult.Miss;
         }
 
-        destination.Write(value);
+        try
+        {
+            destination.Write(value);
+        }
+        catch (Exception error)
+        {
+            throw new MemcachedException(
+                $"The value of key '{key.Text}' ({value.Length} bytes) could not be written into the destination buffer: {error.Message}",
+                error);
+        }
+
         return new BufferedGetResult(value.Length, result.Flags, result.Cas);
     }
 

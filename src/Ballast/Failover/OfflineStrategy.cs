@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.ExceptionServices;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -91,11 +92,21 @@ internal sealed class OfflineStrategy : FailoverStrategy
             batches[n] = ReadBatchIntoAsync(nodes[n], batchKeys, positions, results, cancellationToken);
         }
 
+        // Every batch is awaited even after one failed, so none is left unobserved; the first failure is rethrown.
+        ExceptionDispatchInfo? failure = null;
         foreach (var batch in batches)
         {
-            await batch.ConfigureAwait(false);
+            try
+            {
+                await batch.ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                failure ??= ExceptionDispatchInfo.Capture(error);
+            }
         }
 
+        failure?.Throw();
         return results;
     }
 

@@ -163,6 +163,36 @@ public sealed class BufferedGetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Under_the_replicated_policy_a_buffer_that_refuses_the_value_fails_with_a_message_naming_the_key()
+    {
+        await using var servers = await MemcachedServers.StartAsync(3);
+        await using var client = new MemcachedClient(servers.Options(o => o.FailoverPolicy = FailoverPolicy.Replicated));
+        await client.SetAsync("replicated-big", new byte[1000]);
+
+        var error = await Assert.ThrowsAsync<MemcachedException>(async () => await client.GetAsync("replicated-big", new FixedBuffer(10)));
+
+        Assert.Contains("'replicated-big'", error.Message, StringComparison.Ordinal);
+        Assert.IsType<InvalidOperationException>(error.InnerException);
+    }
+
+    [Fact]
+    public async Task A_malformed_hit_fails_the_read_as_a_miss_instead_of_leaving_it_waiting()
+    {
+        // The CAS flag is not a number: a protocol error, which poisons the connection; the read must end (a miss,
+        // as for any server failure), with nothing written into the buffer.
+        await using var server = new MisbehavingServer(request => request.Command == "mg"
+            ? new MisbehavingServer.Reply($"VA 5 f0 cXYZ O{request.Opaque}\r\nhello\r\n")
+            : new MisbehavingServer.Reply(MisbehavingServer.Echo(request)));
+        await using var client = new MemcachedClient(server.ClientOptions(TimeSpan.FromSeconds(5)));
+        var buffer = new ArrayBufferWriter<byte>();
+
+        var read = await client.GetAsync("malformed", buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(4));
+
+        Assert.False(read.IsHit);
+        Assert.Equal(0, buffer.WrittenCount);
+    }
+
+    [Fact]
     public async Task After_a_cancellation_a_late_answer_is_not_written_into_the_buffer()
     {
         // The first answer comes 500 ms late; the caller gives up after 50 ms and must be able to reuse its buffer.
@@ -187,14 +217,17 @@ public sealed class BufferedGetTests : IAsyncLifetime
     private sealed class FixedBuffer(int capacity) : IBufferWriter<byte>
     {
         private readonly byte[] _memory = new byte[capacity];
+        private int _written;
 
-        public void Advance(int count)
+        public void Advance(int count) => _written += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
         {
+            var free = _memory.Length - _written;
+            return free == 0 || sizeHint > free
+                ? throw new InvalidOperationException($"this buffer holds {_memory.Length} bytes, and {Math.Max(sizeHint, 1)} more were asked for")
+                : _memory.AsMemory(_written);
         }
-
-        public Memory<byte> GetMemory(int sizeHint = 0) => sizeHint > _memory.Length
-            ? throw new InvalidOperationException($"this buffer holds {_memory.Length} bytes, and {sizeHint} were asked for")
-            : _memory;
 
         public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
     }

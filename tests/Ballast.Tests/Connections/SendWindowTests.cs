@@ -1,3 +1,4 @@
+using Ballast.FaultInjection;
 using Ballast.Tests.Support;
 
 namespace Ballast.Tests.Connections;
@@ -53,5 +54,64 @@ public sealed class SendWindowTests
         {
             Assert.Equal(Enumerable.Range(0, 500).Select(i => $"v{i % 100}"), wave);
         }
+    }
+
+    [Fact]
+    public async Task A_request_held_behind_a_batch_on_a_slow_link_is_not_timed_out_while_the_server_answers_in_time()
+    {
+        // 75 ms each way: every request is answered ~150 ms after it is sent, within the 250 ms timeout. A request
+        // issued just after a batch of 100 left is held back; if its timeout counted from before it was sent, it
+        // would expire (~300 ms) and poison the connection, failing the batch too.
+        await using var servers = await MemcachedServers.StartAsync(1);
+        await using var proxy = FaultProxy.Start(servers[0].Host, servers[0].Port);
+        proxy.SetMode(ProxyFaultMode.Latency, TimeSpan.FromMilliseconds(75));
+        await using var client = new MemcachedClient(servers.Options(o =>
+        {
+            o.ConnectionsPerServer = 1;
+            o.OperationTimeout = TimeSpan.FromMilliseconds(250);
+            o.SharedView.Enabled = false;
+            o.ConnectVia = _ => new ServerEndPoint(proxy.Host, proxy.Port);
+        }));
+        await client.SetAsync("held", "value");
+
+        for (var round = 0; round < 4; round++)
+        {
+            var batch = Enumerable.Range(0, 100).Select(_ => client.GetFromHomeServerAsync("held").AsTask()).ToList();
+            await Task.Delay(20);
+            var lone = await client.GetFromHomeServerAsync("held");
+            var answers = await Task.WhenAll(batch);
+
+            Assert.Equal("value", lone.AsString());
+            Assert.All(answers, answer => Assert.Equal("value", answer.AsString()));
+        }
+    }
+
+    [Fact]
+    public async Task A_request_is_never_held_back_longer_than_a_quarter_of_the_operation_timeout()
+    {
+        // 500 ms each way, timeout 2 s: the batch's answers come back after ~1 s. A request issued just after it is
+        // held back, but only for 500 ms (+ one timer period): it must be answered ~1.6 s after it was issued, not
+        // ~2 s as it would be if it waited for the batch's answers.
+        await using var servers = await MemcachedServers.StartAsync(1);
+        await using var proxy = FaultProxy.Start(servers[0].Host, servers[0].Port);
+        await using var client = new MemcachedClient(servers.Options(o =>
+        {
+            o.ConnectionsPerServer = 1;
+            o.OperationTimeout = TimeSpan.FromSeconds(2);
+            o.SharedView.Enabled = false;
+            o.ConnectVia = _ => new ServerEndPoint(proxy.Host, proxy.Port);
+        }));
+        await client.SetAsync("held", "value");
+        proxy.SetMode(ProxyFaultMode.Latency, TimeSpan.FromMilliseconds(500));
+
+        var batch = Enumerable.Range(0, 100).Select(_ => client.GetFromHomeServerAsync("held").AsTask()).ToList();
+        await Task.Delay(20);
+        var issued = System.Diagnostics.Stopwatch.StartNew();
+        var lone = await client.GetFromHomeServerAsync("held");
+        var waited = issued.Elapsed;
+        await Task.WhenAll(batch);
+
+        Assert.Equal("value", lone.AsString());
+        Assert.InRange(waited, TimeSpan.FromMilliseconds(1000), TimeSpan.FromMilliseconds(1850));
     }
 }

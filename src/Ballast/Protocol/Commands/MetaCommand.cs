@@ -32,8 +32,19 @@ internal abstract class MetaCommand
     /// <exception cref="MemcachedProtocolException">The response does not belong to this command.</exception>
     public abstract bool OnResponse(in MetaResponse response);
 
-    /// <summary>Hands the result to the caller.</summary>
-    public abstract void Complete();
+    /// <summary>
+    /// Hands the result to the caller. <paramref name="reusable"/> is true only when the read loop itself took this
+    /// command off the connection's queue: then nothing else holds it, and a pooled command may go back to its pool.
+    /// </summary>
+    public abstract void Complete(bool reusable);
+
+    /// <summary>
+    /// Called by the read loop when handling this command's response threw: a command that had claimed its completion
+    /// (see <c>MetaCommand{T}.TryClaimCompletion</c>) can no longer be failed by anyone else, so it fails here.
+    /// </summary>
+    public virtual void OnResponseFailed(Exception error)
+    {
+    }
 
     /// <summary>Fails the caller's await. Idempotent: the first outcome wins.</summary>
     public abstract void Fail(Exception error);

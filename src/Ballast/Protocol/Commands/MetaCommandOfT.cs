@@ -36,11 +36,12 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
         }
     }
 
-    public override void Complete()
+    public override void Complete(bool reusable)
     {
         if (_claimed || Interlocked.Exchange(ref _done, 1) == 0)
         {
-            _answered = true;
+            _claimed = false;
+            _answered = reusable;
             _cancellation.Dispose();
             if (_claimedError is { } error)
             {
@@ -72,6 +73,15 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
 
     /// <summary>After <see cref="TryClaimCompletion"/>: the caller gets <paramref name="error"/> instead of the result.</summary>
     protected void FailClaimed(Exception error) => _claimedError = error;
+
+    public override void OnResponseFailed(Exception error)
+    {
+        if (_claimed)
+        {
+            _claimedError ??= error;
+            Complete(reusable: false);
+        }
+    }
 
     public override void Fail(Exception error)
     {
