@@ -62,17 +62,9 @@ public sealed class SendWindowTests
         // 75 ms each way: every request is answered ~150 ms after it is sent, within the 250 ms timeout. A request
         // issued just after a batch of 100 left is held back; if its timeout counted from before it was sent, it
         // would expire (~300 ms) and poison the connection, failing the batch too.
-        await using var servers = await MemcachedServers.StartAsync(1);
-        await using var proxy = FaultProxy.Start(servers[0].Host, servers[0].Port);
-        proxy.SetMode(ProxyFaultMode.Latency, TimeSpan.FromMilliseconds(75));
-        await using var client = new MemcachedClient(servers.Options(o =>
-        {
-            o.ConnectionsPerServer = 1;
-            o.OperationTimeout = TimeSpan.FromMilliseconds(250);
-            o.SharedView.Enabled = false;
-            o.ConnectVia = _ => new ServerEndPoint(proxy.Host, proxy.Port);
-        }));
-        await client.SetAsync("held", "value");
+        await using var link = await SlowLink.StartAsync(TimeSpan.FromMilliseconds(250));
+        var client = link.Client;
+        link.Proxy.SetMode(ProxyFaultMode.Latency, TimeSpan.FromMilliseconds(75));
 
         for (var round = 0; round < 4; round++)
         {
@@ -92,17 +84,9 @@ public sealed class SendWindowTests
         // 500 ms each way, timeout 2 s: the batch's answers come back after ~1 s. A request issued just after it is
         // held back, but only for 500 ms (+ one timer period): it must be answered ~1.6 s after it was issued, not
         // ~2 s as it would be if it waited for the batch's answers.
-        await using var servers = await MemcachedServers.StartAsync(1);
-        await using var proxy = FaultProxy.Start(servers[0].Host, servers[0].Port);
-        await using var client = new MemcachedClient(servers.Options(o =>
-        {
-            o.ConnectionsPerServer = 1;
-            o.OperationTimeout = TimeSpan.FromSeconds(2);
-            o.SharedView.Enabled = false;
-            o.ConnectVia = _ => new ServerEndPoint(proxy.Host, proxy.Port);
-        }));
-        await client.SetAsync("held", "value");
-        proxy.SetMode(ProxyFaultMode.Latency, TimeSpan.FromMilliseconds(500));
+        await using var link = await SlowLink.StartAsync(TimeSpan.FromSeconds(2));
+        var client = link.Client;
+        link.Proxy.SetMode(ProxyFaultMode.Latency, TimeSpan.FromMilliseconds(500));
 
         var batch = Enumerable.Range(0, 100).Select(_ => client.GetFromHomeServerAsync("held").AsTask()).ToList();
         await Task.Delay(20);
@@ -113,5 +97,38 @@ public sealed class SendWindowTests
 
         Assert.Equal("value", lone.AsString());
         Assert.InRange(waited, TimeSpan.FromMilliseconds(1000), TimeSpan.FromMilliseconds(1850));
+    }
+
+    /// <summary>One memcached behind a fault proxy, and a one-connection client that reaches it through the proxy, with
+    /// the key "held" stored.</summary>
+    private sealed class SlowLink : IAsyncDisposable
+    {
+        private MemcachedServers _servers = null!;
+
+        public FaultProxy Proxy { get; private set; } = null!;
+
+        public MemcachedClient Client { get; private set; } = null!;
+
+        public static async Task<SlowLink> StartAsync(TimeSpan operationTimeout)
+        {
+            var link = new SlowLink { _servers = await MemcachedServers.StartAsync(1) };
+            link.Proxy = FaultProxy.Start(link._servers[0].Host, link._servers[0].Port);
+            link.Client = new MemcachedClient(link._servers.Options(o =>
+            {
+                o.ConnectionsPerServer = 1;
+                o.OperationTimeout = operationTimeout;
+                o.SharedView.Enabled = false;
+                o.ConnectVia = _ => new ServerEndPoint(link.Proxy.Host, link.Proxy.Port);
+            }));
+            await link.Client.SetAsync("held", "value");
+            return link;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            await Proxy.DisposeAsync();
+            await _servers.DisposeAsync();
+        }
     }
 }
