@@ -10,25 +10,9 @@ public sealed class BenchJsonTests
     [Fact]
     public async Task A_multi_get_run_reports_keys_per_second_as_ops_per_sec_and_calls_apart()
     {
-        await using var servers = await MemcachedServers.StartAsync(1);
-        var settings = new BenchSettings
-        {
-            Servers = servers[0].EndPoint,
-            Concurrency = 4,
-            Duration = TimeSpan.FromSeconds(1),
-            Warmup = TimeSpan.FromMilliseconds(200),
-            Keys = 100,
-            Multiget = 5,
-            Memcaslap = false,
-            Mgblast = false,
-            Json = true,
-        };
-        using var output = new StringWriter();
-
-        var exitCode = await BenchRunner.RunAsync(settings, output, CancellationToken.None);
+        var (exitCode, report) = await RunAsync(s => s with { Multiget = 5 });
 
         Assert.Equal(0, exitCode);
-        var report = JsonDocument.Parse(output.ToString()).RootElement;
         var opsPerSecond = report.GetProperty("ops_per_sec").GetDouble();
         var callsPerSecond = report.GetProperty("calls_per_sec").GetDouble();
         Assert.True(callsPerSecond > 0);
@@ -45,25 +29,8 @@ public sealed class BenchJsonTests
     [Fact]
     public async Task A_single_key_run_into_a_buffer_reads_through_the_buffer_path_and_states_the_allocation_target()
     {
-        await using var servers = await MemcachedServers.StartAsync(1);
-        var settings = new BenchSettings
-        {
-            Servers = servers[0].EndPoint,
-            Concurrency = 4,
-            Duration = TimeSpan.FromSeconds(1),
-            Warmup = TimeSpan.FromMilliseconds(200),
-            Keys = 100,
-            GetRatio = 1,
-            IntoBuffer = true,
-            Memcaslap = false,
-            Mgblast = false,
-            Json = true,
-        };
-        using var output = new StringWriter();
+        var (_, report) = await RunAsync(s => s with { GetRatio = 1, IntoBuffer = true });
 
-        await BenchRunner.RunAsync(settings, output, CancellationToken.None);
-
-        var report = JsonDocument.Parse(output.ToString()).RootElement;
         Assert.Equal(report.GetProperty("ops_per_sec").GetDouble(), report.GetProperty("calls_per_sec").GetDouble());
         Assert.True(report.GetProperty("into_buffer").GetBoolean());
         var target = Assert.Single(report.GetProperty("targets").EnumerateArray(), t => t.GetProperty("name").GetString()!.Contains("IBufferWriter", StringComparison.Ordinal));
@@ -71,5 +38,25 @@ public sealed class BenchJsonTests
         Assert.Contains(target.GetProperty("pass").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
         Assert.EndsWith("bytes/get", target.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(0, report.GetProperty("errors").GetInt32());
+    }
+
+    /// <summary>A short run (1 s, 4 loops, 100 keys, no peers) against a memcached started for it.</summary>
+    private static async Task<(int ExitCode, JsonElement Report)> RunAsync(Func<BenchSettings, BenchSettings> configure)
+    {
+        await using var servers = await MemcachedServers.StartAsync(1);
+        var settings = configure(new BenchSettings
+        {
+            Servers = servers[0].EndPoint,
+            Concurrency = 4,
+            Duration = TimeSpan.FromSeconds(1),
+            Warmup = TimeSpan.FromMilliseconds(200),
+            Keys = 100,
+            Memcaslap = false,
+            Mgblast = false,
+            Json = true,
+        });
+        using var output = new StringWriter();
+        var exitCode = await BenchRunner.RunAsync(settings, output, CancellationToken.None);
+        return (exitCode, JsonDocument.Parse(output.ToString()).RootElement.Clone());
     }
 }
