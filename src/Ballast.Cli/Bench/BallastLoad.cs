@@ -53,7 +53,59 @@ internal static class BallastLoad
     }
 
     /// <summary>Runs one phase for its duration; the allocation figure covers only this phase.</summary>
-    public static async Task<LoadResult> RunAsync(MemcachedClient client, string[] keys, byte[] value, LoadSettings settings, CancellationToken cancellationToken)
+    public static Task<LoadResult> RunAsync(MemcachedClient client, string[] keys, byte[] value, LoadSettings settings, CancellationToken cancellationToken)
+        => RunInterleavedAsync(client, keys, value, settings, 1, null, cancellationToken);
+
+    /// <summary>
+    /// Runs the phase in <paramref name="slices"/> equal slices and, after each, lets <paramref name="between"/> run
+    /// (a peer measured for as long): both then see the machine in the same state, so a slowdown of the machine
+    /// during the phase weighs on both alike. The figures cover Ballast's slices only.
+    /// </summary>
+    public static async Task<LoadResult> RunInterleavedAsync(
+        MemcachedClient client,
+        string[] keys,
+        byte[] value,
+        LoadSettings settings,
+        int slices,
+        Func<TimeSpan, Task>? between,
+        CancellationToken cancellationToken)
+    {
+        var slice = settings with { Duration = settings.Duration / slices };
+        var merged = new LatencyHistogram();
+        long ops = 0, errors = 0, allocated = 0;
+        var elapsed = TimeSpan.Zero;
+        for (var i = 0; i < slices; i++)
+        {
+            var (sliceOps, sliceErrors, sliceElapsed, sliceAllocated) = await RunSliceAsync(client, keys, value, slice, merged, cancellationToken).ConfigureAwait(false);
+            ops += sliceOps;
+            errors += sliceErrors;
+            elapsed += sliceElapsed;
+            allocated += sliceAllocated;
+            if (between is not null)
+            {
+                await between(slice.Duration).ConfigureAwait(false);
+            }
+        }
+
+        return new LoadResult(
+            ops,
+            errors,
+            elapsed,
+            Math.Max(1, settings.Multiget),
+            merged.PercentileMilliseconds(50),
+            merged.PercentileMilliseconds(99),
+            merged.PercentileMilliseconds(99.9),
+            merged.MaxNanoseconds / 1e6,
+            ops == 0 ? 0 : (double)allocated / ops);
+    }
+
+    private static async Task<(long Ops, long Errors, TimeSpan Elapsed, long Allocated)> RunSliceAsync(
+        MemcachedClient client,
+        string[] keys,
+        byte[] value,
+        LoadSettings settings,
+        LatencyHistogram merged,
+        CancellationToken cancellationToken)
     {
         var state = new RunState(client, keys, value, settings, cancellationToken);
         var workers = new Worker[settings.Concurrency];
@@ -87,7 +139,6 @@ internal static class BallastLoad
         var elapsed = Stopwatch.GetElapsedTime(started);
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
-        var merged = new LatencyHistogram();
         long ops = 0, errors = 0;
         foreach (var worker in workers)
         {
@@ -96,16 +147,7 @@ internal static class BallastLoad
             errors += worker.Errors;
         }
 
-        return new LoadResult(
-            ops,
-            errors,
-            elapsed,
-            Math.Max(1, settings.Multiget),
-            merged.PercentileMilliseconds(50),
-            merged.PercentileMilliseconds(99),
-            merged.PercentileMilliseconds(99.9),
-            merged.MaxNanoseconds / 1e6,
-            ops == 0 ? 0 : (double)allocated / ops);
+        return (ops, errors, elapsed, allocated);
     }
 
     private sealed class RunState(MemcachedClient client, string[] keys, byte[] value, LoadSettings settings, CancellationToken cancellationToken)
