@@ -60,26 +60,39 @@ internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResu
                     return BufferedGetResult.Miss;
                 }
 
+                // A buffer that refuses the value fails only this caller: the response was read whole, so the
+                // connection is still in step.
                 var value = response.Value;
-                try
+                if (CopyInto(_destination!, value, Key!, _server) is { } refused)
                 {
-                    var span = _destination!.GetSpan(value.Length);
-                    value.CopyTo(span);
-                    _destination.Advance(value.Length);
-                }
-                catch (Exception error)
-                {
-                    // The caller's buffer refused the value. The response was read whole, so the connection is still
-                    // in step: only this caller fails.
-                    FailClaimed(new MemcachedException(
-                        $"Server {_server}: the value of key '{Key}' ({value.Length} bytes) could not be written into the destination buffer: {error.Message}",
-                        _server,
-                        error));
+                    FailClaimed(refused);
                 }
 
                 return new BufferedGetResult(value.Length, flags, cas);
             default:
                 throw Unexpected(response);
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="value"/> to the caller's buffer; on failure, the error to give the caller instead,
+    /// naming the key and, when known, the server. Every read into a caller's buffer goes through here.
+    /// </summary>
+    public static MemcachedException? CopyInto(IBufferWriter<byte> destination, ReadOnlySpan<byte> value, string key, ServerEndPoint? server)
+    {
+        try
+        {
+            value.CopyTo(destination.GetSpan(value.Length));
+            destination.Advance(value.Length);
+            return null;
+        }
+        catch (Exception error)
+        {
+            var where = server is null ? "The value" : $"Server {server}: the value";
+            return new MemcachedException(
+                $"{where} of key '{key}' ({value.Length} bytes) could not be written into the destination buffer: {error.Message}",
+                server,
+                error);
         }
     }
 

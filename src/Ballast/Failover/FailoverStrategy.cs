@@ -42,18 +42,10 @@ internal abstract class FailoverStrategy
             return BufferedGetResult.Miss;
         }
 
-        try
-        {
-            destination.Write(value);
-        }
-        catch (Exception error)
-        {
-            throw new MemcachedException(
-                $"The value of key '{key.Text}' ({value.Length} bytes) could not be written into the destination buffer: {error.Message}",
-                error);
-        }
-
-        return new BufferedGetResult(value.Length, result.Flags, result.Cas);
+        // The value may have come from a replica or the gutter: no one server to name.
+        return BufferedGetCommand.CopyInto(destination, value, key.Text, server: null) is { } refused
+            ? throw refused
+            : new BufferedGetResult(value.Length, result.Flags, result.Cas);
     }
 
     /// <summary>Reads many keys; the default reads them one by one, in parallel.</summary>
