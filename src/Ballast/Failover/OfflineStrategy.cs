@@ -49,9 +49,7 @@ internal sealed class OfflineStrategy : FailoverStrategy
         if (nodes.Length == 1 || keys.Length == 0)
         {
             // One server: its batch's own result array, presented in place, is the answer.
-            var found = keys.Length > 0 && Pool.IsReadable(nodes[0])
-                ? await ReadBatchAsync(nodes[0], keys, cancellationToken).ConfigureAwait(false)
-                : null;
+            var found = keys.Length > 0 ? await ReadBatchAsync(nodes[0], keys, cancellationToken).ConfigureAwait(false) : null;
             return found ?? new GetResult[keys.Length];
         }
 
@@ -62,12 +60,8 @@ internal sealed class OfflineStrategy : FailoverStrategy
         var counts = new int[nodes.Length];
         for (var i = 0; i < keys.Length; i++)
         {
-            var node = Primary(keys[i]);
-            owners[i] = Pool.IsReadable(node) ? node.Index : -1;
-            if (owners[i] >= 0)
-            {
-                counts[owners[i]]++;
-            }
+            owners[i] = Primary(keys[i]).Index;
+            counts[owners[i]]++;
         }
 
         var batches = new ValueTask[nodes.Length];
@@ -110,9 +104,17 @@ internal sealed class OfflineStrategy : FailoverStrategy
         return results;
     }
 
-    /// <summary>Reads one server's batch, presented in place; null when the server failed (its keys are misses).</summary>
-    private static async ValueTask<GetResult[]?> ReadBatchAsync(ServerNode node, CacheKey[] keys, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads one server's batch, presented in place; null when the server is not readable or failed (its keys are
+    /// misses). Readability is decided once per batch, not once per key.
+    /// </summary>
+    private async ValueTask<GetResult[]?> ReadBatchAsync(ServerNode node, CacheKey[] keys, CancellationToken cancellationToken)
     {
+        if (!Pool.IsReadable(node))
+        {
+            return null;
+        }
+
         GetResult[] found;
         try
         {
@@ -132,7 +134,7 @@ internal sealed class OfflineStrategy : FailoverStrategy
     }
 
     /// <summary>Reads one server's batch into <paramref name="results"/> at <paramref name="positions"/>.</summary>
-    private static async ValueTask ReadBatchIntoAsync(ServerNode node, CacheKey[] keys, int[] positions, GetResult[] results, CancellationToken cancellationToken)
+    private async ValueTask ReadBatchIntoAsync(ServerNode node, CacheKey[] keys, int[] positions, GetResult[] results, CancellationToken cancellationToken)
     {
         if (await ReadBatchAsync(node, keys, cancellationToken).ConfigureAwait(false) is not { } found)
         {
