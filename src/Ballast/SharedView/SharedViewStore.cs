@@ -116,15 +116,8 @@ internal sealed class SharedViewStore
         {
             try
             {
-                var mode = snapshot.Replica == flushed ? StoreMode.Add : StoreMode.Set;
                 var cas = snapshot.Replica == flushed ? 0 : snapshot.Cas;
-                if (mode == StoreMode.Set && cas == 0)
-                {
-                    mode = StoreMode.Add;
-                }
-
-                var stored = await snapshot.Replica.ExecuteAsync(new StoreCommand(key, value, mode, 0, 0, cas), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-                return stored.IsStored;
+                return await SwapRecordAsync(snapshot.Replica, key, value, cas, cancellationToken).ConfigureAwait(false);
             }
             catch (MemcachedException)
             {
@@ -189,8 +182,7 @@ internal sealed class SharedViewStore
                     return;
                 }
 
-                var stored = await replica.ExecuteAsync(new StoreCommand(key, value, current.IsHit ? StoreMode.Set : StoreMode.Add, 0, 0, current.IsHit ? current.Cas : 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-                if (stored.IsStored)
+                if (await SwapRecordAsync(replica, key, value, current.IsHit ? current.Cas : 0, cancellationToken).ConfigureAwait(false))
                 {
                     return;
                 }
@@ -227,8 +219,7 @@ internal sealed class SharedViewStore
                 }
             }
 
-            var stored = await replica.ExecuteAsync(new StoreCommand(key, target.Encode(), current.IsHit ? StoreMode.Set : StoreMode.Add, 0, 0, current.IsHit ? current.Cas : 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-            if (stored.IsStored)
+            if (await SwapRecordAsync(replica, key, target.Encode(), current.IsHit ? current.Cas : 0, cancellationToken).ConfigureAwait(false))
             {
                 return (true, null);
             }
@@ -247,5 +238,17 @@ internal sealed class SharedViewStore
         {
             return (false, null);
         }
+    }
+
+    /// <summary>
+    /// Writes a record on one replica only if it is still the one read with <paramref name="cas"/>; a CAS of 0 means
+    /// no record was there, and the write then succeeds only if none has appeared since (<c>add</c>). Every change
+    /// of a view record goes through here, so no writer can overwrite another's change unseen.
+    /// </summary>
+    private static async Task<bool> SwapRecordAsync(ServerNode replica, CacheKey key, byte[] record, ulong cas, CancellationToken cancellationToken)
+    {
+        var mode = cas == 0 ? StoreMode.Add : StoreMode.Set;
+        var stored = await replica.ExecuteAsync(new StoreCommand(key, record, mode, 0, 0, cas), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+        return stored.IsStored;
     }
 }
