@@ -9,9 +9,9 @@ internal sealed partial class ServerPool
     /// Marks <paramref name="node"/> down in this frontend at once, then publishes the fence to a write quorum of the
     /// shared view, touching the record even when it already says "down": a failback that read the record before
     /// this call then cannot readmit the server without flushing it again, so whatever this fence stands for (a
-    /// delete that did not land) is covered by a flush that comes after it. Returns true when the fence is known to every frontend that reads the view within the bound (or
-    /// there is no shared view); false when no quorum could be reached, in which case the publish is retried in the
-    /// background and the server stays down here.
+    /// delete that did not land) is covered by a flush that comes after it. Returns true when the fence is known to
+    /// every frontend that reads the view within the bound (or there is no shared view); false when no quorum could be
+    /// reached, in which case the publish is retried in the background and the server stays down here.
     /// </summary>
     public async Task<bool> FenceAsync(ServerNode node, ServerFailureReason reason, string? detail, CancellationToken cancellationToken, bool markedDownByCaller = false)
     {
