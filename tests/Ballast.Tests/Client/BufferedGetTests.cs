@@ -196,9 +196,8 @@ public sealed class BufferedGetTests : IAsyncLifetime
     public async Task After_a_cancellation_a_late_answer_is_not_written_into_the_buffer()
     {
         // The first answer comes 500 ms late; the caller gives up after 50 ms and must be able to reuse its buffer.
-        await using var server = new MisbehavingServer(request => request.Number == 1
-            ? new MisbehavingServer.Reply(MisbehavingServer.Echo(request), Delay: TimeSpan.FromMilliseconds(500))
-            : new MisbehavingServer.Reply(MisbehavingServer.Echo(request)));
+        await using var server = MisbehavingServer.FirstThenEcho(request =>
+            new MisbehavingServer.Reply(MisbehavingServer.Echo(request), Delay: TimeSpan.FromMilliseconds(500)));
         await using var client = new MemcachedClient(server.ClientOptions(TimeSpan.FromSeconds(5)));
         var first = new ArrayBufferWriter<byte>();
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));

@@ -13,9 +13,8 @@ public sealed class SendWindowTests
     public async Task Requests_held_back_behind_a_slow_answer_leave_when_it_arrives_and_each_gets_its_own_answer()
     {
         // The first answer is 300 ms late, so everything issued meanwhile waits behind it, on the one connection.
-        await using var server = new MisbehavingServer(request => request.Number == 1
-            ? new MisbehavingServer.Reply(MisbehavingServer.Echo(request), Delay: TimeSpan.FromMilliseconds(300))
-            : new MisbehavingServer.Reply(MisbehavingServer.Echo(request)));
+        await using var server = MisbehavingServer.FirstThenEcho(request =>
+            new MisbehavingServer.Reply(MisbehavingServer.Echo(request), Delay: TimeSpan.FromMilliseconds(300)));
         await using var client = new MemcachedClient(server.ClientOptions(TimeSpan.FromSeconds(5)));
 
         var first = client.GetStringAsync("slow").AsTask();

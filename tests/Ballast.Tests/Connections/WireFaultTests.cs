@@ -11,9 +11,8 @@ public sealed class WireFaultTests
     [Fact]
     public async Task A_response_with_the_wrong_opaque_poisons_the_connection_and_the_next_request_gets_its_own_answer()
     {
-        await using var server = new MisbehavingServer(request => request.Number == 1
-            ? new MisbehavingServer.Reply($"VA 5 f0 c1 O999999\r\nwrong\r\n")
-            : new MisbehavingServer.Reply(MisbehavingServer.Echo(request)));
+        await using var server = MisbehavingServer.FirstThenEcho(request =>
+            new MisbehavingServer.Reply($"VA 5 f0 c1 O999999\r\nwrong\r\n"));
         await using var client = new MemcachedClient(Options(server));
 
         var error = await Assert.ThrowsAsync<MemcachedProtocolException>(async () => await GetStrictAsync(client, "first"));
@@ -29,9 +28,8 @@ public sealed class WireFaultTests
     {
         // The first answer comes after the timeout; the client must have closed that connection, so the late "first"
         // value can never be read as the answer to "second".
-        await using var server = new MisbehavingServer(request => request.Number == 1
-            ? new MisbehavingServer.Reply(MisbehavingServer.Echo(request), Delay: TimeSpan.FromMilliseconds(600))
-            : new MisbehavingServer.Reply(MisbehavingServer.Echo(request)));
+        await using var server = MisbehavingServer.FirstThenEcho(request =>
+            new MisbehavingServer.Reply(MisbehavingServer.Echo(request), Delay: TimeSpan.FromMilliseconds(600)));
         var options = Options(server);
         options.OperationTimeout = TimeSpan.FromMilliseconds(200);
         await using var client = new MemcachedClient(options);
@@ -48,9 +46,8 @@ public sealed class WireFaultTests
     [Fact]
     public async Task Garbage_from_the_server_is_a_protocol_error_naming_the_server()
     {
-        await using var server = new MisbehavingServer(request => request.Number == 1
-            ? new MisbehavingServer.Reply("HELLO THERE\r\n")
-            : new MisbehavingServer.Reply(MisbehavingServer.Echo(request)));
+        await using var server = MisbehavingServer.FirstThenEcho(request =>
+            new MisbehavingServer.Reply("HELLO THERE\r\n"));
         await using var client = new MemcachedClient(Options(server));
 
         var error = await Assert.ThrowsAsync<MemcachedProtocolException>(async () => await GetStrictAsync(client, "k"));
@@ -62,9 +59,8 @@ public sealed class WireFaultTests
     [Fact]
     public async Task A_close_in_the_middle_of_a_value_fails_the_request_and_the_client_reconnects()
     {
-        await using var server = new MisbehavingServer(request => request.Number == 1
-            ? new MisbehavingServer.Reply("VA 100 f0 c1 O" + request.Opaque + "\r\nonly-part", CloseAfter: true)
-            : new MisbehavingServer.Reply(MisbehavingServer.Echo(request)));
+        await using var server = MisbehavingServer.FirstThenEcho(request =>
+            new MisbehavingServer.Reply("VA 100 f0 c1 O" + request.Opaque + "\r\nonly-part", CloseAfter: true));
         var options = Options(server);
         options.FailureDetection.ProbeInterval = TimeSpan.FromMilliseconds(20);
         options.Failback.MinimumDownTime = TimeSpan.Zero;

@@ -42,6 +42,13 @@ public sealed class MisbehavingServer : IAsyncDisposable
         return options;
     }
 
+    /// <summary>
+    /// A server whose first request gets <paramref name="first"/>'s answer and every later one a well-formed
+    /// <see cref="Echo"/>: the shape of most wire-fault tests (one fault, then the client must be correct again).
+    /// </summary>
+    public static MisbehavingServer FirstThenEcho(Func<Request, Reply> first)
+        => new(request => request.Number == 1 ? first(request) : new Reply(Echo(request)));
+
     /// <summary>A well-formed answer to a meta request: a hit whose value is the key, echoing the opaque.</summary>
     public static string Echo(Request request) => request.Command switch
     {
