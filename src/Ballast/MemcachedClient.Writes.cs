@@ -10,7 +10,7 @@ public sealed partial class MemcachedClient
     /// <param name="value">The bytes to store.</param>
     /// <param name="timeToLive">Expiry; null or zero for none.</param>
     /// <param name="flags">Client flags stored with the item. Default 0.</param>
-    /// <param name="cancellationToken">Cancels the wait (the request may still be applied).</param>
+    /// <param name="cancellationToken">Cancels the wait, not the store: it may still be applied, and if its fate becomes unknown the key is still invalidated.</param>
     /// <returns><see cref="StoreStatus.Stored"/>, or <see cref="StoreStatus.ServerDown"/> when the key's server is down and the policy stores nowhere else.</returns>
     /// <exception cref="CacheValueTooLargeException">The value exceeds the item size limit; nothing was sent.</exception>
     /// <exception cref="MemcachedException">The store's fate is unknown (timeout, lost connection); the key has been invalidated or its server fenced.</exception>
@@ -81,75 +81,79 @@ public sealed partial class MemcachedClient
     /// Deletes (invalidates) a key. Returns only once the delete is confirmed or the key's server is fenced for every
     /// frontend (<see cref="DeleteStatus.ServerFenced"/>): either way the old value can no longer be read.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="cancellationToken"/> cancels the caller's wait, never the invalidation: once called (even with a
+    /// token already cancelled), the delete runs until it is confirmed or its server fenced, and the call then throws
+    /// <see cref="OperationCanceledException"/> if the token fired first. An aborted request cannot leave the old
+    /// value readable.
+    /// </remarks>
     /// <exception cref="ServerUnavailableException">Neither could be done (no quorum for the shared view); the journal keeps retrying.</exception>
     public ValueTask<DeleteStatus> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        return _pool.Ready.IsCompleted ? _strategy.DeleteAsync(cacheKey, cancellationToken) : WhenReady(() => _strategy.DeleteAsync(cacheKey, cancellationToken), cancellationToken);
+        return _pool.Ready.IsCompleted
+            ? _strategy.DeleteAsync(cacheKey, cancellationToken)
+            : _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.DeleteAsync(cacheKey, cancellationToken)), cancellationToken, $"invalidation of '{key}'");
     }
 
     /// <summary>
     /// Marks a key stale instead of deleting it (the meta protocol's <c>md ... I</c>): Ballast's reads treat it as a
     /// miss, and the first <see cref="GetForRefillAsync(string, CancellationToken)"/> after it wins the lease to refill
     /// it, so one caller recomputes while the others go to the source (memcached gives the win to the first read of
-    /// any kind: a plain <see cref="GetAsync(string, CancellationToken)"/> that comes first spends it). Unlike <see cref="DeleteAsync"/>, a failure is
-    /// reported, not fenced: use <see cref="DeleteAsync"/> for invalidations that must hold when servers fail.
+    /// any kind: a plain <see cref="GetAsync(string, CancellationToken)"/> that comes first spends it). Like
+    /// <see cref="DeleteAsync"/>, the mark is confirmed or the server fenced (on every replica under
+    /// <see cref="FailoverPolicy.Replicated"/>, and in the gutter too under <see cref="FailoverPolicy.Gutter"/>), and
+    /// a cancelled caller stops waiting without stopping the mark.
     /// </summary>
     /// <param name="key">The key.</param>
     /// <param name="timeToLive">How long the stale item lives before it expires.</param>
-    /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <returns>False when there was no such item.</returns>
-    /// <exception cref="ServerUnavailableException">The key's server is down.</exception>
+    /// <param name="cancellationToken">Cancels the wait, not the invalidation.</param>
+    /// <returns>False when there was no such item; true when it was marked, or its server fenced.</returns>
+    /// <exception cref="ServerUnavailableException">Neither could be done (no quorum for the shared view); the journal keeps retrying.</exception>
     public async ValueTask<bool> MarkStaleAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
-        var node = _strategy.HomeFor(cacheKey);
-        var status = await node.ExecuteAsync(new DeleteCommand(cacheKey, staleSeconds: Seconds(timeToLive, key)), cancellationToken).ConfigureAwait(false);
-        return status == DeleteStatus.Deleted;
+        var seconds = Seconds(timeToLive, key);
+        return await _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.MarkStaleAsync(cacheKey, seconds, cancellationToken)), cancellationToken, $"mark-stale of '{key}'").ConfigureAwait(false);
     }
 
     /// <summary>Adds <paramref name="delta"/> to a counter; creates it with <paramref name="initial"/> when given and missing.</summary>
     /// <exception cref="ServerUnavailableException">The counter's server is down. Counters never move to another server.</exception>
+    /// <exception cref="NotSupportedException">The pool's policy is <see cref="FailoverPolicy.Replicated"/>, whose versioned copies cannot be counted on.</exception>
     public ValueTask<CounterResult> IncrementAsync(string key, ulong delta = 1, ulong? initial = null, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
         => CounterAsync(key, increment: true, delta, initial, timeToLive, cancellationToken);
 
     /// <summary>Subtracts <paramref name="delta"/> from a counter (memcached stops at 0); creates it with <paramref name="initial"/> when given and missing.</summary>
     /// <exception cref="ServerUnavailableException">The counter's server is down.</exception>
+    /// <exception cref="NotSupportedException">The pool's policy is <see cref="FailoverPolicy.Replicated"/>.</exception>
     public ValueTask<CounterResult> DecrementAsync(string key, ulong delta = 1, ulong? initial = null, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
         => CounterAsync(key, increment: false, delta, initial, timeToLive, cancellationToken);
 
-    /// <summary>Sets a key's time to live without reading it. False when the key does not exist.</summary>
-    /// <exception cref="ServerUnavailableException">The key's server is down.</exception>
+    /// <summary>
+    /// Sets a key's time to live without reading it, as the pool's policy places the key (every replica under
+    /// <see cref="FailoverPolicy.Replicated"/>; the gutter entry while the key's server is in an outage under
+    /// <see cref="FailoverPolicy.Gutter"/>). False when the key does not exist, or its server is down or fenced
+    /// (its value is a miss then anyway).
+    /// </summary>
     public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
+        var seconds = Seconds(timeToLive, key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
-        var node = _strategy.HomeFor(cacheKey);
-        var result = await node.ExecuteAsync(new GetCommand(cacheKey, withValue: false, touchSeconds: Seconds(timeToLive, key)), cancellationToken).ConfigureAwait(false);
-        return result.IsHit;
+        return await _strategy.TouchAsync(cacheKey, seconds, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Reads a key and sets its time to live in one request. A down server gives a miss.</summary>
+    /// <summary>
+    /// Reads a key and sets its time to live in one request, as a read: a down, stalled or fenced server gives a
+    /// miss, a stale item or lease placeholder is a miss, and a replicated value comes back without its version
+    /// envelope (a tombstone is a miss).
+    /// </summary>
     public async ValueTask<GetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
+        var seconds = Seconds(timeToLive, key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
-        ServerNodeOrMiss(cacheKey, out var node);
-        if (node is null)
-        {
-            return GetResult.Miss;
-        }
-
-        try
-        {
-            var raw = await node.ExecuteAsync(new GetCommand(cacheKey, touchSeconds: Seconds(timeToLive, key)), cancellationToken).ConfigureAwait(false);
-            return raw.RefillPending || raw.MustRefill || raw.IsStale ? GetResult.Miss : raw;
-        }
-        catch (MemcachedException)
-        {
-            return GetResult.Miss;
-        }
+        return await _strategy.GetAndTouchAsync(cacheKey, seconds, cancellationToken).ConfigureAwait(false);
     }
 
     private ValueTask<StoreResult> StoreAsync(string key, ReadOnlyMemory<byte> value, StoreMode mode, TimeSpan? ttl, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
@@ -166,23 +170,22 @@ public sealed partial class MemcachedClient
     private ValueTask<StoreResult> StoreWhenReadyAsync(Protocol.CacheKey cacheKey, ReadOnlyMemory<byte> value, StoreMode mode, long seconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
         => WhenReady(() => _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// Runs an invalidation once the pool has read the shared view. The wait for the view takes no caller's token, so
+    /// the invalidation starts even if the caller stops waiting (through the invalidator's detach) before it does;
+    /// the invalidation is given the caller's token only as the signal that the caller left.
+    /// </summary>
+    private async ValueTask<T> InvalidateWhenReadyAsync<T>(Func<ValueTask<T>> invalidation)
+    {
+        await EnsureReadyAsync(CancellationToken.None).ConfigureAwait(false);
+        return await invalidation().ConfigureAwait(false);
+    }
+
     private async ValueTask<CounterResult> CounterAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
+        var seconds = Seconds(ttl, key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
-        var node = _strategy.HomeFor(cacheKey);
-        return await node.ExecuteAsync(new ArithmeticCommand(cacheKey, increment, delta, initial, Seconds(ttl, key)), cancellationToken).ConfigureAwait(false);
-    }
-
-    private void ServerNodeOrMiss(Protocol.CacheKey key, out Pool.ServerNode? node)
-    {
-        try
-        {
-            node = _strategy.HomeFor(key);
-        }
-        catch (ServerUnavailableException)
-        {
-            node = null;
-        }
+        return await _strategy.CounterAsync(cacheKey, increment, delta, initial, seconds, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -25,14 +25,18 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
     private readonly MemcachedClientOptions _options;
     private readonly TimeProvider _time;
     private int _disposed;
+    private long _backgroundFailures;
 
     /// <summary>Creates a client. Connections open lazily, on first use of each server.</summary>
-    /// <param name="options">The pool and its settings; validated here.</param>
+    /// <param name="options">The pool and its settings; copied and validated here, so later edits have no effect on this client.</param>
     /// <param name="timeProvider">The clock for timeouts, probes and the shared view's lease. Default <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public MemcachedClient(MemcachedClientOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+
+        // Copied, then validated: later edits to the caller's object change nothing here.
+        options = options.Snapshot();
         options.Validate();
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
@@ -61,6 +65,9 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
     /// <summary>The main servers, in configuration order.</summary>
     public IReadOnlyList<ServerEndPoint> Servers => _options.Servers.ToArray();
 
+    /// <summary>How many pieces of background work (view reads, recovery steps, invalidations whose callers stopped waiting) have failed.</summary>
+    internal long BackgroundFailures => Interlocked.Read(ref _backgroundFailures);
+
     /// <summary>True while this frontend's copy of the shared view is fresh (read from a quorum within the bound).</summary>
     public bool IsSharedViewFresh => _pool.View.IsLeaseFresh;
 
@@ -79,6 +86,8 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
     void IServerEvents.OnServerFailed(ServerFailedEventArgs args) => Raise(ServerFailed, args);
 
     void IServerEvents.OnServerRecovered(ServerRecoveredEventArgs args) => Raise(ServerRecovered, args);
+
+    void IServerEvents.OnBackgroundFailure(string operation, Exception error) => Interlocked.Increment(ref _backgroundFailures);
 
     private void Raise<T>(EventHandler<T>? handler, T args)
     {

@@ -27,6 +27,18 @@ public sealed class ChaosOptions
     /// <summary>Fraction of operations that are reads (the rest are writes: database update, then delete).</summary>
     public double ReadRatio { get; set; } = 0.9;
 
+    /// <summary>
+    /// Fraction of deletes and refills whose caller gives up mid-flight (a token that fires 0-40 ms in), as an aborted
+    /// HTTP request does. A cancelled delete counts as a completed write from the moment its call returned.
+    /// </summary>
+    public double CancelRatio { get; set; }
+
+    /// <summary>Fraction of reads made with get-and-touch (each miss then also touches the refilled key).</summary>
+    public double TouchRatio { get; set; }
+
+    /// <summary>Fraction of operations that increment one of four counters; no value may be handed out twice within one server epoch.</summary>
+    public double CounterRatio { get; set; }
+
     /// <summary>How long each policy runs.</summary>
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -76,6 +88,9 @@ public sealed class ChaosOptions
         Check(WorkersPerFrontend is >= 1 and <= 64, "--workers", "1 to 64");
         Check(Keys is >= 1 and <= 1_000_000, "--keys", "1 to 1000000");
         Check(ReadRatio is >= 0 and <= 1, "--read-ratio", "0 to 1");
+        Check(CancelRatio is >= 0 and <= 1, "--cancel-ratio", "0 to 1");
+        Check(TouchRatio is >= 0 and <= 1, "--touch-ratio", "0 to 1");
+        Check(CounterRatio is >= 0 and <= 1, "--counter-ratio", "0 to 1");
         Check(ZipfExponent is >= 0 and <= 5, "zipf exponent", "0 to 5");
         Check(Duration >= TimeSpan.FromSeconds(2) && Duration <= TimeSpan.FromHours(1), "--duration", "2 s to 1 h");
         Check(ThinkTime >= TimeSpan.Zero, "--think", "zero or more");

@@ -45,6 +45,15 @@ public sealed class PolicyResult
     /// <summary>Writes whose delete threw.</summary>
     public int FailedDeletes { get; init; }
 
+    /// <summary>Deletes and refills whose caller gave up mid-flight (<c>--cancel-ratio</c>).</summary>
+    public long CancelledCalls { get; init; }
+
+    /// <summary>Counter values handed out (<c>--counter-ratio</c>).</summary>
+    public int CounterValues { get; init; }
+
+    /// <summary>Counter values handed out twice within one epoch of the counter's server.</summary>
+    public int CounterDuplicates { get; init; }
+
     /// <summary>The bound B, ms; null when the policy promises none (Rehash).</summary>
     public double? BoundMs { get; init; }
 
@@ -83,10 +92,10 @@ public sealed class PolicyResult
 
     /// <summary>True when the policy promises integrity and broke it.</summary>
     [JsonIgnore]
-    public bool Violates => PromisesIntegrity && StaleBeyondBound > 0;
+    public bool Violates => PromisesIntegrity && (StaleBeyondBound > 0 || CounterDuplicates > 0);
 
     /// <summary>Checks a recorded history and summarizes it.</summary>
-    public static PolicyResult From(FailoverPolicy policy, ChaosOptions options, TimeSpan? bound, HistoryRecorder history, IReadOnlyList<int> keyServers, TimeSpan elapsed)
+    public static PolicyResult From(FailoverPolicy policy, ChaosOptions options, TimeSpan? bound, HistoryRecorder history, IReadOnlyList<int> keyServers, TimeSpan elapsed, IReadOnlyList<int>? counterServers = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(history);
@@ -94,6 +103,8 @@ public sealed class PolicyResult
         var writes = history.Writes;
         var check = StalenessChecker.Check(reads, writes, bound);
         var latencies = reads.Select(r => r.EndMs - r.StartMs).Order().ToArray();
+        var counters = history.Counters;
+        var duplicates = counterServers is null ? [] : CounterChecker.Duplicates(counters, history.Events, counterServers);
         return new PolicyResult
         {
             Policy = policy.Name(),
@@ -109,6 +120,9 @@ public sealed class PolicyResult
             P99ReadMs = Math.Round(Percentile(latencies, 0.99), 3),
             Writes = writes.Count,
             FailedDeletes = writes.Count(w => w.Failed),
+            CancelledCalls = history.CancelledCalls,
+            CounterValues = counters.Count,
+            CounterDuplicates = duplicates.Count,
             BoundMs = bound?.TotalMilliseconds,
             PromisesIntegrity = policy != FailoverPolicy.Rehash,
             ErrorsByType = new SortedDictionary<string, int>(history.ErrorsByType.ToDictionary(), StringComparer.Ordinal),

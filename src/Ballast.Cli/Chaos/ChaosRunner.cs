@@ -116,7 +116,8 @@ public sealed class ChaosRunner
 
             ct.ThrowIfCancellationRequested();
             progress?.Report(new ChaosProgress(policy, index, _options.Policies.Count, _options.Duration, _options.Duration, history.Operations, null));
-            return PolicyResult.From(policy, _options, BoundOf(policy), history, keyServers, clock.Elapsed);
+            var counterServers = Enumerable.Range(0, Workload.Counters).Select(c => cluster.IndexOf(clients[0].Locate(Workload.CounterKey(c)))).ToArray();
+            return PolicyResult.From(policy, _options, BoundOf(policy), history, keyServers, clock.Elapsed, counterServers);
         }
         finally
         {

@@ -21,6 +21,13 @@ public readonly record struct ReadRecord(int Frontend, int Key, long Version, do
 /// <param name="Failed">True when the delete threw.</param>
 public readonly record struct WriteRecord(int Frontend, int Key, long Version, double StartMs, double EndMs, bool Failed);
 
+/// <summary>A counter value handed out to a frontend (<c>ballast chaos --counter-ratio</c>).</summary>
+/// <param name="Frontend">The frontend.</param>
+/// <param name="Counter">The counter's index.</param>
+/// <param name="Value">The value the increment returned.</param>
+/// <param name="AtMs">When it returned, ms since the run began.</param>
+public readonly record struct CounterRecord(int Frontend, int Counter, ulong Value, double AtMs);
+
 /// <summary>A client event (server marked down or readmitted) as one frontend saw it.</summary>
 /// <param name="Frontend">The frontend.</param>
 /// <param name="Server">The server index (the gutter server is <c>Servers</c>).</param>
@@ -74,6 +81,12 @@ public sealed class HistoryRecorder
     /// <summary>Every write, ordered by completion.</summary>
     public IReadOnlyList<WriteRecord> Writes => _logs.SelectMany(l => l.WritesList).OrderBy(w => w.EndMs).ToArray();
 
+    /// <summary>Every counter value handed out, ordered by time.</summary>
+    public IReadOnlyList<CounterRecord> Counters => _logs.SelectMany(l => l.CountersList).OrderBy(c => c.AtMs).ToArray();
+
+    /// <summary>Calls whose caller gave up mid-flight (deletes and refills under <see cref="ChaosOptions.CancelRatio"/>).</summary>
+    public long CancelledCalls => _logs.Sum(l => Volatile.Read(ref l.Cancelled));
+
     /// <summary>The client events, ordered by time.</summary>
     public IReadOnlyList<ClientEvent> Events => _events.OrderBy(e => e.AtMs).ToArray();
 
@@ -118,7 +131,21 @@ public sealed class HistoryRecorder
 
         internal List<WriteRecord> WritesList { get; } = new(1024);
 
+        internal List<CounterRecord> CountersList { get; } = [];
+
         internal long Count;
+
+        internal long Cancelled;
+
+        /// <summary>Records a counter value.</summary>
+        public void Counter(CounterRecord counter)
+        {
+            CountersList.Add(counter);
+            Volatile.Write(ref Count, Count + 1);
+        }
+
+        /// <summary>Records a call whose caller gave up.</summary>
+        public void CallCancelled() => Volatile.Write(ref Cancelled, Cancelled + 1);
 
         /// <summary>Records a read.</summary>
         public void Read(ReadRecord read)

@@ -37,7 +37,12 @@ public sealed class Workload
         while (!ct.IsCancellationRequested && _clock.Elapsed < _options.Duration)
         {
             var key = _keys.Next(random);
-            var done = random.NextDouble() < _options.ReadRatio ? await ReadAsync(key, log, ct).ConfigureAwait(false) : await WriteAsync(key, log, ct).ConfigureAwait(false);
+            var done = random.NextDouble() switch
+            {
+                var p when p < _options.CounterRatio => await CountAsync(key % Counters, log, ct).ConfigureAwait(false),
+                _ when random.NextDouble() < _options.ReadRatio => await ReadAsync(key, random, log, ct).ConfigureAwait(false),
+                _ => await WriteAsync(key, random, log, ct).ConfigureAwait(false),
+            };
             if (!done)
             {
                 return;
@@ -57,16 +62,25 @@ public sealed class Workload
         }
     }
 
-    /// <summary>One cache-aside read; false when cancelled.</summary>
-    private async Task<bool> ReadAsync(int key, HistoryRecorder.WorkerLog log, CancellationToken ct)
+    /// <summary>How many counters the counter share of the workload spreads over.</summary>
+    public const int Counters = 4;
+
+    /// <summary>The cache key of counter <paramref name="counter"/>.</summary>
+    public static string CounterKey(int counter) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"chaos:counter:{counter}");
+
+    /// <summary>One cache-aside read (with get-and-touch for a share of reads); false when cancelled.</summary>
+    private async Task<bool> ReadAsync(int key, Random random, HistoryRecorder.WorkerLog log, CancellationToken ct)
     {
         var name = VersionedDatabase.CacheKey(key);
         var start = _clock.NowMs;
         long version;
         var hit = false;
+        var touching = random.NextDouble() < _options.TouchRatio;
         try
         {
-            var result = await _client.GetForRefillAsync(name, ct).ConfigureAwait(false);
+            var result = touching
+                ? await _client.GetAndTouchAsync(name, TouchTimeToLive, ct).ConfigureAwait(false)
+                : await _client.GetForRefillAsync(name, ct).ConfigureAwait(false);
             if (result.IsHit && VersionedDatabase.TryDecode(result.Value, out version))
             {
                 hit = true;
@@ -81,13 +95,23 @@ public sealed class Workload
                 version = _db.Read(key);
                 if (result.Lease is { } lease)
                 {
+                    using var caller = CallerToken(random, ct);
                     try
                     {
-                        await _client.RefillAsync(name, VersionedDatabase.Encode(version), lease, cancellationToken: ct).ConfigureAwait(false);
+                        await _client.RefillAsync(name, VersionedDatabase.Encode(version), lease, cancellationToken: caller.Token).ConfigureAwait(false);
+                        if (touching)
+                        {
+                            await _client.TouchAsync(name, TouchTimeToLive, ct).ConfigureAwait(false);
+                        }
                     }
                     catch (OperationCanceledException) when (ct.IsCancellationRequested)
                     {
                         return false;
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // The caller gave up on its refill; the refill's fate is the library's to settle.
+                        log.CallCancelled();
                     }
 #pragma warning disable CA1031 // The application sees the exception; the chaos run counts it and goes on.
                     catch (Exception e)
@@ -115,15 +139,22 @@ public sealed class Workload
     }
 
     /// <summary>One write: a new version in the database, then the invalidation; false when cancelled.</summary>
-    private async Task<bool> WriteAsync(int key, HistoryRecorder.WorkerLog log, CancellationToken ct)
+    private async Task<bool> WriteAsync(int key, Random random, HistoryRecorder.WorkerLog log, CancellationToken ct)
     {
         var name = VersionedDatabase.CacheKey(key);
         var start = _clock.NowMs;
         var version = _db.Write(key);
         var failed = false;
+        using var caller = CallerToken(random, ct);
         try
         {
-            await _client.DeleteAsync(name, ct).ConfigureAwait(false);
+            await _client.DeleteAsync(name, caller.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // The caller gave up (an aborted request): its call returned now, and the bound counts from here.
+            log.CallCancelled();
+            failed = true;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -142,4 +173,52 @@ public sealed class Workload
         log.Write(new WriteRecord(_frontend, key, version, start, _clock.NowMs, failed));
         return true;
     }
+
+    /// <summary>One increment of a counter, recorded with the value it handed out; false when cancelled.</summary>
+    private async Task<bool> CountAsync(int counter, HistoryRecorder.WorkerLog log, CancellationToken ct)
+    {
+        if (_client.Policy == FailoverPolicy.Replicated)
+        {
+            // Refused by design (NotSupportedException, tested): replicated copies cannot be counted on.
+            return true;
+        }
+
+        try
+        {
+            var result = await _client.IncrementAsync(CounterKey(counter), 1, initial: 1, cancellationToken: ct).ConfigureAwait(false);
+            if (result.Found)
+            {
+                log.Counter(new CounterRecord(_frontend, counter, result.Value, _clock.NowMs));
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return false;
+        }
+#pragma warning disable CA1031 // As an application would: a counter that cannot be had now is an error, not a duplicate.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            log.AppError(e);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The token a call is made with: the run's, or for a share of calls (<see cref="ChaosOptions.CancelRatio"/>) one
+    /// that also fires 0-40 ms in, as an aborted HTTP request's does.
+    /// </summary>
+    private CancellationTokenSource CallerToken(Random random, CancellationToken ct)
+    {
+        var source = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (random.NextDouble() < _options.CancelRatio)
+        {
+            source.CancelAfter(random.Next(0, 41));
+        }
+
+        return source;
+    }
+
+    private static readonly TimeSpan TouchTimeToLive = TimeSpan.FromMinutes(5);
 }

@@ -23,11 +23,14 @@ public static class ChaosCommand
         var seed = new Option<int>("--seed") { Description = "Seeds the fault schedule and the workload.", DefaultValueFactory = _ => 1 };
         var keys = new Option<int>("--keys") { Description = "Distinct keys (Zipf, s=1).", DefaultValueFactory = _ => 100 };
         var readRatio = new Option<double>("--read-ratio") { Description = "Fraction of reads.", DefaultValueFactory = _ => 0.9 };
+        var cancelRatio = new Option<double>("--cancel-ratio") { Description = "Fraction of deletes and refills cancelled mid-flight (0-40 ms in).", DefaultValueFactory = _ => 0 };
+        var touchRatio = new Option<double>("--touch-ratio") { Description = "Fraction of reads made with get-and-touch (misses also touch).", DefaultValueFactory = _ => 0 };
+        var counterRatio = new Option<double>("--counter-ratio") { Description = "Fraction of operations that increment counters (checked: no value twice per server epoch).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print a JSON array, one object per policy." };
         var report = new Option<string?>("--report") { Description = "Write a self-contained HTML timeline to this file." };
         var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap) against real memcached servers.")
         {
-            policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, json, report,
+            policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, cancelRatio, touchRatio, counterRatio, json, report,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -45,6 +48,9 @@ public static class ChaosCommand
                     Seed = parse.GetValue(seed),
                     Keys = parse.GetValue(keys),
                     ReadRatio = parse.GetValue(readRatio),
+                    CancelRatio = parse.GetValue(cancelRatio),
+                    TouchRatio = parse.GetValue(touchRatio),
+                    CounterRatio = parse.GetValue(counterRatio),
                 };
                 options.Validate();
             }
@@ -175,7 +181,7 @@ public static class ChaosCommand
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(results);
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var column in new[] { "policy", "reads", "hits", "stale", "beyond B", "max stale ms", "db reads", "errors", "p50 ms", "p99 ms" })
+        foreach (var column in new[] { "policy", "reads", "hits", "stale", "beyond B", "max stale ms", "db reads", "errors", "p50 ms", "p99 ms", "cancelled", "dup counters" })
         {
             table.AddColumn(new TableColumn(column).RightAligned());
         }
@@ -195,7 +201,9 @@ public static class ChaosCommand
                 r.DbReads.ToString("N0", CultureInfo.InvariantCulture),
                 r.AppErrors.ToString("N0", CultureInfo.InvariantCulture),
                 r.P50ReadMs.ToString("0.00", CultureInfo.InvariantCulture),
-                r.P99ReadMs.ToString("0.00", CultureInfo.InvariantCulture));
+                r.P99ReadMs.ToString("0.00", CultureInfo.InvariantCulture),
+                r.CancelledCalls.ToString("N0", CultureInfo.InvariantCulture),
+                r.CounterDuplicates == 0 || !r.PromisesIntegrity ? r.CounterDuplicates.ToString("N0", CultureInfo.InvariantCulture) : $"[red]{r.CounterDuplicates}[/]");
         }
 
         console.Write(table);

@@ -49,6 +49,28 @@ internal sealed class InFlightQueue
         }
     }
 
+    /// <summary>
+    /// The oldest request and when it was handed to a send, read together under the lock: read apart, a request
+    /// completed and reused in between would show a new request's stamp (or 0) beside another's identity, and a
+    /// healthy connection could be poisoned for a timeout that never happened.
+    /// </summary>
+    public bool TryPeekOldest(out MetaCommand command, out long writtenTimestamp)
+    {
+        lock (_lock)
+        {
+            if (_count == 0)
+            {
+                command = null!;
+                writtenTimestamp = 0;
+                return false;
+            }
+
+            command = _items[_head]!;
+            writtenTimestamp = command.WrittenTimestamp;
+            return true;
+        }
+    }
+
     public bool TryDequeue(out MetaCommand command)
     {
         lock (_lock)

@@ -146,15 +146,16 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
 
     private void CheckTimeout()
     {
-        if (!_inFlight.TryPeek(out var oldest) || oldest.WrittenTimestamp == 0)
+        if (!_inFlight.TryPeekOldest(out var oldest, out var written) || written == 0)
         {
             return;
         }
 
-        var waited = _time.GetElapsedTime(oldest.WrittenTimestamp);
+        var waited = _time.GetElapsedTime(written);
         if (waited > _operationTimeout)
         {
-            var what = oldest.Key is null ? "a server command" : $"key '{oldest.Key}'";
+            var key = oldest.Key;
+            var what = key is null ? "a server command" : $"key '{key}'";
             Poison(ConnectionFault.Timeout, new MemcachedTimeoutException(
                 $"Server {Server} did not answer the request for {what} within the operation timeout of {_operationTimeout.TotalMilliseconds:0} ms; the connection was closed.",
                 Server));

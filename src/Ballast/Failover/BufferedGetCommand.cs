@@ -46,7 +46,7 @@ internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResu
                 return BufferedGetResult.Miss;
             case MetaResponseCode.Value:
                 // As FailoverStrategy.Present: a lease placeholder or a stale item is not a value a caller may see.
-                if (response.HasFlag((byte)'W') || response.HasFlag((byte)'Z') || response.HasFlag((byte)'X'))
+                if (!ServableRule.IsServable(response))
                 {
                     return BufferedGetResult.Miss;
                 }

@@ -11,4 +11,7 @@ internal enum EnvelopeKind : byte
 
     /// <summary>A replicated delete; the stamp is the version it deleted at.</summary>
     Tombstone = (byte)'T',
+
+    /// <summary>A replicated value stored with the caller's version (a row version) beside the clock stamp.</summary>
+    CallerVersioned = (byte)'C',
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Ballast.Invalidation;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -65,6 +66,62 @@ internal abstract class FailoverStrategy
     public abstract ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Sets a key's time to live without reading it: on the key's own server when readable. False when the key does
+    /// not exist, or cannot be reached (its server is down or fenced, so its value is a miss anyway).
+    /// </summary>
+    public virtual async ValueTask<bool> TouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
+    {
+        var node = Primary(key);
+        if (!Pool.IsReadable(node))
+        {
+            return false;
+        }
+
+        var touched = await ReadOrMissAsync(node, new GetCommand(key, withValue: false, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false);
+        return touched.IsHit;
+    }
+
+    /// <summary>Reads a key and sets its time to live in one request; presented as a read (a failure is a miss).</summary>
+    public virtual async ValueTask<GetResult> GetAndTouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
+    {
+        var node = Primary(key);
+        if (!Pool.IsReadable(node))
+        {
+            return GetResult.Miss;
+        }
+
+        var raw = await ReadOrMissAsync(node, new GetCommand(key, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false);
+        return Present(key, node, raw);
+    }
+
+    /// <summary>
+    /// Marks a key stale (<c>md ... I</c>), confirmed or fenced like a delete, since a mark that is lost leaves the
+    /// value readable as fresh. True when an item was marked, or its server fenced (no one reads it before a flush).
+    /// </summary>
+    public virtual ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
+        => Pool.Invalidations.Detach(MarkStaleOnAsync([Primary(key)], key, staleSeconds, cancellationToken), cancellationToken, $"mark-stale of '{key.Text}'");
+
+    /// <summary>
+    /// Increments or decrements a counter on the key's own server, which must be readable. Counters never move to
+    /// another server, since a counter restarted elsewhere hands out the same numbers twice.
+    /// </summary>
+    public virtual ValueTask<CounterResult> CounterAsync(CacheKey key, bool increment, ulong delta, ulong? initial, long ttlSeconds, CancellationToken cancellationToken)
+        => HomeFor(key).ExecuteAsync(new ArithmeticCommand(key, increment, delta, initial, ttlSeconds), cancellationToken);
+
+    /// <summary>Marks <paramref name="key"/> stale on every node given, each confirmed or fenced.</summary>
+    protected async ValueTask<bool> MarkStaleOnAsync(IReadOnlyList<ServerNode> nodes, CacheKey key, long staleSeconds, CancellationToken callerLeft)
+    {
+        var marks = new Task<(DeleteStatus Result, bool Fenced)>[nodes.Count];
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            marks[i] = Pool.Invalidations.ConfirmOrFenceAsync(nodes[i], key, () => new DeleteCommand(key, staleSeconds: staleSeconds), callerLeft).AsTask();
+        }
+
+        var outcomes = await Task.WhenAll(marks).ConfigureAwait(false);
+        return outcomes.Any(o => o.Fenced || o.Result == DeleteStatus.Deleted);
+    }
+
+    /// <summary>
     /// The server that counters and touches go to: the key's own server, which must be readable. Counters are never
     /// moved to another server, since a counter restarted elsewhere hands out the same numbers twice.
     /// </summary>
@@ -115,8 +172,8 @@ internal abstract class FailoverStrategy
     }
 
     /// <summary>
-    /// Turns a raw hit into what a caller may see: lease placeholders and stale items are misses, and a won lease
-    /// becomes a <see cref="RefillLease"/>.
+    /// Turns a raw hit into what a caller may see: lease placeholders and stale items are misses (the one rule,
+    /// <see cref="ServableRule"/>), and a won lease becomes a <see cref="RefillLease"/>.
     /// </summary>
     internal static GetResult Present(CacheKey key, ServerNode node, GetResult raw, long gutterEpoch = 0)
     {
@@ -125,103 +182,35 @@ internal abstract class FailoverStrategy
             return GetResult.Miss with { Lease = new RefillLease(key.Text, [new LeaseToken(node, raw.Cas, gutterEpoch)]) };
         }
 
-        return raw.RefillPending || raw.IsStale ? GetResult.Miss : raw;
-    }
-
-    /// <summary>
-    /// Runs a mutation whose loss would leave an old value readable (a delete, a store), and makes sure of its fate:
-    /// if the first attempt fails it is journaled and retried until <see cref="InvalidationOptions.ConfirmTimeout"/>,
-    /// and if it is still unconfirmed the server is fenced for every frontend. Either way the old value can no longer
-    /// be read once this returns, unless it throws (no quorum to fence with: the journal keeps retrying).
-    /// </summary>
-    protected async ValueTask<(T Result, bool Fenced)> ConfirmAsync<T>(ServerNode node, CacheKey key, Func<MetaCommand<T>> command, CancellationToken cancellationToken)
-    {
-        // Sent even when the view says the server is fenced: the fence may be being lifted right now (a failback
-        // flushed it and is about to readmit it), and a delete that lands is safe whatever the view says.
-        if (Pool.CanReach(node))
-        {
-            try
-            {
-                return (await node.ExecuteAsync(command(), cancellationToken, evenIfDown: true).ConfigureAwait(false), false);
-            }
-            catch (MemcachedException error) when (error is not MemcachedServerErrorException)
-            {
-                var pending = Pool.Journal.Add(node.EndPoint.ToString(), key.Text, Pool.View[node.Index].Epoch);
-                var deadline = Pool.Time.GetTimestamp() + (long)(Pool.Options.Invalidation.ConfirmTimeout.TotalSeconds * Pool.Time.TimestampFrequency);
-                while (Pool.CanReach(node) && Pool.Time.GetTimestamp() < deadline)
-                {
-                    try
-                    {
-                        var remaining = TimeSpan.FromSeconds((deadline - Pool.Time.GetTimestamp()) / (double)Pool.Time.TimestampFrequency);
-                        var result = await node.ExecuteAsync(command(), cancellationToken, evenIfDown: true).AsTask().WaitAsync(remaining, Pool.Time, cancellationToken).ConfigureAwait(false);
-                        Pool.Journal.Remove(pending);
-                        return (result, false);
-                    }
-                    catch (Exception retryError) when (retryError is MemcachedException or TimeoutException)
-                    {
-                        await Task.Delay(TimeSpan.FromMilliseconds(10), Pool.Time, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-
-                if (await Pool.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, error.Message, cancellationToken).ConfigureAwait(false))
-                {
-                    return (default!, true);
-                }
-
-                throw new ServerUnavailableException(
-                    $"Server {node.EndPoint}: the invalidation of key '{key.Text}' could not be confirmed, and the server could not be fenced in the shared view (no quorum of servers answered); the journal keeps retrying it.",
-                    node.EndPoint,
-                    error);
-            }
-        }
-
-        // Down here or in the view: it will be flushed before anyone reads it again, provided the fence is published.
-        if (await Pool.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, null, cancellationToken).ConfigureAwait(false))
-        {
-            return (default!, true);
-        }
-
-        Pool.Journal.Add(node.EndPoint.ToString(), key.Text, Pool.View[node.Index].Epoch);
-        throw new ServerUnavailableException(
-            $"Server {node.EndPoint} is down and could not be fenced in the shared view (no quorum of servers answered), so the invalidation of key '{key.Text}' is owed; the journal keeps retrying it.",
-            node.EndPoint);
+        return ServableRule.IsServable(raw) ? raw : GetResult.Miss;
     }
 
     /// <summary>
     /// A refill on the server whose placeholder the lease won, with the placeholder's CAS: refused (exists / not
     /// found) when a delete came in between, and not attempted at all when that server is no longer readable.
     /// </summary>
-    protected async ValueTask<StoreResult> RefillUnderTokenAsync(CacheKey key, ReadOnlyMemory<byte> value, LeaseToken token, long ttlSeconds, CancellationToken cancellationToken)
+    protected ValueTask<StoreResult> RefillUnderTokenAsync(CacheKey key, ReadOnlyMemory<byte> value, LeaseToken token, long ttlSeconds, CancellationToken cancellationToken)
     {
         if (!Pool.IsReadable(token.Node))
         {
-            return new StoreResult(StoreStatus.ServerDown, 0);
+            return new ValueTask<StoreResult>(new StoreResult(StoreStatus.ServerDown, 0));
         }
 
-        return await StoreOrInvalidateAsync(token.Node, key, new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>A delete of a key on one server, confirmed or fenced.</summary>
-    protected async ValueTask<DeleteStatus> InvalidateAsync(ServerNode node, CacheKey key, CancellationToken cancellationToken)
-    {
-        var (status, fenced) = await ConfirmAsync(node, key, () => new DeleteCommand(key), cancellationToken).ConfigureAwait(false);
-        return fenced ? DeleteStatus.ServerFenced : status;
+        return StoreOrInvalidateAsync(token.Node, key, new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken);
     }
 
     /// <summary>
-    /// A store on one server. If its fate is unknown (timeout, lost connection) the key is invalidated (confirmed or
-    /// fenced) before the error is rethrown, so neither the old value nor a half-applied new one can be read.
+    /// A delete of a key on one server, confirmed or fenced. The caller's token ends only the caller's wait: the
+    /// invalidation runs to its end (see <see cref="Invalidator"/>).
     /// </summary>
-    protected async ValueTask<StoreResult> StoreOrInvalidateAsync(ServerNode node, CacheKey key, MetaCommand<StoreResult> command, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await node.ExecuteAsync(command, cancellationToken).ConfigureAwait(false);
-        }
-        catch (MemcachedException error) when (error is not MemcachedServerErrorException)
-        {
-            await InvalidateAsync(node, key, cancellationToken).ConfigureAwait(false);
-            throw;
-        }
-    }
+    protected ValueTask<DeleteStatus> InvalidateAsync(ServerNode node, CacheKey key, CancellationToken cancellationToken)
+        => Pool.Invalidations.Detach(Pool.Invalidations.DeleteAsync(node, key, cancellationToken), cancellationToken, $"invalidation of '{key.Text}' on {node.EndPoint}");
+
+    /// <summary>
+    /// A store on one server. If its fate is unknown (timeout, lost connection) the key is invalidated (confirmed or
+    /// fenced) before the error is rethrown. A caller who cancels stops waiting; the store and, if needed, the
+    /// invalidation still run to their end.
+    /// </summary>
+    protected ValueTask<StoreResult> StoreOrInvalidateAsync(ServerNode node, CacheKey key, MetaCommand<StoreResult> command, CancellationToken cancellationToken)
+        => Pool.Invalidations.Detach(Pool.Invalidations.MutateOrInvalidateAsync(node, key, command, cancellationToken), cancellationToken, $"store of '{key.Text}' on {node.EndPoint}");
 }

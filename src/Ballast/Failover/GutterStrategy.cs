@@ -32,12 +32,55 @@ internal sealed class GutterStrategy : FailoverStrategy
         }
 
         var stored = await ReadOrMissAsync(gutter, new GetCommand(key, vivifySeconds: Math.Min(leaseSeconds, MaxTtl)), cancellationToken).ConfigureAwait(false);
-        if (stored.MustRefill || stored.RefillPending || stored.IsStale || stored.Value is null)
+        return PresentGutterEntry(key, gutter, stored, epoch);
+    }
+
+    public override async ValueTask<GetResult> GetAndTouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
+    {
+        var primary = Primary(key);
+        if (Pool.IsReadable(primary))
+        {
+            return await base.GetAndTouchAsync(key, ttlSeconds, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Pool.IsReadable(gutter))
+        {
+            return GetResult.Miss;
+        }
+
+        var stored = await ReadOrMissAsync(gutter, new GetCommand(key, touchSeconds: CappedTtl(ttlSeconds)), cancellationToken).ConfigureAwait(false);
+        return PresentGutterEntry(key, gutter, stored, epoch);
+    }
+
+    /// <summary>Touches the key's own server, or while it is in an outage the key's gutter entry (TTL capped).</summary>
+    public override async ValueTask<bool> TouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
+    {
+        var primary = Primary(key);
+        if (Pool.IsReadable(primary))
+        {
+            return await base.TouchAsync(key, ttlSeconds, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Only an entry of this outage counts, and touching tells nothing of its epoch: read it (and touch it) instead.
+        return (await GetAndTouchAsync(key, ttlSeconds, cancellationToken).ConfigureAwait(false)).IsHit;
+    }
+
+    /// <summary>Marks the key stale on its server and in the gutter, both confirmed or fenced.</summary>
+    public override ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
+    {
+        ServerNode[] nodes = GutterFor(key) is { } gutter ? [Primary(key), gutter] : [Primary(key)];
+        return Pool.Invalidations.Detach(MarkStaleOnAsync(nodes, key, staleSeconds, cancellationToken), cancellationToken, $"mark-stale of '{key.Text}'");
+    }
+
+    /// <summary>A gutter read as a caller may see it: only an entry written in this outage (its epoch) is a hit.</summary>
+    private static GetResult PresentGutterEntry(CacheKey key, ServerNode gutter, GetResult stored, long epoch)
+    {
+        if (!ServableRule.IsServable(stored))
         {
             return Present(key, gutter, stored, epoch);
         }
 
-        return ValueEnvelope.TryUnwrap(stored.Value, out var kind, out var stamp, out var value) && kind == EnvelopeKind.GutterEntry && stamp == epoch
+        return ValueEnvelope.TryUnwrap(stored.Value!, out var kind, out var stamp, out var value) && kind == EnvelopeKind.GutterEntry && stamp == epoch
             ? new GetResult(value, stored.Flags, stored.Cas)
             : GetResult.Miss;
     }
@@ -74,11 +117,14 @@ internal sealed class GutterStrategy : FailoverStrategy
             : RefillUnderTokenAsync(key, ValueEnvelope.Wrap(EnvelopeKind.GutterEntry, token.GutterEpoch, value.Span), token, CappedTtl(ttlSeconds), cancellationToken);
     }
 
-    /// <summary>Deletes on the key's server and in the gutter, both confirmed or fenced.</summary>
-    public override async ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken)
+    /// <summary>Deletes on the key's server and in the gutter, both confirmed or fenced, whether or not the caller waits.</summary>
+    public override ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken)
+        => Pool.Invalidations.Detach(DeleteBothAsync(key, cancellationToken), cancellationToken, $"invalidation of '{key.Text}'");
+
+    private async ValueTask<DeleteStatus> DeleteBothAsync(CacheKey key, CancellationToken callerLeft)
     {
-        var primary = InvalidateAsync(Primary(key), key, cancellationToken).AsTask();
-        var gutter = GutterFor(key) is { } node ? InvalidateAsync(node, key, cancellationToken).AsTask() : Task.FromResult(DeleteStatus.NotFound);
+        var primary = Pool.Invalidations.DeleteAsync(Primary(key), key, callerLeft).AsTask();
+        var gutter = GutterFor(key) is { } node ? Pool.Invalidations.DeleteAsync(node, key, callerLeft).AsTask() : Task.FromResult(DeleteStatus.NotFound);
         var statuses = await Task.WhenAll(primary, gutter).ConfigureAwait(false);
         return statuses.Contains(DeleteStatus.Deleted) ? DeleteStatus.Deleted : statuses[0];
     }

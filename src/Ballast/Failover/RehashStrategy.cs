@@ -54,13 +54,30 @@ internal sealed class RehashStrategy : FailoverStrategy
         return await node.ExecuteAsync(new DeleteCommand(key), cancellationToken).ConfigureAwait(false);
     }
 
+    public override async ValueTask<bool> TouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
+        => Target(key) is { } node && (await ReadOrMissAsync(node, new GetCommand(key, withValue: false, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false)).IsHit;
+
+    public override async ValueTask<GetResult> GetAndTouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
+    {
+        if (Target(key) is not { } node)
+        {
+            return GetResult.Miss;
+        }
+
+        return Present(key, node, await ReadOrMissAsync(node, new GetCommand(key, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>PECL has no mark-stale; like its delete, it goes to whichever server the key maps to now, unconfirmed.</summary>
+    public override async ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
+        => await HomeFor(key).ExecuteAsync(new DeleteCommand(key, staleSeconds: staleSeconds), cancellationToken).ConfigureAwait(false) == DeleteStatus.Deleted;
+
     public override ServerNode HomeFor(CacheKey key)
         => Target(key) ?? throw new ServerUnavailableException($"No server is up for key '{key.Text}'; the request was not sent.");
 
     private ServerNode? Target(CacheKey key)
     {
         var primary = Primary(key);
-        if (!primary.Detector.IsDown)
+        if (!primary.Health.IsDown)
         {
             return primary;
         }
@@ -68,7 +85,7 @@ internal sealed class RehashStrategy : FailoverStrategy
         for (var attempt = 0; attempt < MaxFailoverAttempts; attempt++)
         {
             var node = LocateSuffixed(key, attempt);
-            if (!node.Detector.IsDown)
+            if (!node.Health.IsDown)
             {
                 return node;
             }

@@ -34,7 +34,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
                 try
                 {
                     var raw = await replica.ExecuteAsync(new GetCommand(key), cancellationToken).ConfigureAwait(false);
-                    return Newest([raw]).Result;
+                    return Present(ReplicaCopy.Newest([raw]));
                 }
                 catch (MemcachedException)
                 {
@@ -45,10 +45,9 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
             return GetResult.Miss;
         }
 
-        var reads = replicas.Select(r => ReadOrMissAsync(r, new GetCommand(key, vivifySeconds: leaseSeconds), cancellationToken).AsTask()).ToArray();
-        var results = await Task.WhenAll(reads).ConfigureAwait(false);
-        var (newest, isValue) = Newest(results);
-        if (isValue || leaseSeconds == 0)
+        var results = await ReadReplicasAsync(replicas, () => new GetCommand(key, vivifySeconds: leaseSeconds), cancellationToken).ConfigureAwait(false);
+        var newest = Present(ReplicaCopy.Newest(results));
+        if (newest.IsHit || leaseSeconds == 0)
         {
             return newest;
         }
@@ -57,11 +56,34 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
         // A tombstone's CAS is the lease there: a delete after this read replaces it, and the refill then fails.
         var tokens = results
             .Select((raw, i) => (raw, node: replicas[i]))
-            .Where(x => x.raw.MustRefill || (!x.raw.RefillPending && IsTombstone(x.raw)))
+            .Where(x => x.raw.MustRefill || (ReplicaCopy.TryRead(x.raw, out var copy) && copy.IsTombstone))
             .Select(x => new LeaseToken(x.node, x.raw.Cas, 0))
             .ToArray();
         return tokens.Length == 0 ? GetResult.Miss : GetResult.Miss with { Lease = new RefillLease(key.Text, tokens) };
     }
+
+    /// <summary>Reads and touches every readable replica together; the newest copy wins, a tombstone is a miss.</summary>
+    public override async ValueTask<GetResult> GetAndTouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
+    {
+        var replicas = Replicas(key).Where(Pool.IsReadable).ToArray();
+        var results = await ReadReplicasAsync(replicas, () => new GetCommand(key, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false);
+        return Present(ReplicaCopy.Newest(results));
+    }
+
+    /// <summary>
+    /// Touches every readable replica together. True when the newest copy is a value (a tombstone's TTL moves too,
+    /// which keeps it beating the copies it deleted for as long as they live).
+    /// </summary>
+    public override async ValueTask<bool> TouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
+        => (await GetAndTouchAsync(key, ttlSeconds, cancellationToken).ConfigureAwait(false)).IsHit;
+
+    /// <summary>Marks every replica's copy stale, each confirmed or fenced, so no replica still serves it as fresh.</summary>
+    public override ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
+        => Pool.Invalidations.Detach(MarkStaleOnAsync(Replicas(key), key, staleSeconds, cancellationToken), cancellationToken, $"mark-stale of '{key.Text}'");
+
+    /// <summary>Refused: replicated copies are versioned envelopes, which memcached cannot increment, and counters on several servers would drift.</summary>
+    public override ValueTask<CounterResult> CounterAsync(CacheKey key, bool increment, ulong delta, ulong? initial, long ttlSeconds, CancellationToken cancellationToken)
+        => throw new NotSupportedException($"Key '{key.Text}': the Replicated policy does not support {(increment ? "increment" : "decrement")}: its copies are versioned envelopes on several servers, which memcached cannot count on. Keep counters in a pool with the Offline policy.");
 
     public override async ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
     {
@@ -70,22 +92,28 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
             throw new NotSupportedException($"Key '{key.Text}': the Replicated policy supports set, add, delete, touch and refill; {mode}{(cas != 0 ? " with CAS" : string.Empty)} cannot be applied to versioned copies on several servers.");
         }
 
-        var wrapped = ValueEnvelope.Wrap(EnvelopeKind.Versioned, version ?? Pool.Clock.Next(), value.Span);
+        var wrapped = ReplicaCopy.WrapValue(Pool.Clock.Next(), version, value.Span);
         return await WriteReplicasAsync(key, Replicas(key).Where(Pool.IsReadable).Select(node => (node, 0UL)), wrapped, mode, ttlSeconds, flags, cancellationToken).ConfigureAwait(false);
     }
 
     public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
     {
-        var wrapped = ValueEnvelope.Wrap(EnvelopeKind.Versioned, Pool.Clock.Next(), value.Span);
+        var wrapped = ReplicaCopy.WrapValue(Pool.Clock.Next(), null, value.Span);
         return await WriteReplicasAsync(key, lease.Tokens.Where(t => Pool.IsReadable(t.Node)).Select(t => (t.Node, t.Cas)), wrapped, StoreMode.Set, ttlSeconds, 0, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Writes a tombstone newer than every copy to every replica, each confirmed or fenced.</summary>
-    public override async ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes a tombstone newer than every copy to every replica, each confirmed or fenced, whether or not the caller
+    /// waits for it.
+    /// </summary>
+    public override ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken)
+        => Pool.Invalidations.Detach(WriteTombstonesAsync(key, cancellationToken), cancellationToken, $"invalidation of '{key.Text}'");
+
+    private async ValueTask<DeleteStatus> WriteTombstonesAsync(CacheKey key, CancellationToken callerLeft)
     {
-        var tombstone = ValueEnvelope.Wrap(EnvelopeKind.Tombstone, Pool.Clock.Next(), []);
+        var tombstone = ReplicaCopy.WrapTombstone(Pool.Clock.Next());
         var ttl = (long)Pool.Options.Replication.TombstoneTimeToLive.TotalSeconds;
-        var writes = Replicas(key).Select(node => ConfirmAsync(node, key, () => new StoreCommand(key, tombstone, StoreMode.Set, ttl, 0, 0), cancellationToken).AsTask());
+        var writes = Replicas(key).Select(node => Pool.Invalidations.ConfirmOrFenceAsync(node, key, () => new StoreCommand(key, tombstone, StoreMode.Set, ttl, 0, 0), callerLeft).AsTask());
         var outcomes = await Task.WhenAll(writes).ConfigureAwait(false);
         return outcomes.All(o => o.Fenced) ? DeleteStatus.ServerFenced : DeleteStatus.Deleted;
     }
@@ -102,37 +130,21 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
         return results.FirstOrDefault(r => r.IsStored, results[0]);
     }
 
-    private static bool IsTombstone(GetResult raw)
-        => raw.Value is { } bytes && ValueEnvelope.TryUnwrap(bytes, out var kind, out _, out _) && kind == EnvelopeKind.Tombstone;
-
-    /// <summary>
-    /// The newest copy among replica answers, and whether it is a value: a tombstone newer than every value makes a
-    /// miss, as does finding nothing.
-    /// </summary>
-    private static (GetResult Result, bool IsValue) Newest(GetResult[] answers)
+    /// <summary>Reads every replica given, together; a replica that fails answers a miss.</summary>
+    private static async Task<GetResult[]> ReadReplicasAsync(ServerNode[] replicas, Func<GetCommand> command, CancellationToken cancellationToken)
     {
-        GetResult best = GetResult.Miss;
-        var bestStamp = long.MinValue;
-        var bestIsTombstone = false;
-        foreach (var raw in answers)
+        var reads = new Task<GetResult>[replicas.Length];
+        for (var i = 0; i < replicas.Length; i++)
         {
-            if (raw.Value is null || raw.MustRefill || raw.RefillPending || raw.IsStale)
-            {
-                continue;
-            }
-
-            if (!ValueEnvelope.TryUnwrap(raw.Value, out var kind, out var stamp, out var value) || stamp <= bestStamp)
-            {
-                continue;
-            }
-
-            bestStamp = stamp;
-            bestIsTombstone = kind == EnvelopeKind.Tombstone;
-            best = new GetResult(value, raw.Flags, raw.Cas);
+            reads[i] = ReadOrMissAsync(replicas[i], command(), cancellationToken).AsTask();
         }
 
-        return bestIsTombstone || bestStamp == long.MinValue ? (GetResult.Miss, false) : (best, true);
+        return await Task.WhenAll(reads).ConfigureAwait(false);
     }
+
+    /// <summary>What a caller sees of the winning copy: its value without the envelope, or a miss for a tombstone or nothing.</summary>
+    private static GetResult Present(ReplicaCopy? newest)
+        => newest is { IsTombstone: false } copy ? new GetResult(copy.Value, copy.Flags, copy.Cas) : GetResult.Miss;
 
     /// <summary>R distinct servers: the key's own, then those of <c>key-0</c>, <c>key-1</c>, ... as PECL's redundancy walks.</summary>
     private List<ServerNode> Replicas(CacheKey key)

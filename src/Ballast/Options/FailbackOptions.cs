@@ -39,4 +39,7 @@ public sealed class FailbackOptions
         OptionChecks.Range(LockTimeToLive, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10), nameof(LockTimeToLive));
         OptionChecks.Range(RehashRetryInterval, TimeSpan.Zero, TimeSpan.FromHours(1), nameof(RehashRetryInterval));
     }
+
+    /// <summary>A copy for a client's snapshot of its options.</summary>
+    internal FailbackOptions Copy() => (FailbackOptions)MemberwiseClone();
 }

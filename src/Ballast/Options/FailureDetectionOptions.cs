@@ -26,4 +26,7 @@ public sealed class FailureDetectionOptions
         OptionChecks.Range(MaxProbeInterval, ProbeInterval, TimeSpan.FromHours(1), nameof(MaxProbeInterval));
         OptionChecks.Range(ProbeJitter, 0, 1, nameof(ProbeJitter));
     }
+
+    /// <summary>A copy for a client's snapshot of its options.</summary>
+    internal FailureDetectionOptions Copy() => (FailureDetectionOptions)MemberwiseClone();
 }

@@ -17,4 +17,7 @@ public sealed class InvalidationOptions
     public string? JournalPath { get; set; }
 
     internal void Validate() => OptionChecks.Range(ConfirmTimeout, TimeSpan.Zero, TimeSpan.FromMinutes(1), nameof(ConfirmTimeout));
+
+    /// <summary>A copy for a client's snapshot of its options.</summary>
+    internal InvalidationOptions Copy() => (InvalidationOptions)MemberwiseClone();
 }

@@ -8,7 +8,7 @@ namespace Ballast;
 public sealed class MemcachedClientOptions
 {
     /// <summary>The pool's servers, <c>host:port[:weight]</c>. Required; order matters to some distributions, as in PHP.</summary>
-    public IList<ServerEndPoint> Servers { get; } = [];
+    public IList<ServerEndPoint> Servers { get; private set; } = [];
 
     /// <summary>How keys map to servers. Default <see cref="KeyDistribution.Ketama"/>.</summary>
     public KeyDistribution Distribution { get; set; } = KeyDistribution.Ketama;
@@ -43,22 +43,22 @@ public sealed class MemcachedClientOptions
     public FailoverPolicy FailoverPolicy { get; set; } = FailoverPolicy.Offline;
 
     /// <summary>Failure detection and probing.</summary>
-    public FailureDetectionOptions FailureDetection { get; } = new();
+    public FailureDetectionOptions FailureDetection { get; private set; } = new();
 
     /// <summary>The view of server health shared by every frontend of the pool.</summary>
-    public SharedViewOptions SharedView { get; } = new();
+    public SharedViewOptions SharedView { get; private set; } = new();
 
     /// <summary>Readmission of returning servers.</summary>
-    public FailbackOptions Failback { get; } = new();
+    public FailbackOptions Failback { get; private set; } = new();
 
     /// <summary>The gutter pool, under <see cref="FailoverPolicy.Gutter"/>.</summary>
-    public GutterOptions Gutter { get; } = new();
+    public GutterOptions Gutter { get; private set; } = new();
 
     /// <summary>Replication, under <see cref="FailoverPolicy.Replicated"/>.</summary>
-    public ReplicationOptions Replication { get; } = new();
+    public ReplicationOptions Replication { get; private set; } = new();
 
     /// <summary>Confirmation and retry of invalidations.</summary>
-    public InvalidationOptions Invalidation { get; } = new();
+    public InvalidationOptions Invalidation { get; private set; } = new();
 
     /// <summary>Creates options for a comma-separated server list, <c>host:port[:weight],...</c>.</summary>
     public static MemcachedClientOptions ForServers(string servers)
@@ -70,6 +70,23 @@ public sealed class MemcachedClientOptions
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// A copy that the client keeps, so edits to these options after the client is built have no effect on it (a
+    /// pool whose servers or bound changed under it would place keys and read the view inconsistently).
+    /// </summary>
+    internal MemcachedClientOptions Snapshot()
+    {
+        var copy = (MemcachedClientOptions)MemberwiseClone();
+        copy.Servers = [.. Servers];
+        copy.FailureDetection = FailureDetection.Copy();
+        copy.SharedView = SharedView.Copy();
+        copy.Failback = Failback.Copy();
+        copy.Gutter = Gutter.Copy();
+        copy.Replication = Replication.Copy();
+        copy.Invalidation = Invalidation.Copy();
+        return copy;
     }
 
     internal void Validate()

@@ -24,4 +24,7 @@ public sealed class ReplicationOptions
             }
         }
     }
+
+    /// <summary>A copy for a client's snapshot of its options.</summary>
+    internal ReplicationOptions Copy() => (ReplicationOptions)MemberwiseClone();
 }

@@ -37,4 +37,7 @@ public sealed class SharedViewOptions
             throw new ArgumentException($"The option PoolName '{name}' must be 1 to 64 printable ASCII characters with no spaces.", nameof(PoolName));
         }
     }
+
+    /// <summary>A copy for a client's snapshot of its options.</summary>
+    internal SharedViewOptions Copy() => (SharedViewOptions)MemberwiseClone();
 }

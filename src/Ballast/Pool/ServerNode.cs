@@ -5,8 +5,8 @@ using Ballast.Protocol.Commands;
 namespace Ballast.Pool;
 
 /// <summary>
-/// One server of a pool: its pipelined connections and this frontend's failure detector for it. Requests for a
-/// server that the detector holds down fail at once, without touching the network.
+/// One server of a pool: its pipelined connections and this frontend's health state for it. Requests for a
+/// server that its health holds down fail at once, without touching the network.
 /// </summary>
 internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 {
@@ -34,7 +34,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         _onLocalFailure = onLocalFailure;
         _connections = new MetaConnection?[options.ConnectionsPerServer];
         _connecting = new Task<MetaConnection>?[options.ConnectionsPerServer];
-        Detector = new FailureDetector(options.FailureDetection, time);
+        Health = new ServerHealth(options.FailureDetection, time);
         _connectTo = options.ConnectVia?.Invoke(endPoint) ?? endPoint;
     }
 
@@ -43,15 +43,16 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     public ServerEndPoint EndPoint { get; }
 
-    public FailureDetector Detector { get; }
+    /// <summary>The server's health: the one owner of its state in this frontend.</summary>
+    public ServerHealth Health { get; }
 
     /// <summary>
     /// Sends <paramref name="command"/> and awaits its answer. Fails at once with <see cref="ServerUnavailableException"/>
-    /// while the detector holds the server down, unless <paramref name="evenIfDown"/> (probes and failback).
+    /// while its health holds the server down, unless <paramref name="evenIfDown"/> (probes and failback).
     /// </summary>
     public ValueTask<T> ExecuteAsync<T>(MetaCommand<T> command, CancellationToken cancellationToken, bool evenIfDown = false)
     {
-        if (!evenIfDown && Detector.IsDown)
+        if (!evenIfDown && Health.IsDown)
         {
             // Failed through the command, so a command that turns failures into results (a read's miss) does so.
             command.Fail(new ServerUnavailableException(
@@ -83,16 +84,16 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
     }
 
-    void IConnectionObserver.OnResponsesReceived(MetaConnection connection) => Detector.RecordSuccess();
+    void IConnectionObserver.OnResponsesReceived(MetaConnection connection) => Health.RecordSuccess();
 
     void IConnectionObserver.OnFaulted(MetaConnection connection, ConnectionFault fault, Exception error)
     {
         switch (fault)
         {
-            case ConnectionFault.Timeout when Detector.RecordTimeout():
+            case ConnectionFault.Timeout when Health.RecordTimeout():
                 _onLocalFailure(this, ServerFailureReason.Timeouts, error);
                 break;
-            case ConnectionFault.Reset when !_disposed && Detector.MarkDown():
+            case ConnectionFault.Reset when !_disposed && Health.MarkDown():
                 _onLocalFailure(this, ServerFailureReason.ConnectionReset, error);
                 break;
         }
@@ -107,7 +108,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
         catch (ServerUnavailableException error)
         {
-            if (!_disposed && Detector.MarkDown())
+            if (!_disposed && Health.MarkDown())
             {
                 _onLocalFailure(this, ServerFailureReason.ConnectionRefused, error);
             }

@@ -15,9 +15,7 @@ internal sealed partial class ServerPool
     /// </summary>
     public async Task<bool> FenceAsync(ServerNode node, ServerFailureReason reason, string? detail, CancellationToken cancellationToken, bool markedDownByCaller = false)
     {
-        var newlyDown = node.Detector.MarkDown() || markedDownByCaller;
-        var state = _recovery[node.Index];
-        state.Reachable = false;
+        var newlyDown = node.Health.MarkDown() || markedDownByCaller;
         if (ViewStore is null)
         {
             if (newlyDown)
@@ -35,8 +33,7 @@ internal sealed partial class ServerPool
             View.ApplyLocal(node.Index, target);
         }
 
-        state.DownEpoch = Math.Max(state.DownEpoch, target.Epoch);
-        state.PublishPending = true;
+        node.Health.OweFence(target.Epoch);
         if (newlyDown)
         {
             RaiseFailed(node, reason, target.Epoch, detail);
@@ -47,7 +44,6 @@ internal sealed partial class ServerPool
 
     private async Task<bool> PublishFenceAsync(ServerNode node, ViewEntry target, CancellationToken cancellationToken)
     {
-        var state = _recovery[node.Index];
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var result = await ViewStore!.FenceAsync(node.Index, target, _options.SharedView.RefreshInterval / 2, _time, cancellationToken).ConfigureAwait(false);
@@ -57,13 +53,13 @@ internal sealed partial class ServerPool
                 View.ApplyLocal(node.Index, newer);
                 target = newer.Next(down: true, _time.GetUtcNow().ToUnixTimeMilliseconds(), FrontendId);
                 View.ApplyLocal(node.Index, target);
-                state.DownEpoch = Math.Max(state.DownEpoch, target.Epoch);
+                node.Health.OweFence(target.Epoch);
                 continue;
             }
 
             if (result.Holding >= ViewStore.WriteQuorum)
             {
-                state.PublishPending = false;
+                node.Health.FencePublished();
                 return true;
             }
 
@@ -74,8 +70,5 @@ internal sealed partial class ServerPool
     }
 
     private void OnLocalFailure(ServerNode node, ServerFailureReason reason, Exception? error)
-        => _ = FenceAsync(node, reason, error?.Message, _shutdown.Token, markedDownByCaller: true);
-
-    private void RaiseFailed(ServerNode node, ServerFailureReason reason, long epoch, string? detail)
-        => Events.OnServerFailed(new ServerFailedEventArgs(node.EndPoint, reason, _time.GetUtcNow(), epoch, detail));
+        => Observe(FenceAsync(node, reason, error?.Message, _shutdown.Token, markedDownByCaller: true), $"fence of {node.EndPoint}");
 }

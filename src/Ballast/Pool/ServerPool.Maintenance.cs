@@ -1,3 +1,4 @@
+using Ballast.Health;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
 using Ballast.SharedView;
@@ -12,7 +13,9 @@ namespace Ballast.Pool;
 internal sealed partial class ServerPool
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(25);
+    private const int MaxRetriesPerRound = 64;
     private long _lastViewRead;
+    private int _retryRunning;
 
     private async Task MaintainAsync(CancellationToken cancellationToken)
     {
@@ -24,20 +27,21 @@ internal sealed partial class ServerPool
                 if (ViewStore is not null && _time.GetElapsedTime(_lastViewRead) >= _options.SharedView.RefreshInterval)
                 {
                     _lastViewRead = _time.GetTimestamp();
-                    _ = RefreshViewAsync(_lastViewRead, cancellationToken);
+                    Observe(RefreshViewAsync(_lastViewRead, cancellationToken), "shared view read");
                 }
 
                 foreach (var node in All)
                 {
-                    if ((node.Detector.IsDown || !View.IsUp(node.Index)) && Interlocked.CompareExchange(ref _recovery[node.Index].Busy, 1, 0) == 0)
+                    if ((node.Health.IsDown || !View.IsUp(node.Index)) && node.Health.TryBeginStep())
                     {
-                        _ = RecoverAsync(node, cancellationToken);
+                        Observe(RecoverAsync(node, cancellationToken), $"recovery step for {node.EndPoint}");
                     }
                 }
 
-                if (Journal.Count > 0)
+                // Not awaited: a retry round waits for servers, and the view reads above must keep their cadence.
+                if (Journal.Count > 0 && Interlocked.CompareExchange(ref _retryRunning, 1, 0) == 0)
                 {
-                    await RetryInvalidationsAsync(cancellationToken).ConfigureAwait(false);
+                    Observe(RetryInvalidationsAsync(cancellationToken), "invalidation retries");
                 }
 
                 await Task.Delay(Tick, _time, cancellationToken).ConfigureAwait(false);
@@ -46,9 +50,10 @@ internal sealed partial class ServerPool
             {
                 return;
             }
-            catch (Exception)
+            catch (Exception error)
             {
                 // The loop must outlive any one failed step; each step reports through events and retries next tick.
+                ReportBackgroundFailure("maintenance tick", error);
                 await Task.Delay(Tick, _time, CancellationToken.None).ConfigureAwait(false);
             }
         }
@@ -83,10 +88,9 @@ internal sealed partial class ServerPool
             var node = All[index];
             if (entry.IsDown)
             {
-                _recovery[index].DownEpoch = Math.Max(_recovery[index].DownEpoch, entry.Epoch);
-                if (node.Detector.MarkDown())
+                node.Health.ObserveEpoch(entry.Epoch);
+                if (node.Health.MarkDown())
                 {
-                    _recovery[index].Reachable = false;
                     RaiseFailed(node, ServerFailureReason.SharedView, entry.Epoch, $"fenced by frontend {entry.Writer}");
                 }
             }
@@ -97,42 +101,48 @@ internal sealed partial class ServerPool
         }
     }
 
-    /// <summary>One recovery step for a server that is down here or in the view.</summary>
+    /// <summary>
+    /// One recovery step for a server that is down here or in the view: publish a fence still owed, probe when the
+    /// backoff allows (Down → Probing → Recovering or back to Down), then try the failback.
+    /// </summary>
     private async Task RecoverAsync(ServerNode node, CancellationToken cancellationToken)
     {
-        var state = _recovery[node.Index];
+        var health = node.Health;
         try
         {
-            if (state.PublishPending)
+            if (health.FenceOwed)
             {
-                await PublishFenceAsync(node, View[node.Index].IsDown ? View[node.Index] : View[node.Index].Next(true, _time.GetUtcNow().ToUnixTimeMilliseconds(), FrontendId), cancellationToken).ConfigureAwait(false);
-                if (state.PublishPending)
+                var entry = View[node.Index];
+                await PublishFenceAsync(node, entry.IsDown ? entry : entry.Next(true, _time.GetUtcNow().ToUnixTimeMilliseconds(), FrontendId), cancellationToken).ConfigureAwait(false);
+                if (health.FenceOwed)
                 {
                     return;
                 }
             }
 
-            if (!state.Reachable)
+            // Fenced by the view while this frontend still had it up: it is down here too from now on.
+            health.MarkDown();
+            if (health.State != HealthState.Recovering)
             {
-                if (!node.Detector.IsProbeDue() && node.Detector.IsDown)
+                if (!health.TryStartProbe())
                 {
                     return;
                 }
 
                 if (!await ProbeAsync(node, cancellationToken).ConfigureAwait(false))
                 {
-                    node.Detector.ProbeFailed();
+                    health.ProbeFailed();
                     return;
                 }
 
-                state.Reachable = true;
+                health.ProbeSucceeded();
             }
 
-            await TryReadmitAsync(node, state, cancellationToken).ConfigureAwait(false);
+            await TryReadmitAsync(node, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            Volatile.Write(ref state.Busy, 0);
+            health.EndStep();
         }
     }
 
@@ -149,9 +159,10 @@ internal sealed partial class ServerPool
         }
     }
 
-    private async Task TryReadmitAsync(ServerNode node, NodeRecoveryState state, CancellationToken cancellationToken)
+    private async Task TryReadmitAsync(ServerNode node, CancellationToken cancellationToken)
     {
-        var downFor = node.Detector.DownSince == 0 ? TimeSpan.Zero : _time.GetElapsedTime(node.Detector.DownSince);
+        var health = node.Health;
+        var downFor = health.DownSince == 0 ? TimeSpan.Zero : _time.GetElapsedTime(health.DownSince);
         if (ViewStore is null)
         {
             // No shared view (Rehash, or the view switched off): PECL's behaviour, readmit after the retry interval.
@@ -159,7 +170,7 @@ internal sealed partial class ServerPool
             if (downFor >= wait)
             {
                 var flushed = _options.Failback.FlushPoolOnFailback && await FlushAsync(Main, cancellationToken).ConfigureAwait(false);
-                Readmit(node, state, 0, flushed, downFor);
+                Readmit(node, 0, flushed, downFor);
             }
 
             return;
@@ -169,14 +180,14 @@ internal sealed partial class ServerPool
         if (!entry.IsDown)
         {
             // The view readmitted the server after the outage this frontend saw: someone flushed it since.
-            if (entry.Epoch > state.DownEpoch && !Journal.HasPendingFor(node.EndPoint.ToString()) && View.IsLeaseFresh)
+            if (entry.Epoch > health.Epoch && !Journal.HasPendingFor(node.EndPoint.ToString()) && View.IsLeaseFresh)
             {
-                Readmit(node, state, entry.Epoch, flushedHere: false, downFor);
+                Readmit(node, entry.Epoch, flushedHere: false, downFor);
             }
-            else if (entry.Epoch <= state.DownEpoch)
+            else if (entry.Epoch <= health.Epoch)
             {
                 // This frontend's own fence has not reached the view: owe it.
-                state.PublishPending = true;
+                health.OweFence(health.Epoch);
             }
 
             return;
@@ -196,7 +207,11 @@ internal sealed partial class ServerPool
         if (locked != true)
         {
             // Null: the server stopped answering since its probe; probe again before the next attempt.
-            state.Reachable &= locked.HasValue;
+            if (locked is null)
+            {
+                health.ContactLost();
+            }
+
             return;
         }
 
@@ -216,7 +231,7 @@ internal sealed partial class ServerPool
         if (!flushDone)
         {
             await RetryAsync(() => node.ExecuteAsync(new DeleteCommand(lockKey), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
-            state.Reachable = false;
+            health.ContactLost();
             return;
         }
 
@@ -233,7 +248,7 @@ internal sealed partial class ServerPool
         {
             View.ApplyLocal(node.Index, up);
             Journal.Supersede(node.EndPoint.ToString(), up.Epoch);
-            Readmit(node, state, up.Epoch, flushedHere: true, downFor);
+            Readmit(node, up.Epoch, flushedHere: true, downFor);
         }
     }
 
@@ -285,18 +300,20 @@ internal sealed partial class ServerPool
         return false;
     }
 
-    private void Readmit(ServerNode node, NodeRecoveryState state, long epoch, bool flushedHere, TimeSpan downFor)
+    private void Readmit(ServerNode node, long epoch, bool flushedHere, TimeSpan downFor)
     {
-        state.Reachable = false;
-        node.Detector.MarkUp();
-        Events.OnServerRecovered(new ServerRecoveredEventArgs(node.EndPoint, _time.GetUtcNow(), epoch, flushedHere, downFor));
+        node.Health.ObserveEpoch(epoch);
+        if (node.Health.Readmit())
+        {
+            RaiseRecovered(node, epoch, flushedHere, downFor);
+        }
     }
 
     /// <summary>The failback hold: the minimum down time, doubled for each other outage in the flap window (damping).</summary>
     private TimeSpan HoldTime(ServerNode node)
     {
         var failback = _options.Failback;
-        var flaps = Math.Max(0, node.Detector.OutagesWithin(failback.FlapWindow) - 1);
+        var flaps = Math.Max(0, node.Health.OutagesWithin(failback.FlapWindow) - 1);
         var hold = failback.MinimumDownTime * Math.Pow(2, Math.Min(flaps, 20));
         return hold > failback.MaxHoldTime ? failback.MaxHoldTime : hold;
     }
@@ -319,39 +336,63 @@ internal sealed partial class ServerPool
         return results.All(ok => ok);
     }
 
+    /// <summary>
+    /// One round of journal retries: at most <see cref="MaxRetriesPerRound"/> entries, sent together, so a long journal
+    /// costs several rounds rather than one long one. Runs beside the loop (never two rounds at once).
+    /// </summary>
     private async Task RetryInvalidationsAsync(CancellationToken cancellationToken)
     {
-        foreach (var pending in Journal.Snapshot())
+        try
         {
-            var node = All.FirstOrDefault(n => n.EndPoint.ToString() == pending.Server);
-            if (node is null)
+            var retries = new List<Task>();
+            foreach (var pending in Journal.Snapshot())
             {
-                Journal.Remove(pending);
-                continue;
+                if (retries.Count >= MaxRetriesPerRound)
+                {
+                    break;
+                }
+
+                var node = All.FirstOrDefault(n => n.EndPoint.ToString() == pending.Server);
+                if (node is null)
+                {
+                    Journal.Remove(pending);
+                    continue;
+                }
+
+                var entry = View[node.Index];
+                if (!entry.IsDown && entry.Epoch > pending.Epoch)
+                {
+                    Journal.Remove(pending);
+                    continue;
+                }
+
+                if (node.Health.IsDown)
+                {
+                    continue;
+                }
+
+                retries.Add(RetryOneAsync(node, pending, cancellationToken));
             }
 
-            var entry = View[node.Index];
-            if (!entry.IsDown && entry.Epoch > pending.Epoch)
-            {
-                Journal.Remove(pending);
-                continue;
-            }
+            await Task.WhenAll(retries).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _retryRunning, 0);
+        }
+    }
 
-            if (node.Detector.IsDown)
-            {
-                continue;
-            }
-
-            try
-            {
-                var key = CacheKey.Create(pending.Key, _options.InvalidKeyHandling);
-                await node.ExecuteAsync(new DeleteCommand(key), cancellationToken).ConfigureAwait(false);
-                Journal.Remove(pending);
-            }
-            catch (MemcachedException)
-            {
-                // Still owed; the next tick retries, and the server stays unread here until it is confirmed.
-            }
+    private async Task RetryOneAsync(ServerNode node, Invalidation.PendingInvalidation pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var key = CacheKey.Create(pending.Key, _options.InvalidKeyHandling);
+            await node.ExecuteAsync(new DeleteCommand(key), cancellationToken).ConfigureAwait(false);
+            Journal.Remove(pending);
+        }
+        catch (MemcachedException)
+        {
+            // Still owed; the next round retries, and the server stays unread here until it is confirmed.
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Ballast.Distribution;
+using Ballast.Health;
 using Ballast.Failover;
 using Ballast.Invalidation;
 using Ballast.SharedView;
@@ -17,7 +18,6 @@ internal sealed partial class ServerPool : IAsyncDisposable
 {
     private readonly MemcachedClientOptions _options;
     private readonly TimeProvider _time;
-    private readonly NodeRecoveryState[] _recovery;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Task _maintenance;
 
@@ -33,7 +33,6 @@ internal sealed partial class ServerPool : IAsyncDisposable
         Gutter = All[main.Length..];
         Locator = ServerLocatorFactory.Create(options.Distribution, options.PeclHash, main);
         GutterLocator = gutter.Length > 0 ? ServerLocatorFactory.Create(KeyDistribution.Ketama, options.PeclHash, gutter) : null;
-        _recovery = All.Select(_ => new NodeRecoveryState()).ToArray();
         Policy = options.FailoverPolicy;
         PoolName = options.SharedView.PoolName ?? DerivePoolName(main);
         FrontendId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
@@ -42,11 +41,13 @@ internal sealed partial class ServerPool : IAsyncDisposable
         ViewStore = viewEnabled ? new SharedViewStore(Main, PoolName, All.Length) : null;
         Journal = new InvalidationJournal(options.Invalidation.JournalPath);
         Clock = new HybridLogicalClock(time);
+        ShutdownToken = _shutdown.Token;
+        Invalidations = new Invalidator(this);
         // Servers this process owes invalidations to (from an earlier run's journal) are not read until settled.
         var owed = Journal.Snapshot().Select(p => p.Server).ToHashSet(StringComparer.Ordinal);
         foreach (var node in All.Where(n => owed.Contains(n.EndPoint.ToString())))
         {
-            node.Detector.MarkDown();
+            node.Health.MarkDown();
         }
 
         _lastViewRead = time.GetTimestamp();
@@ -85,6 +86,12 @@ internal sealed partial class ServerPool : IAsyncDisposable
 
     public HybridLogicalClock Clock { get; }
 
+    /// <summary>Confirm-or-fence for every invalidation of this pool.</summary>
+    public Invalidator Invalidations { get; }
+
+    /// <summary>Cancelled when the client is disposed: the lifetime of work no caller may cancel (invalidations).</summary>
+    public CancellationToken ShutdownToken { get; }
+
     public IServerEvents Events { get; }
 
     public MemcachedClientOptions Options => _options;
@@ -95,7 +102,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
     /// Whether reads may be served from <paramref name="node"/>: this frontend has it up, the shared view has it up,
     /// and the view is fresh (read from a quorum within the bound). The hot path of every read.
     /// </summary>
-    public bool IsReadable(ServerNode node) => !node.Detector.IsDown && View.IsUp(node.Index) && View.IsLeaseFresh;
+    public bool IsReadable(ServerNode node) => !node.Health.IsDown && View.IsUp(node.Index) && View.IsLeaseFresh;
 
     /// <summary>
     /// The epoch of the outage a server is in, as gutter entries are tagged: the shared view's epoch while the view
@@ -105,7 +112,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
     {
         if (!View.Enabled)
         {
-            return node.Detector.DownSince;
+            return node.Health.DownSince;
         }
 
         var entry = View[node.Index];
@@ -119,23 +126,18 @@ internal sealed partial class ServerPool : IAsyncDisposable
     /// Whether this frontend can send to <paramref name="node"/>: it holds it up, or holds it down only because the
     /// shared view fences it while its own probes get through. Invalidations go wherever they can land.
     /// </summary>
-    public bool CanReach(ServerNode node) => !node.Detector.IsDown || _recovery[node.Index].Reachable;
+    public bool CanReach(ServerNode node) => node.Health.CanSend;
 
-    /// <summary>This frontend's view of a server's state.</summary>
+    /// <summary>This frontend's view of a server's state: its health, or Down while the shared view fences it.</summary>
     public ServerState StateOf(ServerNode node)
     {
-        var state = _recovery[node.Index];
-        if (!node.Detector.IsDown && View.IsUp(node.Index))
+        return node.Health.State switch
         {
-            return ServerState.Up;
-        }
-
-        if (Volatile.Read(ref state.Busy) != 0)
-        {
-            return ServerState.Probing;
-        }
-
-        return state.Reachable ? ServerState.Recovering : ServerState.Down;
+            HealthState.Up or HealthState.Suspect => View.IsUp(node.Index) ? ServerState.Up : ServerState.Down,
+            HealthState.Probing => ServerState.Probing,
+            HealthState.Recovering => ServerState.Recovering,
+            _ => ServerState.Down,
+        };
     }
 
     public async ValueTask DisposeAsync()
@@ -154,6 +156,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
             await node.DisposeAsync().ConfigureAwait(false);
         }
 
+        Journal.Dispose();
         _shutdown.Dispose();
     }
 

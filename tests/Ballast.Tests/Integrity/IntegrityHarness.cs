@@ -122,6 +122,9 @@ internal sealed class IntegrityHarness : IAsyncDisposable
 
     public int DatabaseVersion(string key) => _database.GetOrAdd(key, 1);
 
+    /// <summary>A write to the database alone (the caller then updates the cache itself); returns the new version.</summary>
+    public int DatabaseVersionAfterWrite(string key) => _database.AddOrUpdate(key, 2, (_, v) => v + 1);
+
     /// <summary>Cache-aside read: the cache, else the database and a refill under a lease. Returns the version read.</summary>
     public async Task<int> ReadAsync(int frontend, string key)
     {
@@ -149,20 +152,52 @@ internal sealed class IntegrityHarness : IAsyncDisposable
     }
 
     /// <summary>Cache-aside write: the database, then the invalidation. Returns the new version once the delete returned.</summary>
-    public async Task<int> WriteAsync(int frontend, string key)
+    public async Task<int> WriteAsync(int frontend, string key, CancellationToken cancellationToken = default)
     {
         var version = _database.AddOrUpdate(key, 2, (_, v) => v + 1);
         try
         {
-            await Frontends[frontend].DeleteAsync(key);
+            await Frontends[frontend].DeleteAsync(key, cancellationToken);
         }
-        catch (MemcachedException error)
+        catch (Exception error) when (error is MemcachedException or OperationCanceledException)
         {
-            // Completed with an error: the scenarios count it as completed all the same.
+            // Completed with an error, or the caller gave up waiting: the scenarios count it as completed all the same.
             WriteErrors.Enqueue(error.Message);
         }
 
         return version;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="key"/> through <paramref name="frontend"/> for <paramref name="duration"/> after
+    /// <paramref name="since"/>, and counts the reads older than <paramref name="written"/> that began within and beyond
+    /// the bound.
+    /// </summary>
+    public async Task<(int Inside, int Beyond, TimeSpan? LastStale)> CountStaleReadsAsync(int frontend, string key, int written, System.Diagnostics.Stopwatch since, TimeSpan bound, TimeSpan duration)
+    {
+        var inside = 0;
+        var beyond = 0;
+        TimeSpan? last = null;
+        while (since.Elapsed < duration)
+        {
+            var began = since.Elapsed;
+            if (await ReadAsync(frontend, key) < written)
+            {
+                last = began;
+                if (began > bound)
+                {
+                    beyond++;
+                }
+                else
+                {
+                    inside++;
+                }
+            }
+
+            await Task.Delay(10);
+        }
+
+        return (inside, beyond, last);
     }
 
     public void Cut(int frontend, int server) => _proxies[frontend, server].SetMode(ProxyFaultMode.Blackhole);

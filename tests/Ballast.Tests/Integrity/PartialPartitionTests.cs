@@ -31,28 +31,7 @@ public sealed class PartialPartitionTests
         var completed = Stopwatch.StartNew();
 
         // B reads k repeatedly for 2.5 s after the write completed.
-        var staleInside = 0;
-        var staleBeyond = 0;
-        TimeSpan? lastStale = null;
-        while (completed.Elapsed < TimeSpan.FromSeconds(2.5))
-        {
-            var began = completed.Elapsed;
-            var version = await harness.ReadAsync(1, key);
-            if (version < written)
-            {
-                lastStale = began;
-                if (began > bound)
-                {
-                    staleBeyond++;
-                }
-                else
-                {
-                    staleInside++;
-                }
-            }
-
-            await Task.Delay(10);
-        }
+        var (staleInside, staleBeyond, lastStale) = await harness.CountStaleReadsAsync(1, key, written, completed, bound, TimeSpan.FromSeconds(2.5));
 
         _output.WriteLine($"{policy}: stale reads inside B={bound.TotalMilliseconds} ms: {staleInside}, beyond: {staleBeyond}, last stale read began {lastStale?.TotalMilliseconds ?? 0:0} ms after the write completed");
         if (policy == FailoverPolicy.Rehash)

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+
+namespace Ballast.Tests.Integrity;
+
+/// <summary>
+/// S8: the caller gives up. A's link to S goes dark, B still reaches S, and A's delete is cancelled at some point
+/// (an aborted HTTP request). The caller may see its cancellation, but the invalidation goes on: S is fenced, and B
+/// stops reading the old value within the bound measured from the moment A's call returned.
+/// </summary>
+public sealed class CancelledInvalidationTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(1);
+
+    [Theory]
+    [InlineData(FailoverPolicy.Offline, -1)]
+    [InlineData(FailoverPolicy.Offline, 0)]
+    [InlineData(FailoverPolicy.Offline, 5)]
+    [InlineData(FailoverPolicy.Offline, 30)]
+    [InlineData(FailoverPolicy.Offline, 150)]
+    [InlineData(FailoverPolicy.Offline, 280)]
+    [InlineData(FailoverPolicy.Gutter, 30)]
+    [InlineData(FailoverPolicy.Gutter, -1)]
+    [InlineData(FailoverPolicy.Replicated, 30)]
+    public async Task S8_a_delete_cancelled_at_any_point_leaves_no_stale_read_beyond_the_bound(FailoverPolicy policy, int cancelAfterMs)
+    {
+        await using var harness = await IntegrityHarness.StartAsync(policy, frontendCount: 2);
+        var key = harness.KeyOn(0, "s8");
+        Assert.Equal(1, await harness.ReadAsync(0, key));
+        Assert.Equal(1, await harness.ReadAsync(1, key));
+
+        harness.Cut(0, 0);
+        using var abort = new CancellationTokenSource();
+        if (cancelAfterMs < 0)
+        {
+            await abort.CancelAsync();
+        }
+        else
+        {
+            abort.CancelAfter(cancelAfterMs);
+        }
+
+        var written = await harness.WriteAsync(0, key, abort.Token);
+        var returned = Stopwatch.StartNew();
+        var (inside, beyond, last) = await harness.CountStaleReadsAsync(1, key, written, returned, Bound, TimeSpan.FromSeconds(2.5));
+
+        output.WriteLine($"{policy}, cancelled at {cancelAfterMs} ms: {string.Join("; ", harness.WriteErrors)}; stale inside B: {inside}, beyond: {beyond}, last stale read began {last?.TotalMilliseconds ?? 0:0} ms after A's call returned");
+        Assert.Equal(0, beyond);
+        Assert.Contains(harness.Failures, f => f.Server == harness.EndPoint(0));
+        Assert.Equal(0, harness.Frontends[0].BackgroundFailures);
+    }
+
+    [Theory]
+    [InlineData(FailoverPolicy.Offline)]
+    [InlineData(FailoverPolicy.Gutter)]
+    public async Task S8_a_store_cancelled_while_its_fate_is_unknown_is_invalidated_all_the_same(FailoverPolicy policy)
+    {
+        await using var harness = await IntegrityHarness.StartAsync(policy, frontendCount: 2);
+        var key = harness.KeyOn(0, "s8-store");
+        Assert.Equal(1, await harness.ReadAsync(0, key));
+        Assert.Equal(1, await harness.ReadAsync(1, key));
+
+        // A writes the database, then sets the new value instead of deleting; its link is dark, and it gives up.
+        harness.Cut(0, 0);
+        var written = harness.DatabaseVersionAfterWrite(key);
+        using var abort = new CancellationTokenSource(30);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await harness.Frontends[0].SetAsync(key, $"v{written}", cancellationToken: abort.Token));
+        var returned = Stopwatch.StartNew();
+        var (inside, beyond, last) = await harness.CountStaleReadsAsync(1, key, written, returned, Bound, TimeSpan.FromSeconds(2.5));
+
+        output.WriteLine($"{policy}: stale inside B: {inside}, beyond: {beyond}, last stale read began {last?.TotalMilliseconds ?? 0:0} ms after A's call returned");
+        Assert.Equal(0, beyond);
+    }
+}
