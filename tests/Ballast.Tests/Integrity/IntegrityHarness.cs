@@ -70,7 +70,11 @@ internal sealed class IntegrityHarness : IAsyncDisposable
             {
                 FailoverPolicy = policy,
                 OperationTimeout = TimeSpan.FromMilliseconds(300),
-                ConnectTimeout = TimeSpan.FromMilliseconds(300),
+
+                // Every connection goes to a loopback proxy, which accepts even while it blackholes or resets the link:
+                // no fault here shows as a slow connect. A short connect timeout only failed healthy servers when the
+                // machine was loaded (S4 saw S1 fail on it), so it is generous.
+                ConnectTimeout = TimeSpan.FromSeconds(3),
             };
             for (var s = 0; s < serverCount; s++)
             {
@@ -215,12 +219,25 @@ internal sealed class IntegrityHarness : IAsyncDisposable
     /// <summary>memcached's own count of flushes, read straight from the server (not through a proxy).</summary>
     public async Task<long> FlushCountAsync(int server)
     {
-        var options = new MemcachedClientOptions();
-        options.Servers.Add(EndPoint(server));
-        options.SharedView.Enabled = false;
-        await using var direct = new MemcachedClient(options);
+        await using var direct = DirectClient(server);
         var stats = await direct.StatsAsync();
         return long.Parse(stats[0].Values!["cmd_flush"], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>What the server itself holds for a key (null when it holds nothing), read straight from it: whether a delete landed.</summary>
+    public async Task<string?> DirectGetAsync(int server, string key)
+    {
+        await using var direct = DirectClient(server);
+        return await direct.GetStringAsync(key);
+    }
+
+    /// <summary>A client of one server alone, straight to it (no proxy, no shared view): the test's own eyes.</summary>
+    private MemcachedClient DirectClient(int server)
+    {
+        var options = new MemcachedClientOptions { OperationTimeout = TimeSpan.FromSeconds(3), ConnectTimeout = TimeSpan.FromSeconds(3) };
+        options.Servers.Add(EndPoint(server));
+        options.SharedView.Enabled = false;
+        return new MemcachedClient(options);
     }
 
     public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)

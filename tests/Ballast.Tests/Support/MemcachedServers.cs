@@ -46,6 +46,11 @@ public sealed class MemcachedServers : IAsyncDisposable
     public MemcachedClientOptions Options(Action<MemcachedClientOptions>? configure = null)
     {
         var options = new MemcachedClientOptions { OperationTimeout = TimeSpan.FromSeconds(3), ConnectTimeout = TimeSpan.FromSeconds(3) };
+
+        // The same holds for the shared view's lease: its reads share the connections with the test's load, and a
+        // burst of thousands of pipelined requests could hold them back past a 1 s lease, after which every read
+        // misses and every counter is refused ("down or fenced"). Tests of the lease use the integrity harness.
+        options.SharedView.Bound = TimeSpan.FromSeconds(30);
         foreach (var endPoint in EndPoints)
         {
             options.Servers.Add(endPoint);
