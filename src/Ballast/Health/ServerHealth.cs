@@ -34,6 +34,8 @@ internal sealed class ServerHealth
     private long _epoch;
     private bool _fenceOwed;
     private int _stepRunning;
+    private long _lockLostEpoch = -1;
+    private long _lockRetryAt;
 
     public ServerHealth(FailureDetectionOptions options, TimeProvider time)
     {
@@ -255,6 +257,29 @@ internal sealed class ServerHealth
             }
 
             return _recentOutages.Count;
+        }
+    }
+
+    /// <summary>
+    /// Another frontend holds the failback lock of <paramref name="epoch"/>: this one does not try again for that epoch
+    /// until the lock's time to live has passed. Retrying at once is what let a second frontend flush: the winner's
+    /// <c>flush_all</c> wipes the lock until it puts it back, and an <c>add</c> landing in between takes it again.
+    /// </summary>
+    public void FailbackLockHeldElsewhere(long epoch, TimeSpan lockTimeToLive)
+    {
+        lock (_lock)
+        {
+            _lockLostEpoch = epoch;
+            _lockRetryAt = _time.GetTimestamp() + ToTicks(lockTimeToLive);
+        }
+    }
+
+    /// <summary>False while another frontend is known to hold the failback lock of <paramref name="epoch"/>.</summary>
+    public bool MayTakeFailbackLock(long epoch)
+    {
+        lock (_lock)
+        {
+            return epoch != _lockLostEpoch || _time.GetTimestamp() >= _lockRetryAt;
         }
     }
 

@@ -193,7 +193,7 @@ internal sealed partial class ServerPool
             return;
         }
 
-        if (downFor < HoldTime(node))
+        if (downFor < HoldTime(node) || !health.MayTakeFailbackLock(entry.Epoch))
         {
             return;
         }
@@ -210,6 +210,11 @@ internal sealed partial class ServerPool
             if (locked is null)
             {
                 health.ContactLost();
+            }
+            else
+            {
+                // Someone else flushes this outage; its readmission reaches this frontend through the view.
+                health.FailbackLockHeldElsewhere(entry.Epoch, _options.Failback.LockTimeToLive);
             }
 
             return;

@@ -166,6 +166,20 @@ public sealed class ServerHealthTests
     }
 
     [Fact]
+    public void A_failback_lock_held_elsewhere_is_not_retried_for_that_epoch_until_its_time_to_live_passed()
+    {
+        var health = new ServerHealth(new FailureDetectionOptions(), _time);
+        Assert.True(health.MayTakeFailbackLock(4));
+        health.FailbackLockHeldElsewhere(4, TimeSpan.FromSeconds(10));
+        Assert.False(health.MayTakeFailbackLock(4));
+        Assert.True(health.MayTakeFailbackLock(5));
+        _time.Advance(TimeSpan.FromSeconds(9.9));
+        Assert.False(health.MayTakeFailbackLock(4));
+        _time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.True(health.MayTakeFailbackLock(4));
+    }
+
+    [Fact]
     public void Only_one_maintenance_step_runs_at_a_time()
     {
         var health = new ServerHealth(new FailureDetectionOptions(), _time);

@@ -8,7 +8,7 @@ namespace Ballast.Tests.Integrity;
 /// the lock. Here every frontend sees the server return at the same moment (same hold time, probes in step, refused
 /// connections while it is away so no probe is stuck on a dead link) and each failback step takes a slow round trip,
 /// so every frontend is inside its failback before any of them has readmitted the server. Only the lock keeps the
-/// flush to one (up to the known race described below).
+/// flush to exactly one.
 /// </summary>
 public sealed class FailbackLockRaceTests
 {
@@ -56,10 +56,10 @@ public sealed class FailbackLockRaceTests
 
         Assert.True(await harness.WaitForStateAsync(0, ServerState.Up, TimeSpan.FromSeconds(15)), "not every frontend readmitted the server");
 
-        // Without the lock every frontend flushes (6). With it, one does; a second flush is still possible through a
-        // known race (the winner's flush_all wipes the lock until it puts it back, and the losers retry add() every
-        // tick: see docs/testing.md), which this test tolerates until the failback is fixed. S4 asserts exactly one.
+        // Without the lock every frontend flushes (6). With it, exactly one does: a frontend that lost the lock for
+        // this outage does not try again until the lock's time to live has passed, so it cannot take the lock in the
+        // moment between the winner's flush_all (which wipes it) and the winner putting it back.
         var flushes = await harness.FlushCountAsync(0) - flushesBefore;
-        Assert.InRange(flushes, 1, 2);
+        Assert.Equal(1, flushes);
     }
 }
