@@ -6,7 +6,8 @@ namespace Ballast.Tests.Chaos;
 /// <summary>
 /// Short chaos runs against real memcached servers (3 servers, 3 frontends, per-frontend proxies). The control:
 /// PECL-style Rehash must show stale reads under kill, partition and blackhole, or the checker is too weak to trust.
-/// The claim: the policies that promise integrity show no stale read beyond the bound.
+/// The claim: the policies that promise integrity show no stale read beyond the bound, and hand out no counter value
+/// twice within a server epoch, with a share of deletes and refills cancelled mid-flight.
 /// </summary>
 public sealed class ChaosRunTests(ITestOutputHelper output)
 {
@@ -23,6 +24,12 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
         HealthyGap = TimeSpan.FromSeconds(1.5),
         Tail = TimeSpan.FromSeconds(2.5),
         Seed = 11,
+
+        // Every path the promise must hold on, not only the plain cache-aside one: a third of deletes and refills
+        // cancelled mid-flight, a fifth of reads with get-and-touch, and counters.
+        CancelRatio = 0.3,
+        TouchRatio = 0.2,
+        CounterRatio = 0.05,
     };
 
     [Fact]
@@ -58,6 +65,12 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
 
         var violations = results.SelectMany(r => ChaosReport.ExplainViolations(r, 5)).ToArray();
         Assert.True(violations.Length == 0, "Stale reads beyond the bound:\n" + string.Join("\n", violations));
+        foreach (var result in results)
+        {
+            Assert.True(result.CancelledCalls > 0, $"{result.Policy}: no call was cancelled, so the run says nothing of cancellation.");
+            Assert.Equal(0, result.CounterDuplicates);
+            Assert.True(result.Policy == "replicated" || result.CounterValues > 0, $"{result.Policy}: no counter value was handed out.");
+        }
     }
 
     private void Log(ChaosRunner runner, PolicyResult result)

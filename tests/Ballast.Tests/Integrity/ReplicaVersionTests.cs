@@ -1,0 +1,84 @@
+using System.Text;
+using Ballast.Failover;
+
+namespace Ballast.Tests.Integrity;
+
+/// <summary>
+/// Replicated pools order copies by two clocks that must never be compared with each other: a caller's version (a
+/// row version) orders the caller's versioned values, the hybrid logical clock orders everything else in time. Comparing
+/// a row version of 5 with a stamp of <c>ms &lt;&lt; 16</c> let a tombstone hide every later versioned set, and a
+/// refill beat a newer versioned value.
+/// </summary>
+public sealed class ReplicaVersionTests
+{
+    [Fact]
+    public async Task An_older_tombstone_on_one_replica_does_not_hide_a_later_versioned_set_against_real_memcached()
+    {
+        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Replicated, frontendCount: 1);
+        var client = harness.Frontends[0];
+        var key = harness.KeyOn(0, "row");
+        Assert.True((await client.SetVersionedAsync(key, Bytes("v6"), 6)).IsStored);
+        Assert.Equal("v6", (await client.GetAsync(key)).AsString());
+
+        // A delete from a second ago lands late on the other replicas (its tombstone's clock stamp is older than the
+        // set's). Compared with the row version 6 as a number, the stamp (ms << 16) would win and hide the set.
+        var secondAgo = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1000) << 16;
+        foreach (var other in new[] { 1, 2 })
+        {
+            var options = new MemcachedClientOptions { SharedView = { Enabled = false } };
+            options.Servers.Add(harness.EndPoint(other));
+            await using var direct = new MemcachedClient(options);
+            Assert.True((await direct.SetAsync(key, Tombstone(secondAgo))).IsStored);
+        }
+
+        Assert.Equal("v6", (await client.GetAsync(key)).AsString());
+        Assert.Equal("v6", (await client.GetAndTouchAsync(key, TimeSpan.FromMinutes(1))).AsString());
+    }
+
+    /// <summary>A replicated tombstone as stored: magic 0xBA, 'T', the clock stamp big-endian.</summary>
+    private static byte[] Tombstone(long stamp)
+    {
+        var bytes = new byte[10];
+        bytes[0] = 0xBA;
+        bytes[1] = (byte)'T';
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(2), stamp);
+        return bytes;
+    }
+
+    [Fact]
+    public void Between_a_caller_versioned_value_and_a_tombstone_or_refill_the_later_write_wins()
+    {
+        var value = Copy(ReplicaCopy.WrapValue(clock: 30, callerVersion: 6, Bytes("v6")));
+        var olderTombstone = Copy(ReplicaCopy.WrapTombstone(clock: 20));
+        var newerTombstone = Copy(ReplicaCopy.WrapTombstone(clock: 40));
+        var newerRefill = Copy(ReplicaCopy.WrapValue(clock: 50, callerVersion: null, Bytes("refill")));
+
+        Assert.Equal("v6", Value(ReplicaCopy.Newest([olderTombstone, value])));
+        Assert.Equal("v6", Value(ReplicaCopy.Newest([value, olderTombstone])));
+        Assert.True(ReplicaCopy.Newest([value, newerTombstone])!.Value.IsTombstone);
+        Assert.Equal("refill", Value(ReplicaCopy.Newest([value, newerRefill])));
+    }
+
+    [Fact]
+    public void Caller_versions_order_caller_versioned_values_whatever_their_clocks()
+    {
+        var newerRow = Copy(ReplicaCopy.WrapValue(clock: 10, callerVersion: 7, Bytes("v7")));
+        var olderRowWrittenLater = Copy(ReplicaCopy.WrapValue(clock: 90, callerVersion: 5, Bytes("v5")));
+        Assert.Equal("v7", Value(ReplicaCopy.Newest([olderRowWrittenLater, newerRow])));
+        Assert.Equal("v7", Value(ReplicaCopy.Newest([newerRow, olderRowWrittenLater])));
+    }
+
+    [Fact]
+    public void Stale_marked_copies_and_foreign_bytes_are_not_copies()
+    {
+        var stale = new GetResult(ReplicaCopy.WrapValue(5, null, Bytes("x")), 0, 1) { IsStale = true };
+        var foreign = new GetResult(Bytes("plain"), 0, 1);
+        Assert.Null(ReplicaCopy.Newest([stale, foreign]));
+    }
+
+    private static GetResult Copy(byte[] stored) => new(stored, 0, 1);
+
+    private static string? Value(ReplicaCopy? copy) => copy is { IsTombstone: false } c ? Encoding.UTF8.GetString(c.Value) : null;
+
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+}
