@@ -14,8 +14,16 @@ public sealed class FailbackLockRaceTests
 {
     private const int Frontends = 6;
 
-    [Fact]
-    public async Task Frontends_that_see_a_server_return_at_the_same_moment_flush_it_exactly_once()
+    /// <param name="returningServerLatencyMs">
+    /// Latency each way to the returning server itself. At 150 ms the moment between the winner's <c>flush_all</c>
+    /// (which wipes the lock) and its putting the lock back lasts 300 ms: frontends that retried <c>add()</c> every tick
+    /// took the lock in it and flushed a second time (reproduced: 2 flushes), until losers stopped retrying an epoch
+    /// whose lock another frontend holds.
+    /// </param>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(150)]
+    public async Task Frontends_that_see_a_server_return_at_the_same_moment_flush_it_exactly_once(int returningServerLatencyMs)
     {
         await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: Frontends, configure: options =>
         {
@@ -49,7 +57,14 @@ public sealed class FailbackLockRaceTests
         // (which wipes the lock) and its putting the lock back.
         for (var f = 0; f < Frontends; f++)
         {
-            harness.Heal(f, 0);
+            if (returningServerLatencyMs > 0)
+            {
+                harness.Slow(f, 0, TimeSpan.FromMilliseconds(returningServerLatencyMs));
+            }
+            else
+            {
+                harness.Heal(f, 0);
+            }
             harness.Slow(f, 1, TimeSpan.FromMilliseconds(150));
             harness.Slow(f, 2, TimeSpan.FromMilliseconds(150));
         }
