@@ -42,7 +42,8 @@ internal static class MetaResponseParser
         var lineEnd = buffer[..Math.Min(buffer.Length, MaxLineLength + 2)].IndexOf("\r\n"u8);
         if (lineEnd < 0)
         {
-            if (buffer.Length > MaxLineLength + 1)
+            // Past MaxLineLength bytes only a CR whose LF has yet to come may still end an acceptable line.
+            if (buffer.Length > MaxLineLength && !(buffer.Length == MaxLineLength + 1 && buffer[MaxLineLength] == (byte)'\r'))
             {
                 throw new MemcachedProtocolException($"a response line is longer than {MaxLineLength} bytes without CRLF");
             }
