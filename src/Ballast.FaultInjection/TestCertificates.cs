@@ -2,17 +2,19 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Ballast.Tests.Security;
+namespace Ballast.FaultInjection;
 
 /// <summary>
-/// A private certificate authority and a server certificate it signed (for localhost, 127.0.0.1 and ::1), made by the
-/// test with <see cref="CertificateRequest"/> and written as PEM files for memcached (<c>ssl_chain_cert</c>,
-/// <c>ssl_key</c>) and for the client (<c>--tls-ca</c>). Deleted at disposal.
+/// A private certificate authority and a server certificate it signed (for localhost, 127.0.0.1 and ::1), made with
+/// <see cref="CertificateRequest"/> (no openssl needed) and written as PEM files for memcached (<c>ssl_chain_cert</c>,
+/// <c>ssl_key</c>, see <see cref="MemcachedProcessOptions.TlsCertificateFile"/>) and for the client (<c>--tls-ca</c>).
+/// For tests and benchmarks on loopback only; the folder is deleted at disposal.
 /// </summary>
 public sealed class TestCertificates : IDisposable
 {
     private TestCertificates(string directory) => Directory = directory;
 
+    /// <summary>The folder holding the PEM files.</summary>
     public string Directory { get; }
 
     /// <summary>The authority's certificate, PEM: what a client trusts.</summary>
@@ -27,6 +29,7 @@ public sealed class TestCertificates : IDisposable
     /// <summary>Another authority's certificate, PEM, that signed nothing here: trusting it must not make the server trusted.</summary>
     public string OtherAuthorityFile => Path.Combine(Directory, "other-ca.crt");
 
+    /// <summary>Makes the authorities and the server certificate in a new temporary folder.</summary>
     public static TestCertificates Create()
     {
         var directory = Path.Combine(Path.GetTempPath(), "ballast-tls-" + Guid.NewGuid().ToString("N"));
@@ -57,8 +60,10 @@ public sealed class TestCertificates : IDisposable
         return certificates;
     }
 
+    /// <summary>Deletes the folder.</summary>
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
