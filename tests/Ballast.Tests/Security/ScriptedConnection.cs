@@ -25,9 +25,10 @@ internal static class ScriptedConnection
         IReadOnlyList<byte[]> fragments,
         bool endWithEof = true,
         MemcachedClientOptions? options = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        bool stallWrites = false)
     {
-        var stream = new ScriptedStream(fragments, endWithEof);
+        var stream = new ScriptedStream(fragments, endWithEof, stallWrites);
         var connection = MetaConnection.Over(stream, Server, NullObserver.Instance, time ?? TimeProvider.System, options ?? DefaultOptions());
         var outcomes = new Task[commands.Count];
         for (var i = 0; i < commands.Count; i++)
@@ -43,7 +44,10 @@ internal static class ScriptedConnection
     public static GetCommand Get(string key) => new(CacheKey.Create(key, InvalidKeyHandling.Reject));
 
     public static StoreCommand Set(string key, string value)
-        => new(CacheKey.Create(key, InvalidKeyHandling.Reject), System.Text.Encoding.UTF8.GetBytes(value), StoreMode.Set, 0, 0, 0);
+        => Set(key, System.Text.Encoding.UTF8.GetBytes(value));
+
+    public static StoreCommand Set(string key, byte[] value)
+        => new(CacheKey.Create(key, InvalidKeyHandling.Reject), value, StoreMode.Set, 0, 0, 0);
 
     public static MultiGetCommand GetMany(params string[] keys)
         => new(keys.Select(k => CacheKey.Create(k, InvalidKeyHandling.Reject)).ToArray());

@@ -3,9 +3,9 @@ namespace Ballast.Tests.Security;
 /// <summary>
 /// A connection's transport played from a script: reads return the given fragments exactly as cut (so a response can
 /// be split at any byte), once <see cref="Release"/> is called; then either the end of the stream or a stall until
-/// disposal. Writes are counted and dropped.
+/// disposal. Writes are counted and dropped, or, with <c>stallWrites</c>, never complete (a server that stopped reading).
 /// </summary>
-internal sealed class ScriptedStream(IReadOnlyList<byte[]> script, bool endWithEof) : Stream
+internal sealed class ScriptedStream(IReadOnlyList<byte[]> script, bool endWithEof, bool stallWrites = false) : Stream
 {
     // Fragments are let go once read, so a test can measure what the connection itself still holds.
     private readonly byte[]?[] _fragments = [.. script];
@@ -60,7 +60,7 @@ internal sealed class ScriptedStream(IReadOnlyList<byte[]> script, bool endWithE
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         BytesWritten += buffer.Length;
-        return ValueTask.CompletedTask;
+        return stallWrites ? new ValueTask(_closed.Task) : ValueTask.CompletedTask;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
