@@ -15,6 +15,13 @@ dotnet test tests/Ballast.Tests/Ballast.Tests.csproj -c Release --no-build -nolo
 status=${PIPESTATUS[0]}
 set -e
 
+# A bounded AFL++ run of the response parser (scripts/fuzz.sh; FUZZ_SECONDS=0 skips it, e.g. while iterating with a
+# --filter). A crash fails the run like a failed test.
+fuzz_status=0
+if [ "${FUZZ_SECONDS:-45}" -gt 0 ]; then
+  scripts/fuzz.sh "${FUZZ_SECONDS:-45}" || fuzz_status=$?
+fi
+
 # One plain closing line that any CI reads: "tests: N passed, N failed".
 summary=$(grep -E '(Passed|Failed)!' "$log" | tail -n 1)
 passed=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$summary")
@@ -24,4 +31,5 @@ if [ -z "$summary" ] && [ "$status" -eq 0 ]; then
   echo "No test ran." >&2
   exit 1
 fi
+[ "$status" -eq 0 ] && status=$fuzz_status
 exit "$status"

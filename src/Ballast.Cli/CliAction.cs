@@ -36,6 +36,16 @@ internal static class CliAction
             Fail(console, "interrupted.");
             return ExitCodes.Interrupted;
         }
+        catch (MemcachedTlsException error)
+        {
+            Fail(console, $"TLS failed: {error.Message}");
+            return ExitCodes.TlsFailed;
+        }
+        catch (MemcachedAuthenticationException error)
+        {
+            Fail(console, $"authentication failed: {error.Message}");
+            return ExitCodes.AuthenticationFailed;
+        }
         catch (MemcachedException error)
         {
             // Unreachable, timed out, protocol or server error: the library's message already names the server and key.

@@ -65,6 +65,43 @@ internal sealed class CommonOptions
         CustomParser = ParseTimeout,
     };
 
+    /// <summary>The environment variable that may hold the password, instead of <see cref="PasswordFile"/>.</summary>
+    public const string PasswordVariable = "BALLAST_PASSWORD";
+
+    public Option<bool> Tls { get; } = new("--tls")
+    {
+        Description = "Connect over TLS (memcached -Z). The server's certificate must chain to a trusted authority and name the host.",
+        Recursive = true,
+    };
+
+    public Option<string?> TlsCa { get; } = new("--tls-ca")
+    {
+        Description = "A PEM file of the certificate authorities to trust for --tls, instead of the system store.",
+        HelpName = "file",
+        Recursive = true,
+    };
+
+    public Option<string?> TlsServerName { get; } = new("--tls-server-name")
+    {
+        Description = "The host name the servers' certificates must carry for --tls. Default: each server's host as written in --servers.",
+        HelpName = "name",
+        Recursive = true,
+    };
+
+    public Option<string?> User { get; } = new("--user")
+    {
+        Description = $"Log in as this user (memcached -Y ASCII authentication); the password comes from --password-file or {PasswordVariable}. Without --tls the password crosses the network in clear text.",
+        HelpName = "user",
+        Recursive = true,
+    };
+
+    public Option<string?> PasswordFile { get; } = new("--password-file")
+    {
+        Description = $"A file whose first line is the password of --user (safer than {PasswordVariable}, which other processes of the user may read).",
+        HelpName = "file",
+        Recursive = true,
+    };
+
     /// <summary>Adds the shared options to the root; subcommands inherit them.</summary>
     public void AddTo(RootCommand root)
     {
@@ -72,6 +109,11 @@ internal sealed class CommonOptions
         root.Options.Add(Distribution);
         root.Options.Add(Hash);
         root.Options.Add(Timeout);
+        root.Options.Add(Tls);
+        root.Options.Add(TlsCa);
+        root.Options.Add(TlsServerName);
+        root.Options.Add(User);
+        root.Options.Add(PasswordFile);
     }
 
     /// <summary>Client options from the parsed command line; the library's other defaults stay as they are.</summary>
@@ -90,7 +132,68 @@ internal sealed class CommonOptions
             options.Servers.Add(server);
         }
 
+        ApplySecurity(parseResult, options);
         return options;
+    }
+
+    /// <summary>
+    /// TLS and login settings from the command line. A TLS option without --tls, or a password without a user, is a
+    /// usage error rather than silently ignored: the user meant to secure the connection.
+    /// </summary>
+    public void ApplySecurity(ParseResult parseResult, MemcachedClientOptions options)
+    {
+        var tls = parseResult.GetValue(Tls);
+        var ca = parseResult.GetValue(TlsCa);
+        var serverName = parseResult.GetValue(TlsServerName);
+        if (!tls && (ca is not null || serverName is not null))
+        {
+            throw new CliException(ExitCodes.Usage, "--tls-ca and --tls-server-name need --tls.");
+        }
+
+        options.Tls.Enabled = tls;
+        options.Tls.CertificateAuthorityFile = ca;
+        options.Tls.TargetHost = serverName;
+
+        var user = parseResult.GetValue(User);
+        var passwordFile = parseResult.GetValue(PasswordFile);
+        if (user is null)
+        {
+            if (passwordFile is not null)
+            {
+                throw new CliException(ExitCodes.Usage, "--password-file needs --user.");
+            }
+
+            return;
+        }
+
+        var password = passwordFile is not null ? ReadPassword(passwordFile) : Environment.GetEnvironmentVariable(PasswordVariable);
+        if (string.IsNullOrEmpty(password))
+        {
+            throw new CliException(ExitCodes.Usage, $"--user {user} needs a password: --password-file FILE or the {PasswordVariable} environment variable.");
+        }
+
+        try
+        {
+            options.Credentials = new MemcachedCredentials(user, password);
+        }
+        catch (ArgumentException error)
+        {
+            throw new CliException(ExitCodes.Usage, error.Message);
+        }
+    }
+
+    private static string ReadPassword(string file)
+    {
+        try
+        {
+            // The first line, without its line break: files written by echo or an editor end with one.
+            using var reader = new StreamReader(file);
+            return reader.ReadLine() ?? string.Empty;
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.Usage, $"--password-file: cannot read '{file}' ({error.Message}).");
+        }
     }
 
     /// <summary>

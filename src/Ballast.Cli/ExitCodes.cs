@@ -21,11 +21,18 @@ internal static class ExitCodes
     /// <summary>Something the CLI did not anticipate (a bug); the message still fits on one line.</summary>
     public const int Internal = 4;
 
+    /// <summary>The TLS handshake failed: the server's certificate is not trusted or names another host (--tls, --tls-ca, --tls-server-name).</summary>
+    public const int TlsFailed = 5;
+
+    /// <summary>A server refused the login, or demands one and none was given (--user, --password-file).</summary>
+    public const int AuthenticationFailed = 6;
+
     /// <summary>Interrupted (Ctrl-C), as shells report SIGINT.</summary>
     public const int Interrupted = 130;
 
     /// <summary>The scheme as the root command's help shows it.</summary>
     public const string Help =
         "Exit codes: 0 success; 1 miss or not found; 2 usage error (bad option, server list or key); " +
-        "3 server error (unreachable, timed out, not stored); 4 internal error.";
+        "3 server error (unreachable, timed out, not stored); 4 internal error; 5 TLS failed (untrusted certificate); " +
+        "6 authentication failed (wrong user or password).";
 }

@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 
@@ -373,6 +374,19 @@ public sealed class MemcachedProcess : IAsyncDisposable, IDisposable
             info.ArgumentList.Add("root");
         }
 
+        if (_options.TlsCertificateFile is { } certificate)
+        {
+            info.ArgumentList.Add("-Z");
+            info.ArgumentList.Add("-o");
+            info.ArgumentList.Add(_options.TlsKeyFile is { } key ? $"ssl_chain_cert={certificate},ssl_key={key}" : $"ssl_chain_cert={certificate}");
+        }
+
+        if (_options.AuthFile is { } authFile)
+        {
+            info.ArgumentList.Add("-Y");
+            info.ArgumentList.Add(authFile);
+        }
+
         foreach (var argument in _options.ExtraArguments)
         {
             info.ArgumentList.Add(argument);
@@ -433,23 +447,34 @@ public sealed class MemcachedProcess : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Asks <c>version</c> rather than only connecting, so that the server answering is a working memcached and not
-    /// merely a listening socket (which could belong to whoever won a port race).
+    /// merely a listening socket (which could belong to whoever won a port race). Over TLS when the server was started
+    /// with it (any certificate is accepted: this only checks that the server is up); a server started with an auth
+    /// file answers <c>CLIENT_ERROR unauthenticated</c>, which counts as up.
     /// </summary>
     private async Task<bool> AnswersVersionAsync(CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromMilliseconds(500));
+        timeout.CancelAfter(TimeSpan.FromMilliseconds(_options.TlsCertificateFile is null ? 500 : 2000));
         using var socket = new Socket(_address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             await socket.ConnectAsync(new IPEndPoint(_address, Port), timeout.Token).ConfigureAwait(false);
-            await socket.SendAsync("version\r\n"u8.ToArray(), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            Stream stream = new NetworkStream(socket, ownsSocket: false);
+            await using var disposeStream = stream.ConfigureAwait(false);
+            if (_options.TlsCertificateFile is not null)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false, static (_, _, _, _) => true);
+                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = Host }, timeout.Token).ConfigureAwait(false);
+                stream = ssl;
+            }
+
+            await stream.WriteAsync("version\r\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
             var buffer = new byte[64];
             var received = 0;
             // A version line is well under 64 bytes; stop at the first CRLF or a full buffer.
             while (received < buffer.Length)
             {
-                var n = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                var n = await stream.ReadAsync(buffer.AsMemory(received), timeout.Token).ConfigureAwait(false);
                 if (n == 0)
                 {
                     return false;
@@ -462,9 +487,10 @@ public sealed class MemcachedProcess : IAsyncDisposable, IDisposable
                 }
             }
 
-            return buffer.AsSpan(0, received).StartsWith("VERSION "u8);
+            var answer = buffer.AsSpan(0, received);
+            return answer.StartsWith("VERSION "u8) || (_options.AuthFile is not null && answer.StartsWith("CLIENT_ERROR unauthenticated"u8));
         }
-        catch (SocketException)
+        catch (Exception error) when (error is SocketException or IOException or System.Security.Authentication.AuthenticationException)
         {
             return false;
         }

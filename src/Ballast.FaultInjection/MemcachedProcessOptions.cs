@@ -18,6 +18,19 @@ public sealed record MemcachedProcessOptions
     /// <summary>Largest item in bytes (<c>-I</c>); null, the default, keeps memcached's own (1 MiB).</summary>
     public int? MaxItemSize { get; init; }
 
+    /// <summary>
+    /// A PEM certificate chain: when set, memcached serves TLS only (<c>-Z -o ssl_chain_cert=...</c>). Default null.
+    /// </summary>
+    public string? TlsCertificateFile { get; init; }
+
+    /// <summary>The PEM private key of <see cref="TlsCertificateFile"/> (<c>ssl_key</c>), when not in the chain file. Default null.</summary>
+    public string? TlsKeyFile { get; init; }
+
+    /// <summary>
+    /// A file of <c>user:password</c> lines: when set, memcached demands ASCII authentication (<c>-Y</c>). Default null.
+    /// </summary>
+    public string? AuthFile { get; init; }
+
     /// <summary>Further command-line arguments, appended as given.</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 

@@ -138,15 +138,22 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
             // The first view read is slow (a stalled server); go on without it: the lease is not fresh, so reads miss
             // and writes are fenced, which is safe.
         }
+
+        // A first view read that failed on TLS or a login would leave the lease stale and every read a miss.
+        _pool.ThrowIfMisconfigured();
     }
 
     private CacheKey Key(string key)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        _pool.ThrowIfMisconfigured();
         return CacheKey.Create(key, _options.InvalidKeyHandling);
     }
 
-    /// <summary>Converts a TTL as memcached wants it: seconds, or a Unix time past 30 days; 0 for none.</summary>
+    /// <summary>
+    /// Converts a TTL as memcached wants it: seconds, or a Unix time past 30 days (protocol.txt), capped at the latest
+    /// Unix time memcached can store; 0 for none.
+    /// </summary>
     private long Seconds(TimeSpan? ttl, string key)
     {
         if (ttl is not { } span || span == TimeSpan.Zero)
@@ -161,7 +168,16 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
 
         var seconds = (long)Math.Ceiling(span.TotalSeconds);
         const long ThirtyDays = 60 * 60 * 24 * 30;
-        return seconds <= ThirtyDays ? seconds : _time.GetUtcNow().ToUnixTimeSeconds() + seconds;
+        if (seconds <= ThirtyDays)
+        {
+            return seconds;
+        }
+
+        // memcached reads an expiry as a signed 32-bit number: a Unix time past 2038-01-19 03:14:07 UTC wraps to a
+        // negative one, and the item is stored already expired while the answer says stored. The latest moment it can
+        // hold is sent instead: the item expires no later than asked, which a cache may always do.
+        var unixTime = _time.GetUtcNow().ToUnixTimeSeconds() + Math.Min(seconds, int.MaxValue);
+        return Math.Min(unixTime, int.MaxValue);
     }
 
     private void CheckSize(CacheKey key, int length)

@@ -28,11 +28,12 @@ internal static class BenchCommand
         var mgblastSource = new Option<string?>("--mgblast-source") { Description = "Path of mgblast.c (default: ../shared/tools/mgblast.c from the repository root)." };
         var check = new Option<bool>("--check") { Description = "Exit 1 when a target fails." };
         var intoBuffer = new Option<bool>("--into-buffer") { Description = "Gets copy values into a reused IBufferWriter<byte> (the allocation-free read) instead of returning arrays." };
+        var tls = new Option<bool>("--tls") { Description = "Measure TLS next to plain TCP in one run: start one memcached with -Z and one without, and measure Ballast over each in alternating slices." };
         var suite = new Option<bool>("--suite") { Description = "Run every scenario the targets are stated for (c=32, c=256, multi-get 20, c=1, 1 of 3 down, allocation per get)." };
 
         var command = new Command("bench", "Measure Ballast against memcaslap and the mgblast ceiling on the same servers.")
         {
-            servers, startServers, concurrency, duration, warmup, valueSize, keys, getRatio, multiget, connections, down, json, peers, mgblastSource, check, intoBuffer, suite,
+            servers, startServers, concurrency, duration, warmup, valueSize, keys, getRatio, multiget, connections, down, json, peers, mgblastSource, check, intoBuffer, suite, tls,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -69,7 +70,17 @@ internal static class BenchCommand
                 return 2;
             }
 
-            return await BenchRunner.RunAsync(settings, Console.Out, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return parse.GetValue(tls)
+                    ? await TlsComparison.RunAsync(settings, Console.Out, cancellationToken).ConfigureAwait(false)
+                    : await BenchRunner.RunAsync(settings, Console.Out, cancellationToken).ConfigureAwait(false);
+            }
+            catch (FormatException error)
+            {
+                await Console.Error.WriteLineAsync(error.Message).ConfigureAwait(false);
+                return 2;
+            }
         });
         return command;
     }

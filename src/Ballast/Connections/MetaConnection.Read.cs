@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
 
@@ -8,6 +9,9 @@ namespace Ballast.Connections;
 internal sealed partial class MetaConnection
 {
     private const int InitialReceiveBufferSize = 64 * 1024;
+
+    // Above this size the receive buffer is dropped once empty, so one large value is not held for the connection's life.
+    private const int RetainedReceiveBufferSize = 1024 * 1024;
 
     private async Task ReadLoopAsync()
     {
@@ -29,11 +33,13 @@ internal sealed partial class MetaConnection
                     }
                     else
                     {
-                        Array.Resize(ref buffer, buffer.Length * 2);
+                        // Unreachable while the parser caps lines and values (it asks for room through "needed");
+                        // kept as a bound should that ever change.
+                        throw new MemcachedProtocolException($"a response did not fit in {buffer.Length} bytes");
                     }
                 }
 
-                var received = await _socket.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None).ConfigureAwait(false);
+                var received = await _stream.ReadAsync(buffer.AsMemory(end)).ConfigureAwait(false);
                 if (received == 0)
                 {
                     Poison(ConnectionFault.Reset, new ServerUnavailableException($"Server {Server} closed the connection.", Server));
@@ -45,6 +51,10 @@ internal sealed partial class MetaConnection
                 if (start == end)
                 {
                     start = end = 0;
+                    if (buffer.Length > RetainedReceiveBufferSize)
+                    {
+                        buffer = new byte[InitialReceiveBufferSize];
+                    }
                 }
                 else if (needed > buffer.Length - start)
                 {
@@ -60,9 +70,13 @@ internal sealed partial class MetaConnection
                 SendHeldBack();
             }
         }
-        catch (Exception error) when (error is SocketException or ObjectDisposedException)
+        catch (Exception error) when (error is SocketException or ObjectDisposedException or IOException)
         {
             Poison(ConnectionFault.Reset, new ServerUnavailableException($"Server {Server}: receiving failed ({Describe(error)}); the connection was closed.", Server, error));
+        }
+        catch (AuthenticationException error)
+        {
+            Poison(ConnectionFault.Protocol, error);
         }
         catch (MemcachedProtocolException error)
         {
@@ -95,9 +109,12 @@ internal sealed partial class MetaConnection
             return true;
         }
 
-        dequeued.Fail(Volatile.Read(ref _fault) ?? new ServerUnavailableException($"Server {Server}: the connection was closed.", Server));
+        CommandFailure.Fail(dequeued, Volatile.Read(ref _fault) ?? new ServerUnavailableException($"Server {Server}: the connection was closed.", Server), Server);
         return false;
     }
+
+    private static bool IsAuthenticationRefusal(ReadOnlySpan<byte> message)
+        => message.StartsWith("unauthenticated"u8) || message.StartsWith("authentication failure"u8);
 
     private static bool Handle(MetaCommand command, in MetaResponse response)
     {
@@ -119,21 +136,32 @@ internal sealed partial class MetaConnection
         needed = 0;
         while (start < end)
         {
-            if (!MetaResponseParser.TryParse(buffer.AsSpan(start, end - start), out var response, out var consumed, out needed))
+            if (!MetaResponseParser.TryParse(buffer.AsSpan(start, end - start), _maxValueLength, out var response, out var consumed, out needed))
             {
                 return start;
             }
 
             if (!_inFlight.TryPeek(out var command))
             {
-                throw new MemcachedProtocolException($"the server sent '{response.ToString()}' with no request waiting for it");
+                throw new MemcachedProtocolException($"the server sent '{MetaResponseParser.Shown(buffer.AsSpan(start, Math.Min(consumed, 64)))}' with no request waiting for it");
             }
 
             if (response.Code is MetaResponseCode.ServerError or MetaResponseCode.ClientError or MetaResponseCode.Error)
             {
                 DequeueAnswered(command);
-                var what = command.Key is null ? "a server command" : $"key '{command.Key}'";
-                var words = response.Code == MetaResponseCode.Error ? "ERROR" : response.Message;
+                var what = CommandFailure.Describe(command);
+                var words = response.Code == MetaResponseCode.Error ? "ERROR" : MetaResponseParser.Shown(response.Tokens);
+                if (response.Code == MetaResponseCode.ClientError && IsAuthenticationRefusal(response.Tokens))
+                {
+                    // memcached -Y answers every request of a connection that has not logged in this way (and then
+                    // closes it). A configuration error, not a miss: the caller and everyone on the connection see it.
+                    var refusal = new MemcachedAuthenticationException(
+                        $"Server {Server} requires authentication (memcached -Y) and refused the request for {what}: '{words}'. Set MemcachedClientOptions.Credentials (--user, --password-file).",
+                        Server);
+                    command.Fail(refusal);
+                    throw refusal;
+                }
+
                 command.Fail(new MemcachedServerErrorException($"Server {Server} refused the request for {what}: {words}", Server));
                 if (response.Code != MetaResponseCode.ServerError || !command.ServerErrorKeepsConnection)
                 {

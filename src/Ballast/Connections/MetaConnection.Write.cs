@@ -39,7 +39,7 @@ internal sealed partial class MetaConnection
         {
             if (_faulted != 0)
             {
-                command.Fail(_fault ?? new ServerUnavailableException($"Server {Server}: the connection is closed.", Server));
+                CommandFailure.Fail(command, _fault ?? new ServerUnavailableException($"Server {Server}: the connection is closed.", Server), Server);
                 return;
             }
 
@@ -54,6 +54,17 @@ internal sealed partial class MetaConnection
             {
                 _pending.Truncate(mark);
                 command.Fail(error);
+                return;
+            }
+
+            if (mark > 0 && _pending.Length > _maxPendingSendBytes)
+            {
+                // The server is not taking what was sent before (it stopped reading, or the link is saturated): fail
+                // this request now rather than hold ever more bytes for it. A lone request always goes, however large.
+                _pending.Truncate(mark);
+                command.Fail(new ServerUnavailableException(
+                    $"Server {Server}: {mark} bytes are already waiting to be sent on this connection, and the request for {CommandFailure.Describe(command)} would go past the cap of {_maxPendingSendBytes} (MaxPendingSendBytes); it was not sent.",
+                    Server));
                 return;
             }
 
@@ -151,9 +162,9 @@ internal sealed partial class MetaConnection
 
             try
             {
-                await _socket.SendAsync(batch.WrittenMemory, SocketFlags.None).ConfigureAwait(false);
+                await _stream.WriteAsync(batch.WrittenMemory).ConfigureAwait(false);
             }
-            catch (Exception error) when (error is SocketException or ObjectDisposedException)
+            catch (Exception error) when (error is SocketException or ObjectDisposedException or IOException or NotSupportedException)
             {
                 lock (_writeLock)
                 {
@@ -170,5 +181,10 @@ internal sealed partial class MetaConnection
         }
     }
 
-    private static string Describe(Exception error) => error is SocketException socket ? socket.SocketErrorCode.ToString() : error.GetType().Name;
+    private static string Describe(Exception error) => error switch
+    {
+        SocketException socket => socket.SocketErrorCode.ToString(),
+        IOException { InnerException: SocketException socket } => socket.SocketErrorCode.ToString(),
+        _ => error.GetType().Name,
+    };
 }

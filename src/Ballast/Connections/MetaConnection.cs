@@ -1,43 +1,50 @@
-using System.Net;
-using System.Net.Sockets;
-using Ballast.Protocol;
 using Ballast.Protocol.Commands;
 
 namespace Ballast.Connections;
 
 /// <summary>
-/// One pipelined TCP connection to one memcached server. Any number of callers share it: each formats its request
-/// into the pending buffer under a lock, the first caller to find no send under way sends everything pending, and a
-/// single read loop matches responses to the FIFO of requests in flight.
+/// One pipelined connection (TCP, or TLS over TCP) to one memcached server. Any number of callers share it: each
+/// formats its request into the pending buffer under a lock, the first caller to find no send under way sends
+/// everything pending, and a single read loop matches responses to the FIFO of requests in flight.
 /// </summary>
 /// <remarks>
 /// The connection is either correct or closed. Any timeout, protocol surprise or socket error poisons it: it is
 /// closed, every request on it is failed, and the owner replaces it. A response can therefore never be handed to a
 /// request other than the one it answers, even when the server answers late.
-/// Split by concern: <c>MetaConnection.Write.cs</c> (the send path), <c>MetaConnection.Read.cs</c> (the read loop).
+/// What a server can make it spend is bounded: a value no larger than the item size limit, lines of at most
+/// <see cref="Protocol.MetaResponseParser.MaxLineLength"/> bytes, pending sends of at most
+/// <see cref="MemcachedClientOptions.MaxPendingSendBytes"/>, and buffers that shrink back after a large value.
+/// Split by concern: <c>MetaConnection.Connect.cs</c> (TCP, TLS and login), <c>MetaConnection.Write.cs</c> (the send
+/// path), <c>MetaConnection.Read.cs</c> (the read loop).
 /// </remarks>
 internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWorkItem
 {
-    private readonly Socket _socket;
+    private readonly Stream _stream;
+    private readonly System.Net.Sockets.Socket? _socket;
     private readonly IConnectionObserver _observer;
     private readonly TimeProvider _time;
     private readonly TimeSpan _operationTimeout;
+    private readonly int _maxValueLength;
+    private readonly int _maxPendingSendBytes;
     private readonly InFlightQueue _inFlight = new();
     private readonly ITimer _timeoutTimer;
     private Exception? _fault;
     private int _faulted;
 
-    private MetaConnection(Socket socket, ServerEndPoint server, IConnectionObserver observer, TimeProvider time, TimeSpan operationTimeout)
+    private MetaConnection(Stream stream, System.Net.Sockets.Socket? socket, ServerEndPoint server, IConnectionObserver observer, TimeProvider time, MemcachedClientOptions options)
     {
+        _stream = stream;
         _socket = socket;
         Server = server;
         _observer = observer;
         _time = time;
-        _operationTimeout = operationTimeout;
+        _operationTimeout = options.OperationTimeout;
+        _maxValueLength = options.MaxItemSize;
+        _maxPendingSendBytes = options.MaxPendingSendBytes;
 
         // One timer per connection checks the oldest request in flight: responses come in order, so if the oldest has
         // not been answered in time, nothing behind it has been either.
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(operationTimeout.TotalMilliseconds / 4, 5, 100));
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(_operationTimeout.TotalMilliseconds / 4, 5, 100));
         _timeoutTimer = time.CreateTimer(static state => ((MetaConnection)state!).OnTimer(), this, period, period);
         _ = ReadLoopAsync();
     }
@@ -47,54 +54,17 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
     /// <summary>False once the connection has been poisoned or closed.</summary>
     public bool IsHealthy => Volatile.Read(ref _faulted) == 0;
 
-    /// <summary>Opens a connection, failing after <paramref name="connectTimeout"/>.</summary>
-    /// <exception cref="ServerUnavailableException">The connection was refused, reset or timed out.</exception>
-    public static async Task<MetaConnection> ConnectAsync(
-        ServerEndPoint server,
-        ServerEndPoint connectTo,
-        IConnectionObserver observer,
-        TimeProvider time,
-        TimeSpan connectTimeout,
-        TimeSpan operationTimeout,
-        CancellationToken cancellationToken)
-    {
-        using var timeout = new CancellationTokenSource(connectTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
-        Socket? socket = null;
-        try
-        {
-            var addresses = IPAddress.TryParse(connectTo.Host, out var literal)
-                ? [literal]
-                : await Dns.GetHostAddressesAsync(connectTo.Host, linked.Token).ConfigureAwait(false);
-            if (addresses.Length == 0)
-            {
-                throw new ServerUnavailableException($"Server {server}: the host name resolves to no address.", server);
-            }
-
-            socket = new Socket(addresses[0].AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            await socket.ConnectAsync(new IPEndPoint(addresses[0], connectTo.Port), linked.Token).ConfigureAwait(false);
-            return new MetaConnection(socket, server, observer, time, operationTimeout);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            socket?.Dispose();
-            throw new ServerUnavailableException($"Server {server}: connecting took longer than the connect timeout of {connectTimeout.TotalMilliseconds:0} ms.", server);
-        }
-        catch (SocketException error)
-        {
-            socket?.Dispose();
-            throw new ServerUnavailableException($"Server {server}: cannot connect ({error.SocketErrorCode}).", server, error);
-        }
-        catch
-        {
-            socket?.Dispose();
-            throw;
-        }
-    }
+    /// <summary>
+    /// A connection over a stream that is already open and authenticated: what <see cref="ConnectAsync"/> ends with,
+    /// and how tests drive the read and send paths over in-memory streams. The connection owns the stream.
+    /// </summary>
+    internal static MetaConnection Over(Stream stream, ServerEndPoint server, IConnectionObserver observer, TimeProvider time, MemcachedClientOptions options)
+        => new(stream, null, server, observer, time, options);
 
     /// <summary>
-    /// Closes the connection because of <paramref name="error"/>: the socket is closed first, so nothing more is read,
-    /// then every request in flight is failed. Only the first fault counts.
+    /// Closes the connection because of <paramref name="error"/>: the transport is closed first, so nothing more is
+    /// read, then every request in flight is failed, each with an exception of its own (see
+    /// <see cref="CommandFailure"/>). Only the first fault counts.
     /// </summary>
     public void Poison(ConnectionFault fault, Exception error)
     {
@@ -107,9 +77,10 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
         _timeoutTimer.Dispose();
         try
         {
-            _socket.Close(0);
+            _socket?.Close(0);
+            _stream.Dispose();
         }
-        catch (ObjectDisposedException)
+        catch (Exception closing) when (closing is ObjectDisposedException or IOException or System.Net.Sockets.SocketException)
         {
         }
 
@@ -134,7 +105,7 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
         // fate on the server is unknown, just like the failed one's.
         while (_inFlight.TryDequeue(out var command))
         {
-            command.Fail(error);
+            CommandFailure.Fail(command, error, Server);
         }
     }
 
@@ -154,10 +125,8 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
         var waited = _time.GetElapsedTime(written);
         if (waited > _operationTimeout)
         {
-            var key = oldest.Key;
-            var what = key is null ? "a server command" : $"key '{key}'";
             Poison(ConnectionFault.Timeout, new MemcachedTimeoutException(
-                $"Server {Server} did not answer the request for {what} within the operation timeout of {_operationTimeout.TotalMilliseconds:0} ms; the connection was closed.",
+                $"Server {Server} did not answer the request for {CommandFailure.Describe(oldest)} within the operation timeout of {_operationTimeout.TotalMilliseconds:0} ms; the connection was closed.",
                 Server));
         }
     }

@@ -48,7 +48,7 @@ internal sealed class PeclConsistentLocator : IServerLocator
             // mmc_consistent_add_server hashes "host:port-" once and then combines each decimal suffix.
             var prefix = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{server.Host}:{server.Port}-"));
             var seed = PeclHash.Combine(hash, PeclHash.Seed(hash), prefix);
-            var count = server.Weight * PointsPerWeight;
+            var count = checked(server.Weight * PointsPerWeight);
             for (var i = 0; i < count; i++)
             {
                 var suffix = Encoding.ASCII.GetBytes(i.ToString(CultureInfo.InvariantCulture));

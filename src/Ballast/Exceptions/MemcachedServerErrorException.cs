@@ -24,8 +24,8 @@ public sealed class MemcachedServerErrorException : MemcachedException
     }
 
     /// <summary>Creates the exception for a server.</summary>
-    public MemcachedServerErrorException(string message, ServerEndPoint server)
-        : base(message, server)
+    public MemcachedServerErrorException(string message, ServerEndPoint server, Exception? innerException = null)
+        : base(message, server, innerException)
     {
     }
 }

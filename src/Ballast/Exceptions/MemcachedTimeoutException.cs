@@ -25,8 +25,8 @@ public sealed class MemcachedTimeoutException : MemcachedException
     }
 
     /// <summary>Creates the exception for a server.</summary>
-    public MemcachedTimeoutException(string message, ServerEndPoint server)
-        : base(message, server)
+    public MemcachedTimeoutException(string message, ServerEndPoint server, Exception? innerException = null)
+        : base(message, server, innerException)
     {
     }
 }

@@ -32,6 +32,23 @@ public sealed class MemcachedClientOptions
     public int MaxItemSize { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// Bytes a connection may hold waiting to be sent (requests formatted while an earlier send is still under way, as
+    /// when a server stops reading). A request that would go past it fails at once with a
+    /// <see cref="ServerUnavailableException"/> instead of queueing memory without bound. Default 16 MiB; 64 KiB to 1 GiB,
+    /// and at least twice <see cref="MaxItemSize"/> is advisable so one large value fits beside others.
+    /// </summary>
+    public int MaxPendingSendBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>TLS for every connection (memcached <c>-Z</c>). Default off.</summary>
+    public TlsOptions Tls { get; private set; } = new();
+
+    /// <summary>
+    /// Credentials for memcached's ASCII authentication (<c>-Y</c>), sent on each new connection before any request.
+    /// Default null: none. Without <see cref="TlsOptions.Enabled"/> the password is sent in clear text.
+    /// </summary>
+    public MemcachedCredentials? Credentials { get; set; }
+
+    /// <summary>
     /// Where to open connections for a server, when that is not the server's own address: a local proxy, a tunnel,
     /// or a fault-injecting proxy in tests. The server's own <c>host:port</c> still decides key placement and names it
     /// in the shared view and in errors, so frontends that reach the same servers by different routes agree on where
@@ -86,6 +103,7 @@ public sealed class MemcachedClientOptions
         copy.Gutter = Gutter.Copy();
         copy.Replication = Replication.Copy();
         copy.Invalidation = Invalidation.Copy();
+        copy.Tls = Tls.Copy();
         return copy;
     }
 
@@ -106,6 +124,8 @@ public sealed class MemcachedClientOptions
         OptionChecks.Range(ConnectTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), nameof(ConnectTimeout));
         OptionChecks.Range(OperationTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), nameof(OperationTimeout));
         OptionChecks.Range(MaxItemSize, 1024, 1024 * 1024 * 1024, nameof(MaxItemSize));
+        OptionChecks.Range(MaxPendingSendBytes, 64 * 1024, 1024 * 1024 * 1024, nameof(MaxPendingSendBytes));
+        Tls.Validate();
         FailureDetection.Validate();
         SharedView.Validate();
         Failback.Validate();

@@ -19,6 +19,8 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     private readonly ServerEndPoint _connectTo;
     private int _nextSlot;
     private bool _disposed;
+    private Exception? _configurationError;
+    private long _configurationErrorAt;
 
     public ServerNode(
         int index,
@@ -45,6 +47,15 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     /// <summary>The server's health: the one owner of its state in this frontend.</summary>
     public ServerHealth Health { get; }
+
+    /// <summary>
+    /// The TLS or login failure (<see cref="System.Security.Authentication.AuthenticationException"/>) of the latest
+    /// connection attempt, if it came within <paramref name="within"/>; null once a connection succeeds. Such a failure
+    /// is a configuration error, so the client raises it on every operation instead of letting a read that never
+    /// reaches the server (its view lease gone stale) look like a miss.
+    /// </summary>
+    public Exception? RecentConfigurationError(TimeSpan within)
+        => Volatile.Read(ref _configurationError) is { } error && _time.GetElapsedTime(Volatile.Read(ref _configurationErrorAt)) < within ? error : null;
 
     /// <summary>
     /// Sends <paramref name="command"/> and awaits its answer. Fails at once with <see cref="ServerUnavailableException"/>
@@ -88,6 +99,12 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     void IConnectionObserver.OnFaulted(MetaConnection connection, ConnectionFault fault, Exception error)
     {
+        if (error is System.Security.Authentication.AuthenticationException)
+        {
+            // A server that demands a login this client does not give (memcached -Y answering "unauthenticated").
+            RecordConfigurationError(error);
+        }
+
         switch (fault)
         {
             case ConnectionFault.Timeout when Health.RecordTimeout():
@@ -147,7 +164,18 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     private async Task<MetaConnection> ConnectSlotAsync(int slot)
     {
-        var connection = await MetaConnection.ConnectAsync(EndPoint, _connectTo, this, _time, _options.ConnectTimeout, _options.OperationTimeout, CancellationToken.None).ConfigureAwait(false);
+        MetaConnection connection;
+        try
+        {
+            connection = await MetaConnection.ConnectAsync(EndPoint, _connectTo, this, _time, _options, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (System.Security.Authentication.AuthenticationException error)
+        {
+            RecordConfigurationError(error);
+            throw;
+        }
+
+        Volatile.Write(ref _configurationError, null);
         Volatile.Write(ref _connections[slot], connection);
         if (_disposed)
         {
@@ -155,6 +183,12 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
 
         return connection;
+    }
+
+    private void RecordConfigurationError(Exception error)
+    {
+        Volatile.Write(ref _configurationErrorAt, _time.GetTimestamp());
+        Volatile.Write(ref _configurationError, error);
     }
 
     private static string Describe(MetaCommand command) => command.Key is null ? "a server command" : $"key '{command.Key}'";

@@ -55,6 +55,25 @@ internal sealed partial class ServerPool : IAsyncDisposable
         _maintenance = Task.Run(() => MaintainAsync(_shutdown.Token));
     }
 
+    /// <summary>How long a server's TLS or login failure keeps failing operations before they try it again.</summary>
+    private static readonly TimeSpan ConfigurationErrorHold = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Throws a fresh copy of a recent TLS or login failure of any server of the pool (see
+    /// <see cref="ServerNode.RecentConfigurationError"/>): a pool that cannot authenticate is misconfigured, and its
+    /// callers must hear so rather than read misses.
+    /// </summary>
+    public void ThrowIfMisconfigured()
+    {
+        foreach (var node in All)
+        {
+            if (node.RecentConfigurationError(ConfigurationErrorHold) is { } error)
+            {
+                throw Connections.CommandFailure.Copy(error, node.EndPoint, error.Message);
+            }
+        }
+    }
+
     /// <summary>
     /// Completes when the first read of the shared view has finished (with or without a quorum). Operations wait for
     /// it, so a new frontend starts with the fences others published instead of with misses or, worse, without them.

@@ -23,6 +23,7 @@ internal readonly ref struct MetaResponse
         {
             if (atTokenStart && FlagBit(b) is var bit and not 0)
             {
+                HasDuplicateFlag |= (_present & bit) != 0;
                 _present |= bit;
             }
 
@@ -31,6 +32,9 @@ internal readonly ref struct MetaResponse
     }
 
     public MetaResponseCode Code { get; }
+
+    /// <summary>True when a token letter appears twice; for flag-carrying responses the parser refuses such a line.</summary>
+    public bool HasDuplicateFlag { get; }
 
     /// <summary>What follows the status word on the line: return flags (<c>c123 f5 O7</c>) or a message.</summary>
     public ReadOnlySpan<byte> Tokens { get; }
@@ -66,16 +70,18 @@ internal readonly ref struct MetaResponse
 
     public bool HasFlag(byte flag) => TryGetFlag(flag, out _);
 
-    public ulong GetUInt64Flag(byte flag)
+    /// <summary>A numeric return flag no larger than <paramref name="max"/>; 0 when absent.</summary>
+    /// <exception cref="MemcachedProtocolException">The token is not a canonical decimal, or exceeds <paramref name="max"/>.</exception>
+    public ulong GetUInt64Flag(byte flag, ulong max = ulong.MaxValue)
     {
         if (!TryGetFlag(flag, out var token))
         {
             return 0;
         }
 
-        if (!Utf8Parser.TryParse(token, out ulong value, out var consumed) || consumed != token.Length)
+        if (!ProtocolNumber.TryParse(token, max, out var value))
         {
-            throw new MemcachedProtocolException($"the return flag '{(char)flag}' carries '{Encoding.ASCII.GetString(token)}', which is not a number");
+            throw new MemcachedProtocolException($"the return flag '{(char)flag}' carries '{MetaResponseParser.Shown(token)}', which is not a decimal number of at most {max}");
         }
 
         return value;
@@ -90,7 +96,7 @@ internal readonly ref struct MetaResponse
 
         if (!Utf8Parser.TryParse(token, out long value, out var consumed) || consumed != token.Length)
         {
-            throw new MemcachedProtocolException($"the return flag '{(char)flag}' carries '{Encoding.ASCII.GetString(token)}', which is not a number");
+            throw new MemcachedProtocolException($"the return flag '{(char)flag}' carries '{MetaResponseParser.Shown(token)}', which is not a number");
         }
 
         return value;

@@ -8,15 +8,37 @@ namespace Ballast.Protocol;
 /// </summary>
 internal sealed class RequestBuffer
 {
+    /// <summary>
+    /// Above this capacity the buffer is dropped once emptied, so one large value does not leave its size held by the
+    /// connection for as long as it lives.
+    /// </summary>
+    public const int RetainedCapacity = 1024 * 1024;
+
+    private readonly int _initialCapacity;
     private byte[] _buffer;
 
-    public RequestBuffer(int initialCapacity = 16 * 1024) => _buffer = new byte[initialCapacity];
+    public RequestBuffer(int initialCapacity = 16 * 1024)
+    {
+        _initialCapacity = initialCapacity;
+        _buffer = new byte[initialCapacity];
+    }
+
+    /// <summary>Bytes the buffer holds now, written or not.</summary>
+    public int Capacity => _buffer.Length;
 
     public int Length { get; private set; }
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, Length);
 
-    public void Clear() => Length = 0;
+    /// <summary>Empties the buffer, and gives back a capacity grown past <see cref="RetainedCapacity"/>.</summary>
+    public void Clear()
+    {
+        Length = 0;
+        if (_buffer.Length > RetainedCapacity)
+        {
+            _buffer = new byte[_initialCapacity];
+        }
+    }
 
     /// <summary>Forgets what was written past <paramref name="length"/>: used when formatting a request fails midway.</summary>
     public void Truncate(int length) => Length = length;
@@ -25,7 +47,7 @@ internal sealed class RequestBuffer
     {
         if (_buffer.Length - Length < size)
         {
-            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, Length + size));
+            Array.Resize(ref _buffer, (int)Math.Min(Array.MaxLength, Math.Max(_buffer.Length * 2L, (long)Length + size)));
         }
 
         return _buffer.AsSpan(Length);

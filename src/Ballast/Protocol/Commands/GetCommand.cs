@@ -58,7 +58,7 @@ internal class GetCommand : SingleResponseCommand<GetResult>
     /// (see FailoverStrategy.Present). Every read of values goes through here, batched or not.
     /// </summary>
     public static GetResult FromValue(in MetaResponse response)
-        => new(response.Value.ToArray(), (uint)response.GetUInt64Flag((byte)'f'), response.GetUInt64Flag((byte)'c'))
+        => new(response.Value.ToArray(), (uint)response.GetUInt64Flag((byte)'f', uint.MaxValue), response.GetUInt64Flag((byte)'c'))
         {
             MustRefill = response.HasFlag((byte)'W'),
             RefillPending = response.HasFlag((byte)'Z'),

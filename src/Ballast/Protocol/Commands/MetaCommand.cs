@@ -59,8 +59,7 @@ internal abstract class MetaCommand
     protected void VerifyOpaque(in MetaResponse response, uint expected)
     {
         if (!response.TryGetFlag((byte)'O', out var token)
-            || !System.Buffers.Text.Utf8Parser.TryParse(token, out uint echoed, out var consumed)
-            || consumed != token.Length
+            || !ProtocolNumber.TryParse(token, uint.MaxValue, out var echoed)
             || echoed != expected)
         {
             throw new MemcachedProtocolException(

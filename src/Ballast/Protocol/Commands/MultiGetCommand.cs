@@ -49,16 +49,23 @@ internal sealed class MultiGetCommand : MetaCommand<GetResult[]>
             case MetaResponseCode.NoOp:
                 return true;
             case MetaResponseCode.Value:
-                if (!response.TryGetFlag((byte)'O', out var token)
-                    || !System.Buffers.Text.Utf8Parser.TryParse(token, out uint opaque, out _))
+                if (!response.TryGetFlag((byte)'O', out var token) || !ProtocolNumber.TryParse(token, uint.MaxValue, out var echoed))
                 {
-                    throw new MemcachedProtocolException($"a multi-get value carries no opaque token: '{response.ToString()}'");
+                    throw new MemcachedProtocolException($"a multi-get value carries no valid opaque token: '{response.ToString()}'");
                 }
 
+                var opaque = (uint)echoed;
                 var index = unchecked(opaque - Opaque);
                 if (index >= (uint)_keys.Length)
                 {
                     throw new MemcachedProtocolException($"a multi-get value carries opaque O{opaque}, outside the batch's O{Opaque}..O{unchecked(Opaque + (uint)_keys.Length - 1)}");
+                }
+
+                if (_results[index].IsHit)
+                {
+                    // A second answer for one key would be a value nobody asked for (and memory a server could make
+                    // the client spend without bound, one item size at a time).
+                    throw new MemcachedProtocolException($"a multi-get batch got a second value for opaque O{opaque} (key '{_keys[index].Text}')");
                 }
 
                 _results[index] = GetCommand.FromValue(response);

@@ -10,7 +10,14 @@ internal sealed class TextCommand : MetaCommand<IReadOnlyDictionary<string, stri
 {
     private readonly byte[] _request;
     private readonly MetaResponseCode _expected;
+    /// <summary>
+    /// Most <c>STAT</c> lines one answer may have. memcached's largest groups (<c>stats slabs</c>, <c>stats items</c>)
+    /// have a few thousand; a server that keeps sending them is refused instead of filling memory.
+    /// </summary>
+    public const int MaxStatLines = 20_000;
+
     private readonly Dictionary<string, string> _lines = new(StringComparer.Ordinal);
+    private int _statLines;
 
     private TextCommand(string request, MetaResponseCode expected)
     {
@@ -45,6 +52,11 @@ internal sealed class TextCommand : MetaCommand<IReadOnlyDictionary<string, stri
 
             if (response.Code == MetaResponseCode.Stat)
             {
+                if (++_statLines > MaxStatLines)
+                {
+                    throw new MemcachedProtocolException($"the answer to '{Encoding.ASCII.GetString(_request).TrimEnd()}' has more than {MaxStatLines} STAT lines");
+                }
+
                 var text = response.Message;
                 var space = text.IndexOf(' ', StringComparison.Ordinal);
                 _lines[space < 0 ? text : text[..space]] = space < 0 ? string.Empty : text[(space + 1)..];
