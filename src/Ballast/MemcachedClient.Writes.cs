@@ -1,3 +1,4 @@
+using Ballast.Diagnostics;
 using Ballast.Protocol.Commands;
 
 namespace Ballast;
@@ -74,7 +75,7 @@ public sealed partial class MemcachedClient
 
         CheckSize(cacheKey, value.Length);
         var seconds = Seconds(timeToLive, key);
-        return WhenReady(() => _strategy.RefillAsync(cacheKey, value, lease, seconds, cancellationToken), cancellationToken);
+        return Observe("refill", cacheKey).Track(WhenReady(() => _strategy.RefillAsync(cacheKey, value, lease, seconds, cancellationToken), cancellationToken));
     }
 
     /// <summary>
@@ -85,7 +86,7 @@ public sealed partial class MemcachedClient
     public ValueTask<DeleteStatus> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        return _pool.Ready.IsCompleted ? _strategy.DeleteAsync(cacheKey, cancellationToken) : WhenReady(() => _strategy.DeleteAsync(cacheKey, cancellationToken), cancellationToken);
+        return Observe("delete", cacheKey).Track(_pool.Ready.IsCompleted ? _strategy.DeleteAsync(cacheKey, cancellationToken) : WhenReady(() => _strategy.DeleteAsync(cacheKey, cancellationToken), cancellationToken));
     }
 
     /// <summary>
@@ -100,7 +101,10 @@ public sealed partial class MemcachedClient
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>False when there was no such item.</returns>
     /// <exception cref="ServerUnavailableException">The key's server is down.</exception>
-    public async ValueTask<bool> MarkStaleAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    public ValueTask<bool> MarkStaleAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+        => Observe("mark_stale", Key(key)).Track(MarkStaleCoreAsync(key, timeToLive, cancellationToken));
+
+    private async ValueTask<bool> MarkStaleCoreAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
@@ -121,7 +125,10 @@ public sealed partial class MemcachedClient
 
     /// <summary>Sets a key's time to live without reading it. False when the key does not exist.</summary>
     /// <exception cref="ServerUnavailableException">The key's server is down.</exception>
-    public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    public ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+        => Observe("touch", Key(key)).Track(TouchCoreAsync(key, timeToLive, cancellationToken));
+
+    private async ValueTask<bool> TouchCoreAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
@@ -131,7 +138,10 @@ public sealed partial class MemcachedClient
     }
 
     /// <summary>Reads a key and sets its time to live in one request. A down server gives a miss.</summary>
-    public async ValueTask<GetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    public ValueTask<GetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+        => Observe("get_and_touch", Key(key)).Track(GetAndTouchCoreAsync(key, timeToLive, cancellationToken), IsHit);
+
+    private async ValueTask<GetResult> GetAndTouchCoreAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
@@ -146,8 +156,9 @@ public sealed partial class MemcachedClient
             var raw = await node.ExecuteAsync(new GetCommand(cacheKey, touchSeconds: Seconds(timeToLive, key)), cancellationToken).ConfigureAwait(false);
             return raw.RefillPending || raw.MustRefill || raw.IsStale ? GetResult.Miss : raw;
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
+            _options.Logger.ReadFailedAsMiss(error, node.EndPoint, key);
             return GetResult.Miss;
         }
     }
@@ -157,16 +168,19 @@ public sealed partial class MemcachedClient
         var cacheKey = Key(key);
         CheckSize(cacheKey, value.Length);
         var seconds = Seconds(ttl, key);
-        return _pool.Ready.IsCompleted
+        return Observe(StoreOperationName(mode, cas), cacheKey).Track(_pool.Ready.IsCompleted
             ? _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken)
-            : StoreWhenReadyAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken);
+            : StoreWhenReadyAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken));
     }
 
     // Apart from StoreAsync, so its lambda's closure is allocated only on this slow path, not on every store.
     private ValueTask<StoreResult> StoreWhenReadyAsync(Protocol.CacheKey cacheKey, ReadOnlyMemory<byte> value, StoreMode mode, long seconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
         => WhenReady(() => _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken), cancellationToken);
 
-    private async ValueTask<CounterResult> CounterAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
+    private ValueTask<CounterResult> CounterAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
+        => Observe(increment ? "incr" : "decr", Key(key)).Track(CounterCoreAsync(key, increment, delta, initial, ttl, cancellationToken));
+
+    private async ValueTask<CounterResult> CounterCoreAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Ballast.Diagnostics;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -102,14 +103,15 @@ internal abstract class FailoverStrategy
     }
 
     /// <summary>Reads from one server; a failure of the server is a miss (its detector has counted it).</summary>
-    protected static async ValueTask<GetResult> ReadOrMissAsync(ServerNode node, MetaCommand<GetResult> command, CancellationToken cancellationToken)
+    protected async ValueTask<GetResult> ReadOrMissAsync(ServerNode node, MetaCommand<GetResult> command, CancellationToken cancellationToken)
     {
         try
         {
             return await node.ExecuteAsync(command, cancellationToken).ConfigureAwait(false);
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
+            Pool.Options.Logger.ReadFailedAsMiss(error, node.EndPoint, command.Key);
             return GetResult.Miss;
         }
     }
@@ -146,6 +148,7 @@ internal abstract class FailoverStrategy
             }
             catch (MemcachedException error) when (error is not MemcachedServerErrorException)
             {
+                Pool.Options.Logger.InvalidationJournaled(error, node.EndPoint, key.Text);
                 var pending = Pool.Journal.Add(node.EndPoint.ToString(), key.Text, Pool.View[node.Index].Epoch);
                 var deadline = Pool.Time.GetTimestamp() + (long)(Pool.Options.Invalidation.ConfirmTimeout.TotalSeconds * Pool.Time.TimestampFrequency);
                 while (Pool.CanReach(node) && Pool.Time.GetTimestamp() < deadline)

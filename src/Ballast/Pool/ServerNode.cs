@@ -87,6 +87,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     void IConnectionObserver.OnFaulted(MetaConnection connection, ConnectionFault fault, Exception error)
     {
+        Diagnostics.Instruments.RecordFault(EndPoint, fault);
         switch (fault)
         {
             case ConnectionFault.Timeout when Detector.RecordTimeout():

@@ -1,3 +1,4 @@
+using Ballast.Diagnostics;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
 using Ballast.SharedView;
@@ -46,9 +47,10 @@ internal sealed partial class ServerPool
             {
                 return;
             }
-            catch (Exception)
+            catch (Exception error)
             {
                 // The loop must outlive any one failed step; each step reports through events and retries next tick.
+                _options.Logger.MaintenanceStepFailed(error, PoolName);
                 await Task.Delay(Tick, _time, CancellationToken.None).ConfigureAwait(false);
             }
         }
@@ -143,8 +145,9 @@ internal sealed partial class ServerPool
             await node.ExecuteAsync(TextCommand.Version(), cancellationToken, evenIfDown: true).ConfigureAwait(false);
             return true;
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
+            _options.Logger.ProbeFailed(error, node.EndPoint);
             return false;
         }
     }
@@ -257,9 +260,10 @@ internal sealed partial class ServerPool
                 var holder = await node.ExecuteAsync(new GetCommand(lockKey), cancellationToken, evenIfDown: true).ConfigureAwait(false);
                 return holder.Value is { } value && value.AsSpan().SequenceEqual(owner);
             }
-            catch (MemcachedException)
+            catch (MemcachedException error)
             {
                 // Try again on a fresh connection.
+                _options.Logger.FailbackLockFailed(error, node.EndPoint);
             }
         }
 
@@ -310,8 +314,9 @@ internal sealed partial class ServerPool
                 await n.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
                 return true;
             }
-            catch (MemcachedException)
+            catch (MemcachedException error)
             {
+                _options.Logger.FailbackFlushFailed(error, n.EndPoint);
                 return false;
             }
         });
@@ -347,10 +352,12 @@ internal sealed partial class ServerPool
                 var key = CacheKey.Create(pending.Key, _options.InvalidKeyHandling);
                 await node.ExecuteAsync(new DeleteCommand(key), cancellationToken).ConfigureAwait(false);
                 Journal.Remove(pending);
+                JournalRetry.Confirmed(_options.Logger, pending.Server, pending.Key);
             }
-            catch (MemcachedException)
+            catch (MemcachedException error)
             {
                 // Still owed; the next tick retries, and the server stays unread here until it is confirmed.
+                JournalRetry.Failed(_options.Logger, error, pending.Server, pending.Key);
             }
         }
     }
