@@ -56,7 +56,4 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Warning, "Key '{Key}': the cached value could not be deserialized as {Type}; treated as a miss and replaced")]
     public static partial void CachedValueUnreadable(this ILogger logger, Exception error, string key, string type);
-
-    [LoggerMessage(17, LogLevel.Warning, "Server {Server}: a failed delete of key '{Key}' could not be confirmed and the fence could not be published (no quorum); the journal keeps retrying")]
-    public static partial void FenceNotPublished(this ILogger logger, ServerEndPoint server, string key);
 }
