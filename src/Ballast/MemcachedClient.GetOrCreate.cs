@@ -61,7 +61,9 @@ public sealed partial class MemcachedClient
             return value;
         }
 
-        return await _flights.RunAsync(key, token => CreateAsync(key, factory, typeInfo, timeToLive, first, token), cancellationToken).ConfigureAwait(false);
+        // A caller whose read won the refill lease (only one across every frontend does) must be the one to create,
+        // even if callers here that lost it already wait in a run of their own: that run waits for this value.
+        return await _flights.RunAsync(key, token => CreateAsync(key, factory, typeInfo, timeToLive, first, token), cancellationToken, mayJoin: first.Lease is null).ConfigureAwait(false);
     }
 
     /// <summary>The shared run for a missed key: take the lease and create, or wait for whoever holds it.</summary>

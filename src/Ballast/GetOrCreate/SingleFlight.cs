@@ -11,8 +11,12 @@ internal sealed class SingleFlight
 {
     private readonly ConcurrentDictionary<(string Key, Type Type), Flight> _flights = new();
 
-    /// <summary>Joins the run for <paramref name="key"/> (and result type) or starts one with <paramref name="work"/>.</summary>
-    public async Task<T> RunAsync<T>(string key, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    /// <summary>
+    /// Joins the run for <paramref name="key"/> (and result type) or starts one with <paramref name="work"/>. With
+    /// <paramref name="mayJoin"/> false the caller's own work runs even when a run is in progress (it holds something
+    /// that run lacks, such as a refill lease), and later callers join it if it started the run.
+    /// </summary>
+    public async Task<T> RunAsync<T>(string key, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken, bool mayJoin = true)
     {
         var id = (key, typeof(T));
         Flight flight;
@@ -20,6 +24,11 @@ internal sealed class SingleFlight
         {
             if (_flights.TryGetValue(id, out var current))
             {
+                if (!mayJoin)
+                {
+                    return await work(cancellationToken).ConfigureAwait(false);
+                }
+
                 if (current.TryJoin())
                 {
                     flight = current;
