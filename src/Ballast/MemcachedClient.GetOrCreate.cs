@@ -18,7 +18,9 @@ public sealed partial class MemcachedClient
     /// this process share one factory call, and callers in other processes (other clients of the pool) that find
     /// another one refilling the key (the meta protocol's lease, <c>mg ... N</c> answered <c>W</c> to one caller and
     /// <c>Z</c> to the rest) wait up to <see cref="GetOrCreateOptions.LeaseWait"/> for its value before calling the
-    /// factory themselves. A delete that lands while the factory runs voids the lease, so the created value is
+    /// factory themselves; with <see cref="GetOrCreateOptions.ServeStaleWhileRefreshing"/> a value marked stale
+    /// (<see cref="MarkStaleAsync"/>) is returned to them at once while the lease holder refreshes it. A delete that
+    /// lands while the factory runs voids the lease, so the created value is
     /// returned but not stored (it may predate the delete's write). Values are JSON (System.Text.Json) with
     /// <see cref="MemcachedClientOptions.JsonSerializerOptions"/>; for native AOT use the overload that takes a
     /// source-generated <see cref="JsonTypeInfo{T}"/>.
@@ -55,7 +57,7 @@ public sealed partial class MemcachedClient
     private async ValueTask<T> GetOrCreateCoreAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, JsonTypeInfo<T> typeInfo, TimeSpan? timeToLive, CancellationToken cancellationToken)
     {
         // The hit path shares nothing: only misses go through the flight.
-        var first = await GetForRefillAsync(key, cancellationToken).ConfigureAwait(false);
+        var first = await ReadForCreateAsync(key, cancellationToken).ConfigureAwait(false);
         if (first.Value is { } cached && TryDeserialize(key, cached, typeInfo, out var value))
         {
             return value;
@@ -103,8 +105,42 @@ public sealed partial class MemcachedClient
             }
 
             await Task.Delay(_options.GetOrCreate.PollInterval, _time, cancellationToken).ConfigureAwait(false);
-            read = await GetForRefillAsync(key, cancellationToken).ConfigureAwait(false);
+            read = await ReadForCreateAsync(key, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A read that may win the refill lease. With <see cref="GetOrCreateOptions.ServeStaleWhileRefreshing"/> (Offline
+    /// policy) it reads the key's server itself, so that a value marked stale while another caller holds the lease
+    /// (<c>X</c> and <c>Z</c>) comes back as a hit instead of the miss every other read makes of it.
+    /// </summary>
+    private async ValueTask<GetResult> ReadForCreateAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!_options.GetOrCreate.ServeStaleWhileRefreshing || Policy != FailoverPolicy.Offline)
+        {
+            return await GetForRefillAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+
+        var cacheKey = Key(key);
+        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
+        ServerNodeOrMiss(cacheKey, out var node);
+        if (node is null)
+        {
+            return GetResult.Miss;
+        }
+
+        GetResult raw;
+        try
+        {
+            raw = await Observe("get_for_refill", cacheKey).Track(node.ExecuteAsync(new Protocol.Commands.GetCommand(cacheKey, vivifySeconds: LeaseSeconds), cancellationToken), IsHit).ConfigureAwait(false);
+        }
+        catch (MemcachedException error)
+        {
+            _options.Logger.ReadFailedAsMiss(error, node.EndPoint, key);
+            return GetResult.Miss;
+        }
+
+        return raw is { IsStale: true, RefillPending: true, Value.Length: > 0 } ? raw : Failover.FailoverStrategy.Present(cacheKey, node, raw);
     }
 
     private async ValueTask StoreCreatedAsync(string key, byte[] bytes, RefillLease? lease, TimeSpan? timeToLive, CancellationToken cancellationToken)

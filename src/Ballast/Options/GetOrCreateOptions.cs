@@ -12,6 +12,14 @@ public sealed class GetOrCreateOptions
     /// <summary>How often a waiting caller reads the key again. Default 20 ms; 1 ms to 1 s.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// Whether callers may get a value marked stale (<c>MemcachedClient.MarkStaleAsync</c>, meta <c>md ... I</c>) while
+    /// another caller refreshes it: the first reader after the mark wins the lease and runs the factory, and the
+    /// others get the stale value at once instead of waiting. Only under <see cref="FailoverPolicy.Offline"/> (other
+    /// policies wait for the refresh as when this is off). A deleted key is never served. Default false.
+    /// </summary>
+    public bool ServeStaleWhileRefreshing { get; set; }
+
     internal void Validate()
     {
         OptionChecks.Range(LeaseWait, TimeSpan.Zero, TimeSpan.FromMinutes(1), nameof(LeaseWait));

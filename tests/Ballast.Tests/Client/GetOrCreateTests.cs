@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Ballast.Tests.Extensions;
 using Ballast.Tests.Support;
 
 namespace Ballast.Tests.Client;
@@ -13,8 +14,8 @@ public sealed partial class GetOrCreateTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _servers = await MemcachedServers.StartAsync(2);
-        _a = new MemcachedClient(_servers.Options(Extensions.DistributedCacheTests.Relaxed));
-        _b = new MemcachedClient(_servers.Options(Extensions.DistributedCacheTests.Relaxed));
+        _a = new MemcachedClient(_servers.Options(DistributedCacheTests.Relaxed));
+        _b = new MemcachedClient(_servers.Options(DistributedCacheTests.Relaxed));
     }
 
     public async Task DisposeAsync()
@@ -134,6 +135,48 @@ public sealed partial class GetOrCreateTests : IAsyncLifetime
 
         Assert.Equal(new Row(5, "read before the write"), value);
         Assert.False((await _a.GetAsync("row:5")).IsHit);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_value_marked_stale_is_served_while_one_caller_refreshes_it_only_where_allowed(bool serveStale)
+    {
+        await using var refresher = new MemcachedClient(_servers.Options(o => { DistributedCacheTests.Relaxed(o); o.GetOrCreate.ServeStaleWhileRefreshing = serveStale; }));
+        await using var reader = new MemcachedClient(_servers.Options(o => { DistributedCacheTests.Relaxed(o); o.GetOrCreate.ServeStaleWhileRefreshing = serveStale; }));
+        var key = $"row:stale:{serveStale}";
+        await refresher.GetOrCreateAsync(key, _ => ValueTask.FromResult(new Row(7, "old")), RowContext.Default.Row);
+        Assert.True(await refresher.MarkStaleAsync(key, TimeSpan.FromMinutes(1)));
+
+        var release = new TaskCompletionSource();
+        var refreshed = refresher.GetOrCreateAsync(key, async ct =>
+        {
+            await release.Task.WaitAsync(ct);
+            return new Row(7, "new");
+        }, RowContext.Default.Row).AsTask();
+        await Task.Delay(300);
+        var during = reader.GetOrCreateAsync<Row>(key, _ => throw new InvalidOperationException("the refresher holds the lease"), RowContext.Default.Row).AsTask();
+        var first = await Task.WhenAny(during, Task.Delay(1000));
+        Assert.False(refreshed.IsCompleted);
+        if (serveStale)
+        {
+            Assert.Same(during, first);
+            Assert.Equal(new Row(7, "old"), await during);
+        }
+        else
+        {
+            // Control: without the option the reader waits for the refresh.
+            Assert.NotSame(during, first);
+        }
+
+        release.SetResult();
+        Assert.Equal(new Row(7, "new"), await refreshed);
+        if (!serveStale)
+        {
+            Assert.Equal(new Row(7, "new"), await during);
+        }
+
+        Assert.Equal(new Row(7, "new"), await reader.GetOrCreateAsync<Row>(key, _ => throw new InvalidOperationException("stored"), RowContext.Default.Row));
     }
 
     [Fact]
