@@ -56,4 +56,7 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Warning, "Key '{Key}': the cached value could not be deserialized as {Type}; treated as a miss and replaced")]
     public static partial void CachedValueUnreadable(this ILogger logger, Exception error, string key, string type);
+
+    [LoggerMessage(17, LogLevel.Debug, "Server {Server}: a batched read of {Count} keys failed and they were served as misses")]
+    public static partial void BatchReadFailedAsMisses(this ILogger logger, Exception error, ServerEndPoint server, int count);
 }

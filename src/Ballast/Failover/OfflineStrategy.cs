@@ -120,8 +120,9 @@ internal sealed class OfflineStrategy : FailoverStrategy
         {
             found = await node.ExecuteAsync(new MultiGetCommand(keys), cancellationToken).ConfigureAwait(false);
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
+            Pool.Options.Logger.BatchReadFailedAsMisses(error, node.EndPoint, keys.Length);
             return null;
         }
 

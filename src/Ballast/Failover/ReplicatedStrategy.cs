@@ -36,9 +36,10 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
                     var raw = await replica.ExecuteAsync(new GetCommand(key), cancellationToken).ConfigureAwait(false);
                     return Newest([raw]).Result;
                 }
-                catch (MemcachedException)
+                catch (MemcachedException error)
                 {
                     // Fall back to the next replica.
+                    Pool.Options.Logger.ReadFailedAsMiss(error, replica.EndPoint, key.Text);
                 }
             }
 
