@@ -22,7 +22,7 @@ public sealed class ServiceRegistrationTests : IAsyncLifetime
     public async Task Servers_string_alone_resolves_a_working_client_distributed_cache_hybrid_cache_and_health_check()
     {
         using var host = BallastHost.Build(
-            new Dictionary<string, string?> { ["Ballast:Servers"] = string.Join(",", _servers.EndPoints.Select(e => e.ToString())), ["Ballast:SharedView:Bound"] = "00:00:10" },
+            new Dictionary<string, string?> { ["Ballast:Servers"] = string.Join(",", _servers.EndPoints.Select(e => e.ToString())) },
             (s, configuration) =>
             {
                 s.AddBallast(configuration.GetSection("Ballast"));
