@@ -1,7 +1,8 @@
 # Sourced by demo.sh and test.sh: installs the system packages Ballast's tests and tools drive, when missing.
 # memcached (the servers), libmemcached-tools (memcaslap, the C peer in benchmarks), php-cli with php-memcache and
 # php-memcached (the PHP peers whose key distribution Ballast must match), gcc (builds the mgblast ceiling probe), afl++
-# (fuzzes the response parser, scripts/fuzz.sh).
+# (fuzzes the response parser, scripts/fuzz.sh), redis-server (the peer of the IDistributedCache benchmark,
+# bench/Ballast.DistributedCacheBench).
 
 ensure_packages() {
   local missing=()
@@ -20,6 +21,7 @@ ensure_packages() {
   fi
   command -v gcc >/dev/null || missing+=(gcc)
   command -v afl-fuzz >/dev/null || missing+=(afl++)
+  command -v redis-server >/dev/null || missing+=(redis-server)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing: ${missing[*]}" >&2
     $sudo apt-get update -qq

@@ -11,6 +11,9 @@ namespace Ballast.Cli;
 /// </summary>
 internal static class RootCommandFactory
 {
+    /// <summary>The command the tool installs (<c>dotnet tool install ballast</c>).</summary>
+    public const string ToolCommand = "ballast";
+
     public static RootCommand Create(CliConsole console)
     {
         var common = new CommonOptions();
@@ -55,8 +58,26 @@ internal static class RootCommandFactory
             return ExitCodes.Usage;
         }
 
+        if (parseResult.Action is System.CommandLine.Help.HelpAction)
+        {
+            return await WriteHelpAsync(parseResult, console, cancellationToken).ConfigureAwait(false);
+        }
+
         var configuration = new InvocationConfiguration { Output = console.OutputText, Error = console.Error, ProcessTerminationTimeout = null };
         return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Help, with the command named as users type it: System.CommandLine names the root command after the entry
+    /// assembly (<c>Ballast.Cli</c>), while the tool's command is <c>ballast</c>.
+    /// </summary>
+    private static async Task<int> WriteHelpAsync(ParseResult parseResult, CliConsole console, CancellationToken cancellationToken)
+    {
+        using var help = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        var configuration = new InvocationConfiguration { Output = help, Error = console.Error, ProcessTerminationTimeout = null };
+        var exitCode = await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+        await console.OutputText.WriteAsync(help.ToString().Replace(RootCommand.ExecutableName + " ", ToolCommand + " ", StringComparison.Ordinal)).ConfigureAwait(false);
+        return exitCode;
     }
 
     /// <summary>

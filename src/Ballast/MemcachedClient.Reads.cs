@@ -11,7 +11,7 @@ public sealed partial class MemcachedClient
     public ValueTask<GetResult> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        return _pool.Ready.IsCompleted ? _strategy.GetAsync(cacheKey, 0, cancellationToken) : GetWhenReadyAsync(cacheKey, cancellationToken);
+        return Observe("get", cacheKey).Track(_pool.Ready.IsCompleted ? _strategy.GetAsync(cacheKey, 0, cancellationToken) : GetWhenReadyAsync(cacheKey, cancellationToken), IsHit);
     }
 
     // Apart from GetAsync, so its lambda's closure is allocated only on this slow path, not on every read.
@@ -34,7 +34,7 @@ public sealed partial class MemcachedClient
     {
         ArgumentNullException.ThrowIfNull(destination);
         var cacheKey = Key(key);
-        return _pool.Ready.IsCompleted ? _strategy.GetIntoAsync(cacheKey, destination, cancellationToken) : GetIntoWhenReadyAsync(cacheKey, destination, cancellationToken);
+        return Observe("get", cacheKey).Track(_pool.Ready.IsCompleted ? _strategy.GetIntoAsync(cacheKey, destination, cancellationToken) : GetIntoWhenReadyAsync(cacheKey, destination, cancellationToken), IsHit);
     }
 
     private ValueTask<BufferedGetResult> GetIntoWhenReadyAsync(Protocol.CacheKey cacheKey, IBufferWriter<byte> destination, CancellationToken cancellationToken)
@@ -55,14 +55,17 @@ public sealed partial class MemcachedClient
     public ValueTask<GetResult> GetForRefillAsync(string key, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        return WhenReady(() => _strategy.GetAsync(cacheKey, LeaseSeconds, cancellationToken), cancellationToken);
+        return Observe("get_for_refill", cacheKey).Track(WhenReady(() => _strategy.GetAsync(cacheKey, LeaseSeconds, cancellationToken), cancellationToken), IsHit);
     }
 
     /// <summary>
     /// Reads many keys, one round trip per server (quiet <c>mg</c> requests closed by <c>mn</c>). Keys of down servers
     /// are misses. The result has an entry for every distinct key.
     /// </summary>
-    public async ValueTask<IReadOnlyDictionary<string, GetResult>> GetManyAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyDictionary<string, GetResult>> GetManyAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
+        => Observe("get_many").Track(GetManyCoreAsync(keys, cancellationToken));
+
+    private async ValueTask<IReadOnlyDictionary<string, GetResult>> GetManyCoreAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);
 

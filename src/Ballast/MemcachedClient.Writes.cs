@@ -1,3 +1,4 @@
+using Ballast.Diagnostics;
 using Ballast.Protocol.Commands;
 
 namespace Ballast;
@@ -74,7 +75,7 @@ public sealed partial class MemcachedClient
 
         CheckSize(cacheKey, value.Length);
         var seconds = Seconds(timeToLive, key);
-        return WhenReady(() => _strategy.RefillAsync(cacheKey, value, lease, seconds, cancellationToken), cancellationToken);
+        return Observe("refill", cacheKey).Track(WhenReady(() => _strategy.RefillAsync(cacheKey, value, lease, seconds, cancellationToken), cancellationToken));
     }
 
     /// <summary>
@@ -91,9 +92,9 @@ public sealed partial class MemcachedClient
     public ValueTask<DeleteStatus> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        return _pool.Ready.IsCompleted
+        return Observe("delete", cacheKey).Track(_pool.Ready.IsCompleted
             ? _strategy.DeleteAsync(cacheKey, cancellationToken)
-            : _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.DeleteAsync(cacheKey, cancellationToken)), cancellationToken, $"invalidation of '{key}'");
+            : _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.DeleteAsync(cacheKey, cancellationToken)), cancellationToken, $"invalidation of '{key}'"));
     }
 
     /// <summary>
@@ -110,7 +111,10 @@ public sealed partial class MemcachedClient
     /// <param name="cancellationToken">Cancels the wait, not the invalidation.</param>
     /// <returns>False when there was no such item; true when it was marked, or its server fenced.</returns>
     /// <exception cref="ServerUnavailableException">Neither could be done (no quorum for the shared view); the journal keeps retrying.</exception>
-    public async ValueTask<bool> MarkStaleAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    public ValueTask<bool> MarkStaleAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+        => Observe("mark_stale", Key(key)).Track(MarkStaleCoreAsync(key, timeToLive, cancellationToken));
+
+    private async ValueTask<bool> MarkStaleCoreAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
         var seconds = Seconds(timeToLive, key);
@@ -135,7 +139,10 @@ public sealed partial class MemcachedClient
     /// <see cref="FailoverPolicy.Gutter"/>). False when the key does not exist, or its server is down or fenced
     /// (its value is a miss then anyway).
     /// </summary>
-    public async ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    public ValueTask<bool> TouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+        => Observe("touch", Key(key)).Track(TouchCoreAsync(key, timeToLive, cancellationToken));
+
+    private async ValueTask<bool> TouchCoreAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
         var seconds = Seconds(timeToLive, key);
@@ -148,7 +155,10 @@ public sealed partial class MemcachedClient
     /// miss, a stale item or lease placeholder is a miss, and a replicated value comes back without its version
     /// envelope (a tombstone is a miss).
     /// </summary>
-    public async ValueTask<GetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+    public ValueTask<GetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
+        => Observe("get_and_touch", Key(key)).Track(GetAndTouchCoreAsync(key, timeToLive, cancellationToken), IsHit);
+
+    private async ValueTask<GetResult> GetAndTouchCoreAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
         var seconds = Seconds(timeToLive, key);
@@ -161,9 +171,9 @@ public sealed partial class MemcachedClient
         var cacheKey = Key(key);
         CheckSize(cacheKey, value.Length);
         var seconds = Seconds(ttl, key);
-        return _pool.Ready.IsCompleted
+        return Observe(StoreOperationName(mode, cas), cacheKey).Track(_pool.Ready.IsCompleted
             ? _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken)
-            : StoreWhenReadyAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken);
+            : StoreWhenReadyAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken));
     }
 
     // Apart from StoreAsync, so its lambda's closure is allocated only on this slow path, not on every store.
@@ -181,7 +191,10 @@ public sealed partial class MemcachedClient
         return await invalidation().ConfigureAwait(false);
     }
 
-    private async ValueTask<CounterResult> CounterAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
+    private ValueTask<CounterResult> CounterAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
+        => Observe(increment ? "incr" : "decr", Key(key)).Track(CounterCoreAsync(key, increment, delta, initial, ttl, cancellationToken));
+
+    private async ValueTask<CounterResult> CounterCoreAsync(string key, bool increment, ulong delta, ulong? initial, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
         var seconds = Seconds(ttl, key);

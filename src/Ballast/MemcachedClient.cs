@@ -1,4 +1,5 @@
 using System.Text;
+using Ballast.Diagnostics;
 using Ballast.Failover;
 using Ballast.Pool;
 using Ballast.Protocol;
@@ -18,7 +19,7 @@ namespace Ballast;
 /// read, never a stale value. See <c>docs/integrity.md</c> for each policy's guarantee.
 /// Split by concern: <c>MemcachedClient.Reads.cs</c>, <c>MemcachedClient.Writes.cs</c>, <c>MemcachedClient.Servers.cs</c>.
 /// </remarks>
-public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, IServerEvents
+public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
 {
     private readonly ServerPool _pool;
     private readonly FailoverStrategy _strategy;
@@ -42,6 +43,7 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
         _time = timeProvider ?? TimeProvider.System;
         _pool = new ServerPool(options, _time, this);
         _strategy = FailoverStrategy.Create(_pool);
+        Instruments.Register(this);
     }
 
     /// <summary>Creates a client for a comma-separated server list, <c>host:port[:weight],...</c>, with default settings.</summary>
@@ -76,6 +78,7 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            Instruments.Unregister(this);
             await _pool.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -83,11 +86,23 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
     /// <inheritdoc />
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    void IServerEvents.OnServerFailed(ServerFailedEventArgs args) => Raise(ServerFailed, args);
+    void IServerEvents.OnServerFailed(ServerFailedEventArgs args)
+    {
+        RecordFence(args);
+        Raise(ServerFailed, args);
+    }
 
-    void IServerEvents.OnServerRecovered(ServerRecoveredEventArgs args) => Raise(ServerRecovered, args);
+    void IServerEvents.OnServerRecovered(ServerRecoveredEventArgs args)
+    {
+        RecordFailback(args);
+        Raise(ServerRecovered, args);
+    }
 
-    void IServerEvents.OnBackgroundFailure(string operation, Exception error) => Interlocked.Increment(ref _backgroundFailures);
+    void IServerEvents.OnBackgroundFailure(string operation, Exception error)
+    {
+        Interlocked.Increment(ref _backgroundFailures);
+        _options.Logger.BackgroundWorkFailed(error, operation);
+    }
 
     private void Raise<T>(EventHandler<T>? handler, T args)
     {
@@ -102,9 +117,10 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
             {
                 subscriber(this, args);
             }
-            catch (Exception)
+            catch (Exception error)
             {
                 // A subscriber's failure must not stop failure handling, nor the other subscribers.
+                _options.Logger.EventSubscriberFailed(error, typeof(T).Name);
             }
         }
     }
@@ -137,6 +153,7 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
         {
             // The first view read is slow (a stalled server); go on without it: the lease is not fresh, so reads miss
             // and writes are fenced, which is safe.
+            _options.Logger.FirstViewReadTimedOut(_pool.PoolName);
         }
 
         // A first view read that failed on TLS or a login would leave the lease stale and every read a miss.

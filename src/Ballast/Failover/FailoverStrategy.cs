@@ -1,5 +1,6 @@
 using System.Buffers;
 using Ballast.Invalidation;
+using Ballast.Diagnostics;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -159,14 +160,15 @@ internal abstract class FailoverStrategy
     }
 
     /// <summary>Reads from one server; a failure of the server is a miss (its detector has counted it).</summary>
-    protected static async ValueTask<GetResult> ReadOrMissAsync(ServerNode node, MetaCommand<GetResult> command, CancellationToken cancellationToken)
+    protected async ValueTask<GetResult> ReadOrMissAsync(ServerNode node, MetaCommand<GetResult> command, CancellationToken cancellationToken)
     {
         try
         {
             return await node.ExecuteAsync(command, cancellationToken).ConfigureAwait(false);
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
+            Pool.Options.Logger.ReadFailedAsMiss(error, node.EndPoint, command.Key);
             return GetResult.Miss;
         }
     }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.ExceptionServices;
+using Ballast.Diagnostics;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -120,8 +121,9 @@ internal sealed class OfflineStrategy : FailoverStrategy
         {
             found = await node.ExecuteAsync(new MultiGetCommand(keys), cancellationToken).ConfigureAwait(false);
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
+            Pool.Options.Logger.BatchReadFailedAsMisses(error, node.EndPoint, keys.Length);
             return null;
         }
 

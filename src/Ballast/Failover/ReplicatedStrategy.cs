@@ -1,3 +1,4 @@
+using Ballast.Diagnostics;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -36,9 +37,10 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
                     var raw = await replica.ExecuteAsync(new GetCommand(key), cancellationToken).ConfigureAwait(false);
                     return Present(ReplicaCopy.Newest([raw]));
                 }
-                catch (MemcachedException)
+                catch (MemcachedException error)
                 {
                     // Fall back to the next replica.
+                    Pool.Options.Logger.ReadFailedAsMiss(error, replica.EndPoint, key.Text);
                 }
             }
 
@@ -131,7 +133,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
     }
 
     /// <summary>Reads every replica given, together; a replica that fails answers a miss.</summary>
-    private static async Task<GetResult[]> ReadReplicasAsync(ServerNode[] replicas, Func<GetCommand> command, CancellationToken cancellationToken)
+    private async Task<GetResult[]> ReadReplicasAsync(ServerNode[] replicas, Func<GetCommand> command, CancellationToken cancellationToken)
     {
         var reads = new Task<GetResult>[replicas.Length];
         for (var i = 0; i < replicas.Length; i++)

@@ -1,3 +1,4 @@
+using Ballast.Diagnostics;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -65,6 +66,7 @@ internal sealed class Invalidator
             }
             catch (MemcachedException error) when (error is not MemcachedServerErrorException)
             {
+                _pool.Options.Logger.InvalidationJournaled(error, node.EndPoint, key.Text);
                 var pending = _pool.Journal.Add(node.EndPoint.ToString(), key.Text, _pool.View[node.Index].Epoch);
                 var time = _pool.Time;
                 var deadline = time.GetTimestamp() + (long)(_pool.Options.Invalidation.ConfirmTimeout.TotalSeconds * time.TimestampFrequency);

@@ -1,3 +1,7 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace Ballast;
 
 /// <summary>
@@ -77,6 +81,27 @@ public sealed class MemcachedClientOptions
     /// <summary>Confirmation and retry of invalidations.</summary>
     public InvalidationOptions Invalidation { get; private set; } = new();
 
+    /// <summary>Stampede protection of <c>GetOrCreateAsync</c>.</summary>
+    public GetOrCreateOptions GetOrCreate { get; } = new();
+
+    /// <summary>
+    /// Where the client logs failures, fences, failbacks and journal retries (category <c>Ballast</c>; events listed
+    /// in <c>docs/observability.md</c>). Default null: the client logs nothing. <c>AddBallast</c> sets the host's.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// How <c>GetOrCreateAsync</c> serializes values with System.Text.Json. Default null: <see cref="JsonSerializerOptions.Default"/>.
+    /// For native AOT, give options whose <see cref="JsonSerializerOptions.TypeInfoResolver"/> is a source-generated
+    /// context, or pass a <see cref="System.Text.Json.Serialization.Metadata.JsonTypeInfo{T}"/> to each call.
+    /// </summary>
+    public JsonSerializerOptions? JsonSerializerOptions { get; set; }
+
+    /// <summary>The logger of <see cref="LoggerFactory"/>, or one that discards everything.</summary>
+    internal ILogger Logger => _logger ??= LoggerFactory?.CreateLogger("Ballast") ?? NullLogger.Instance;
+
+    private ILogger? _logger;
+
     /// <summary>Creates options for a comma-separated server list, <c>host:port[:weight],...</c>.</summary>
     public static MemcachedClientOptions ForServers(string servers)
     {
@@ -107,7 +132,12 @@ public sealed class MemcachedClientOptions
         return copy;
     }
 
-    internal void Validate()
+    /// <summary>
+    /// Checks every option as the client's constructor does (and <c>AddBallast</c> at start-up): at least one server,
+    /// no server twice, every value within its stated range.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message and <see cref="ArgumentException.ParamName"/> name it.</exception>
+    public void Validate()
     {
         if (Servers.Count == 0)
         {
@@ -132,5 +162,6 @@ public sealed class MemcachedClientOptions
         Gutter.Validate(FailoverPolicy);
         Replication.Validate(FailoverPolicy, Servers.Count);
         Invalidation.Validate();
+        GetOrCreate.Validate();
     }
 }

@@ -99,6 +99,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     void IConnectionObserver.OnFaulted(MetaConnection connection, ConnectionFault fault, Exception error)
     {
+        Diagnostics.Instruments.RecordFault(EndPoint, fault);
         if (error is System.Security.Authentication.AuthenticationException)
         {
             // A server that demands a login this client does not give (memcached -Y answering "unauthenticated").

@@ -1,4 +1,5 @@
 using Ballast.Health;
+using Ballast.Diagnostics;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
 using Ballast.SharedView;
@@ -53,7 +54,7 @@ internal sealed partial class ServerPool
             catch (Exception error)
             {
                 // The loop must outlive any one failed step; each step reports through events and retries next tick.
-                ReportBackgroundFailure("maintenance tick", error);
+                _options.Logger.MaintenanceStepFailed(error, PoolName);
                 await Task.Delay(Tick, _time, CancellationToken.None).ConfigureAwait(false);
             }
         }
@@ -153,8 +154,9 @@ internal sealed partial class ServerPool
             await node.ExecuteAsync(TextCommand.Version(), cancellationToken, evenIfDown: true).ConfigureAwait(false);
             return true;
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
+            _options.Logger.ProbeFailed(error, node.EndPoint);
             return false;
         }
     }
@@ -277,9 +279,10 @@ internal sealed partial class ServerPool
                 var holder = await node.ExecuteAsync(new GetCommand(lockKey), cancellationToken, evenIfDown: true).ConfigureAwait(false);
                 return holder.Value is { } value && value.AsSpan().SequenceEqual(owner);
             }
-            catch (MemcachedException)
+            catch (MemcachedException error)
             {
                 // Try again on a fresh connection.
+                _options.Logger.FailbackLockFailed(error, node.EndPoint);
             }
         }
 
@@ -332,8 +335,9 @@ internal sealed partial class ServerPool
                 await n.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
                 return true;
             }
-            catch (MemcachedException)
+            catch (MemcachedException error)
             {
+                _options.Logger.FailbackFlushFailed(error, n.EndPoint);
                 return false;
             }
         });
@@ -394,10 +398,12 @@ internal sealed partial class ServerPool
             var key = CacheKey.Create(pending.Key, _options.InvalidKeyHandling);
             await node.ExecuteAsync(new DeleteCommand(key), cancellationToken).ConfigureAwait(false);
             Journal.Remove(pending);
+            JournalRetry.Confirmed(_options.Logger, pending.Server, pending.Key);
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
             // Still owed; the next round retries, and the server stays unread here until it is confirmed.
+            JournalRetry.Failed(_options.Logger, error, pending.Server, pending.Key);
         }
     }
 }

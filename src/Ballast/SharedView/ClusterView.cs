@@ -31,6 +31,9 @@ internal sealed class ClusterView
     /// <summary>True when a quorum read has ever succeeded (or there is no view).</summary>
     public bool HasLease => !Enabled || Volatile.Read(ref _hasLease);
 
+    /// <summary>Time since the last quorum read that renewed the lease started (for the view-age gauge).</summary>
+    public TimeSpan LeaseAge => _time.GetElapsedTime(Volatile.Read(ref _leaseStart));
+
     public ViewEntry this[int index] => Volatile.Read(ref _entries)[index];
 
     /// <summary>True when the view says the server is up (not fenced).</summary>
