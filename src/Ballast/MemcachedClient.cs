@@ -138,6 +138,13 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         _pool.ThrowIfMisconfigured();
+        ArgumentNullException.ThrowIfNull(key);
+        var reserved = _pool.ReservedKeyPrefix;
+        if (key.StartsWith(reserved, StringComparison.Ordinal))
+        {
+            throw new InvalidCacheKeyException(key, $"keys starting with '{reserved}' are reserved for the pool's shared view of server health");
+        }
+
         return CacheKey.Create(key, _options.InvalidKeyHandling);
     }
 

@@ -20,6 +20,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
     private readonly NodeRecoveryState[] _recovery;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Task _maintenance;
+    private string? _reservedKeyPrefix;
 
     public ServerPool(MemcachedClientOptions options, TimeProvider time, IServerEvents events)
     {
@@ -93,6 +94,9 @@ internal sealed partial class ServerPool : IAsyncDisposable
     public IServerLocator? GutterLocator { get; }
 
     public string PoolName { get; }
+
+    /// <summary>The prefix of the shared view's records, which application keys may not use (see <see cref="SharedViewStore.KeyPrefix"/>).</summary>
+    public string ReservedKeyPrefix => _reservedKeyPrefix ??= SharedViewStore.KeyPrefix(PoolName);
 
     public string FrontendId { get; }
 

@@ -65,6 +65,19 @@ public sealed class InjectionCorpusTests
     }
 
     [Fact]
+    public async Task A_key_with_the_shared_views_reserved_prefix_is_refused_so_no_application_write_can_lift_a_fence()
+    {
+        await using var servers = await MemcachedServers.StartAsync(1);
+        var options = servers.Options(o => o.SharedView.PoolName = "shop");
+        await using var client = new MemcachedClient(options);
+
+        var error = await Assert.ThrowsAsync<InvalidCacheKeyException>(async () => await client.SetAsync("ballast:shop:view:0", "up"));
+        Assert.Contains("reserved", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidCacheKeyException>(async () => await client.DeleteAsync("ballast:shop:view:0"));
+        Assert.Equal(StoreStatus.Stored, (await client.SetAsync("ballast:shop:other", "fine")).Status);
+    }
+
+    [Fact]
     public async Task With_base64_handling_control_bytes_travel_encoded_and_a_key_too_long_once_encoded_is_refused()
     {
         var lines = new ConcurrentQueue<string>();
