@@ -142,7 +142,7 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
         var reserved = _pool.ReservedKeyPrefix;
         if (key.StartsWith(reserved, StringComparison.Ordinal))
         {
-            throw new InvalidCacheKeyException(key, $"keys starting with '{reserved}' are reserved for the pool's shared view of server health");
+            throw new InvalidCacheKeyException(key, $"keys starting with '{reserved}' are reserved for the records Ballast keeps for the pool (its shared view of server health)");
         }
 
         return CacheKey.Create(key, _options.InvalidKeyHandling);

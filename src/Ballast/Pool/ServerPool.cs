@@ -95,7 +95,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
 
     public string PoolName { get; }
 
-    /// <summary>The prefix of the shared view's records, which application keys may not use (see <see cref="SharedViewStore.KeyPrefix"/>).</summary>
+    /// <summary>The prefix of the records Ballast keeps for the pool, which application keys may not use (see <see cref="SharedViewStore.KeyPrefix"/>).</summary>
     public string ReservedKeyPrefix => _reservedKeyPrefix ??= SharedViewStore.KeyPrefix(PoolName);
 
     public string FrontendId { get; }
