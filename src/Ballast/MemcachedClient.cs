@@ -164,6 +164,13 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         _pool.ThrowIfMisconfigured();
+        ArgumentNullException.ThrowIfNull(key);
+        var reserved = _pool.ReservedKeyPrefix;
+        if (key.StartsWith(reserved, StringComparison.Ordinal))
+        {
+            throw new InvalidCacheKeyException(key, $"keys starting with '{reserved}' are reserved for the records Ballast keeps for the pool (its shared view of server health)");
+        }
+
         return CacheKey.Create(key, _options.InvalidKeyHandling);
     }
 

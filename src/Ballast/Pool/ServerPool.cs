@@ -20,6 +20,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Task _maintenance;
+    private string? _reservedKeyPrefix;
 
     public ServerPool(MemcachedClientOptions options, TimeProvider time, IServerEvents events)
     {
@@ -94,6 +95,9 @@ internal sealed partial class ServerPool : IAsyncDisposable
     public IServerLocator? GutterLocator { get; }
 
     public string PoolName { get; }
+
+    /// <summary>The prefix of the records Ballast keeps for the pool, which application keys may not use (see <see cref="SharedViewStore.KeyPrefix"/>).</summary>
+    public string ReservedKeyPrefix => _reservedKeyPrefix ??= SharedViewStore.KeyPrefix(PoolName);
 
     public string FrontendId { get; }
 

@@ -20,7 +20,7 @@ internal sealed class SharedViewStore
     public SharedViewStore(IReadOnlyList<ServerNode> replicas, string poolName, int entryCount)
     {
         _replicas = replicas;
-        _keys = Enumerable.Range(0, entryCount).Select(i => CacheKey.Create($"ballast:{poolName}:view:{i}", InvalidKeyHandling.Reject)).ToArray();
+        _keys = Enumerable.Range(0, entryCount).Select(i => CacheKey.Create(KeyPrefix(poolName) + "view:" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), InvalidKeyHandling.Reject)).ToArray();
         // Majorities both ways: any two publishes meet on a replica (so a fence and a readmission cannot both win
         // unseen by each other), and every read meets every publish.
         ReadQuorum = (replicas.Count / 2) + 1;
@@ -28,6 +28,13 @@ internal sealed class SharedViewStore
     }
 
     public int ReadQuorum { get; }
+
+    /// <summary>
+    /// The prefix of the records Ballast keeps for a pool (the view's <c>ballast:{pool}:view:N</c>, the failback locks).
+    /// Application keys may not start with it: a store to a view record could lift a fence, and reads of a fenced
+    /// server would serve stale values.
+    /// </summary>
+    public static string KeyPrefix(string poolName) => $"ballast:{poolName}:";
 
     public int WriteQuorum { get; }
 

@@ -65,6 +65,21 @@ public sealed class InjectionCorpusTests
     }
 
     [Fact]
+    public async Task A_key_with_the_pools_reserved_prefix_is_refused_so_no_application_write_can_lift_a_fence()
+    {
+        await using var servers = await MemcachedServers.StartAsync(1);
+        var options = servers.Options(o => o.SharedView.PoolName = "shop");
+        await using var client = new MemcachedClient(options);
+
+        var error = await Assert.ThrowsAsync<InvalidCacheKeyException>(async () => await client.SetAsync("ballast:shop:view:0", "up"));
+        Assert.Contains("reserved", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidCacheKeyException>(async () => await client.DeleteAsync("ballast:shop:view:0"));
+        await Assert.ThrowsAsync<InvalidCacheKeyException>(async () => await client.SetAsync("ballast:shop:last_failback:0:1", "x"));
+        Assert.Equal(StoreStatus.Stored, (await client.SetAsync("ballast:other-pool:view:0", "not this pool's")).Status);
+        Assert.Equal(StoreStatus.Stored, (await client.SetAsync("ballast-shop-view-0", "fine")).Status);
+    }
+
+    [Fact]
     public async Task With_base64_handling_control_bytes_travel_encoded_and_a_key_too_long_once_encoded_is_refused()
     {
         var lines = new ConcurrentQueue<string>();
