@@ -156,7 +156,10 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
             _options.Logger.FirstViewReadTimedOut(_pool.PoolName);
         }
 
-        // A first view read that failed on TLS or a login would leave the lease stale and every read a miss.
+        // A first view read that failed on TLS or a login would leave the lease stale and every read a miss. The view
+        // read gives up on stragglers after a fraction of the bound, while a handshake may take longer: let the
+        // connection attempts end before deciding.
+        await _pool.SettleFirstConnectsAsync().ConfigureAwait(false);
         _pool.ThrowIfMisconfigured();
     }
 

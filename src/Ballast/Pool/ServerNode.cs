@@ -58,6 +58,33 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         => Volatile.Read(ref _configurationError) is { } error && _time.GetElapsedTime(Volatile.Read(ref _configurationErrorAt)) < within ? error : null;
 
     /// <summary>
+    /// Waits (at most <paramref name="limit"/>) for the connection attempts under way to end, however they end: a TLS
+    /// handshake or login that is still running may yet turn out to be a configuration error.
+    /// </summary>
+    public async Task SettleConnectsAsync(TimeSpan limit, TimeProvider time)
+    {
+        Task[] pending;
+        lock (_connectLock)
+        {
+            pending = [.. _connecting.Where(t => t is { IsCompleted: false })!];
+        }
+
+        if (pending.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.WhenAll(pending).WaitAsync(limit, time).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // How they ended is recorded where it matters (RecentConfigurationError, the health state).
+        }
+    }
+
+    /// <summary>
     /// Sends <paramref name="command"/> and awaits its answer. Fails at once with <see cref="ServerUnavailableException"/>
     /// while its health holds the server down, unless <paramref name="evenIfDown"/> (probes and failback).
     /// </summary>

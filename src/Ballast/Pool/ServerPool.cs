@@ -76,6 +76,20 @@ internal sealed partial class ServerPool : IAsyncDisposable
     }
 
     /// <summary>
+    /// After a first view read that reached no quorum: lets the connection attempts under way end (at most a connect
+    /// timeout), so a TLS or login failure that is still being found out is reported as such, not as a down server.
+    /// </summary>
+    public async Task SettleFirstConnectsAsync()
+    {
+        if (View.HasLease)
+        {
+            return;
+        }
+
+        await Task.WhenAll(All.Select(n => n.SettleConnectsAsync(_options.ConnectTimeout, _time))).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Completes when the first read of the shared view has finished (with or without a quorum). Operations wait for
     /// it, so a new frontend starts with the fences others published instead of with misses or, worse, without them.
     /// </summary>
