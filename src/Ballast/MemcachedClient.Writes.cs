@@ -94,7 +94,7 @@ public sealed partial class MemcachedClient
         var cacheKey = Key(key);
         return Observe("delete", cacheKey).Track(_pool.Ready.IsCompleted
             ? _strategy.DeleteAsync(cacheKey, cancellationToken)
-            : _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.DeleteAsync(cacheKey, cancellationToken)), cancellationToken, $"invalidation of '{key}'"));
+            : _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.DeleteAsync(cacheKey, cancellationToken)), cancellationToken, "invalidation", key));
     }
 
     /// <summary>
@@ -118,7 +118,7 @@ public sealed partial class MemcachedClient
     {
         var cacheKey = Key(key);
         var seconds = Seconds(timeToLive, key);
-        return await _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.MarkStaleAsync(cacheKey, seconds, cancellationToken)), cancellationToken, $"mark-stale of '{key}'").ConfigureAwait(false);
+        return await _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.MarkStaleAsync(cacheKey, seconds, cancellationToken)), cancellationToken, "mark-stale", key).ConfigureAwait(false);
     }
 
     /// <summary>Adds <paramref name="delta"/> to a counter; creates it with <paramref name="initial"/> when given and missing.</summary>

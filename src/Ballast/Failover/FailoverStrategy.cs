@@ -100,7 +100,7 @@ internal abstract class FailoverStrategy
     /// value readable as fresh. True when an item was marked, or its server fenced (no one reads it before a flush).
     /// </summary>
     public virtual ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(MarkStaleOnAsync([Primary(key)], key, staleSeconds, cancellationToken), cancellationToken, $"mark-stale of '{key.Text}'");
+        => Pool.Invalidations.Detach(MarkStaleOnAsync([Primary(key)], key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
 
     /// <summary>
     /// Increments or decrements a counter on the key's own server, which must be readable. Counters never move to
@@ -206,7 +206,7 @@ internal abstract class FailoverStrategy
     /// invalidation runs to its end (see <see cref="Invalidator"/>).
     /// </summary>
     protected ValueTask<DeleteStatus> InvalidateAsync(ServerNode node, CacheKey key, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(Pool.Invalidations.DeleteAsync(node, key, cancellationToken), cancellationToken, $"invalidation of '{key.Text}' on {node.EndPoint}");
+        => Pool.Invalidations.Detach(Pool.Invalidations.DeleteAsync(node, key, cancellationToken), cancellationToken, "invalidation", key.Text, node);
 
     /// <summary>
     /// A store on one server. If its fate is unknown (timeout, lost connection) the key is invalidated (confirmed or
@@ -214,5 +214,5 @@ internal abstract class FailoverStrategy
     /// invalidation still run to their end.
     /// </summary>
     protected ValueTask<StoreResult> StoreOrInvalidateAsync(ServerNode node, CacheKey key, MetaCommand<StoreResult> command, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(Pool.Invalidations.MutateOrInvalidateAsync(node, key, command, cancellationToken), cancellationToken, $"store of '{key.Text}' on {node.EndPoint}");
+        => Pool.Invalidations.Detach(Pool.Invalidations.MutateOrInvalidateAsync(node, key, command, cancellationToken), cancellationToken, "store", key.Text, node);
 }

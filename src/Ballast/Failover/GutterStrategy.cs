@@ -69,7 +69,7 @@ internal sealed class GutterStrategy : FailoverStrategy
     public override ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
     {
         ServerNode[] nodes = GutterFor(key) is { } gutter ? [Primary(key), gutter] : [Primary(key)];
-        return Pool.Invalidations.Detach(MarkStaleOnAsync(nodes, key, staleSeconds, cancellationToken), cancellationToken, $"mark-stale of '{key.Text}'");
+        return Pool.Invalidations.Detach(MarkStaleOnAsync(nodes, key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
     }
 
     /// <summary>A gutter read as a caller may see it: only an entry written in this outage (its epoch) is a hit.</summary>
@@ -119,7 +119,7 @@ internal sealed class GutterStrategy : FailoverStrategy
 
     /// <summary>Deletes on the key's server and in the gutter, both confirmed or fenced, whether or not the caller waits.</summary>
     public override ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(DeleteBothAsync(key, cancellationToken), cancellationToken, $"invalidation of '{key.Text}'");
+        => Pool.Invalidations.Detach(DeleteBothAsync(key, cancellationToken), cancellationToken, "invalidation", key.Text);
 
     private async ValueTask<DeleteStatus> DeleteBothAsync(CacheKey key, CancellationToken callerLeft)
     {

@@ -81,7 +81,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
 
     /// <summary>Marks every replica's copy stale, each confirmed or fenced, so no replica still serves it as fresh.</summary>
     public override ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(MarkStaleOnAsync(Replicas(key), key, staleSeconds, cancellationToken), cancellationToken, $"mark-stale of '{key.Text}'");
+        => Pool.Invalidations.Detach(MarkStaleOnAsync(Replicas(key), key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
 
     /// <summary>Refused: replicated copies are versioned envelopes, which memcached cannot increment, and counters on several servers would drift.</summary>
     public override ValueTask<CounterResult> CounterAsync(CacheKey key, bool increment, ulong delta, ulong? initial, long ttlSeconds, CancellationToken cancellationToken)
@@ -109,7 +109,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
     /// waits for it.
     /// </summary>
     public override ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(WriteTombstonesAsync(key, cancellationToken), cancellationToken, $"invalidation of '{key.Text}'");
+        => Pool.Invalidations.Detach(WriteTombstonesAsync(key, cancellationToken), cancellationToken, "invalidation", key.Text);
 
     private async ValueTask<DeleteStatus> WriteTombstonesAsync(CacheKey key, CancellationToken callerLeft)
     {

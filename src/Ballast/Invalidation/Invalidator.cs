@@ -26,7 +26,12 @@ internal sealed class Invalidator
     /// Lets the caller wait for <paramref name="work"/> until <paramref name="cancellationToken"/> fires, while the work
     /// itself goes on to its end. Costs nothing more when the token cannot be cancelled (the common hot path).
     /// </summary>
-    public ValueTask<T> Detach<T>(ValueTask<T> work, CancellationToken cancellationToken, string operation)
+    /// <param name="work">The work, already started.</param>
+    /// <param name="cancellationToken">The caller's token.</param>
+    /// <param name="operation">What the work is (a store, an invalidation), for the report of its failure.</param>
+    /// <param name="key">Its key.</param>
+    /// <param name="node">Its server, when it has one.</param>
+    public ValueTask<T> Detach<T>(ValueTask<T> work, CancellationToken cancellationToken, string operation, string key, ServerNode? node = null)
     {
         if (!cancellationToken.CanBeCanceled || work.IsCompleted)
         {
@@ -34,7 +39,7 @@ internal sealed class Invalidator
         }
 
         var task = work.AsTask();
-        _pool.Observe(task, operation);
+        _pool.Observe(task, node is null ? $"{operation} of '{key}'" : $"{operation} of '{key}' on {node.EndPoint}");
         return new ValueTask<T>(task.WaitAsync(cancellationToken));
     }
 
@@ -140,15 +145,16 @@ internal sealed class Invalidator
     /// operation timeout); once the caller has left, at most a quarter of the bound more, then it counts as failed
     /// (its answer, if one comes, is still consumed by the connection and changes nothing).
     /// </summary>
-    private async ValueTask<T> AttemptAsync<T>(ServerNode node, MetaCommand<T> command, CancellationToken callerLeft, bool evenIfDown = true)
+    private ValueTask<T> AttemptAsync<T>(ServerNode node, MetaCommand<T> command, CancellationToken callerLeft, bool evenIfDown = true)
+    {
+        // The common case, no token that can fire: the command's own task, with no state machine of its own.
+        var answer = node.ExecuteAsync(command, _pool.ShutdownToken, evenIfDown);
+        return !callerLeft.CanBeCanceled || answer.IsCompleted ? answer : AttemptAfterCallerMayLeaveAsync(node, command, answer, callerLeft);
+    }
+
+    private async ValueTask<T> AttemptAfterCallerMayLeaveAsync<T>(ServerNode node, MetaCommand<T> command, ValueTask<T> answer, CancellationToken callerLeft)
     {
         var lifetime = _pool.ShutdownToken;
-        var answer = node.ExecuteAsync(command, lifetime, evenIfDown);
-        if (!callerLeft.CanBeCanceled || answer.IsCompleted)
-        {
-            return await answer.ConfigureAwait(false);
-        }
-
         var task = answer.AsTask();
         try
         {
