@@ -7,6 +7,7 @@ namespace Ballast.Tests.Cli;
 /// The CLI as users get it: packed into a local feed, installed with <c>dotnet tool install ballast</c> into a
 /// temporary tool path, run as the command <c>ballast</c>. Each step is bounded in time; the temporary folders go.
 /// </summary>
+[Collection(Extensions.ApplicationCollection.Name)]
 public sealed class ToolPackageTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("ballast-tool-").FullName;

@@ -5,6 +5,7 @@ using Ballast.Tests.Support;
 namespace Ballast.Tests.Client;
 
 /// <summary>GetOrCreateAsync against real memcached: stampede protection within and across clients.</summary>
+[Collection(Extensions.ApplicationCollection.Name)]
 public sealed partial class GetOrCreateTests : IAsyncLifetime
 {
     private MemcachedServers _servers = null!;

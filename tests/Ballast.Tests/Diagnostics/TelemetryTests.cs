@@ -105,8 +105,73 @@ public sealed class TelemetryTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Fences_and_failbacks_are_logged_with_the_server()
+    public async Task The_journal_depth_and_view_age_gauges_report_each_live_client_by_pool_name()
     {
+        await using var client = new MemcachedClient(_servers.Options(o => o.SharedView.PoolName = "gauged-" + Guid.NewGuid().ToString("N")[..8]));
+        await WaitUntilAsync(() => client.IsSharedViewFresh);
+        var seen = new ConcurrentDictionary<string, double>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == BallastTelemetry.MeterName && instrument.Name is "ballast.invalidation.journal.depth" or "ballast.view.age")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Keep(i, v, tags));
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Keep(i, v, tags));
+        listener.Start();
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(0, seen["ballast.invalidation.journal.depth"]);
+        Assert.InRange(seen["ballast.view.age"], 0, client.SharedViewAge!.Value.TotalSeconds + 1);
+
+        // A disposed client is no longer reported.
+        await client.DisposeAsync();
+        seen.Clear();
+        listener.RecordObservableInstruments();
+        Assert.Empty(seen);
+
+        void Keep(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "ballast.pool.name" && (string?)tag.Value == client.PoolName)
+                {
+                    seen[instrument.Name] = value;
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Fences_and_failbacks_are_logged_with_the_server_and_counted()
+    {
+        var counted = new ConcurrentDictionary<string, long>();
+        var victimPort = _servers.EndPoints.First().Port;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == BallastTelemetry.MeterName && instrument.Name is "ballast.server.fences" or "ballast.server.failbacks")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "server.port" && tag.Value is int port && port == victimPort)
+                {
+                    counted.AddOrUpdate(instrument.Name, value, (_, n) => n + value);
+                }
+            }
+        });
+        listener.Start();
         var provider = new CapturingLoggerProvider();
         using var factory = LoggerFactory.Create(b => b.AddProvider(provider).SetMinimumLevel(LogLevel.Debug));
         await using var client = new MemcachedClient(_servers.Options(o =>
@@ -123,9 +188,14 @@ public sealed class TelemetryTests : IAsyncLifetime
         Assert.Equal(LogLevel.Warning, fence.Level);
         Assert.Contains(victimEndPoint.ToString(), fence.Message, StringComparison.Ordinal);
 
+        await WaitUntilAsync(() => counted.ContainsKey("ballast.server.fences"));
+
         await victim.RestartAsync();
         await WaitUntilAsync(() => provider.Events.Any(e => e.Id.Id == 2));
         Assert.Contains(victimEndPoint.ToString(), provider.Events.First(e => e.Id.Id == 2).Message, StringComparison.Ordinal);
+        await WaitUntilAsync(() => counted.ContainsKey("ballast.server.failbacks"));
+        Assert.True(counted["ballast.server.fences"] >= 1);
+        Assert.True(counted["ballast.server.failbacks"] >= 1);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

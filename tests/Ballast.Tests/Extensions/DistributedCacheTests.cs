@@ -7,6 +7,7 @@ using Microsoft.Extensions.Caching.Distributed;
 namespace Ballast.Tests.Extensions;
 
 /// <summary>BallastDistributedCache against real memcached: expiration, removal, the buffer path, and two application instances.</summary>
+[Collection(ApplicationCollection.Name)]
 public sealed class DistributedCacheTests : IAsyncLifetime
 {
     private MemcachedServers _servers = null!;

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 namespace Ballast.Tests.Extensions;
 
 /// <summary>The health check against a real pool: servers killed one by one.</summary>
+[Collection(ApplicationCollection.Name)]
 public sealed class HealthCheckTests : IAsyncLifetime
 {
     private MemcachedServers _servers = null!;

@@ -10,6 +10,7 @@ using ZiggyCreatures.Caching.Fusion.Serialization.SystemTextJson;
 namespace Ballast.Tests.Extensions;
 
 /// <summary>HybridCache and FusionCache with Ballast as their distributed level, two application instances over one pool.</summary>
+[Collection(ApplicationCollection.Name)]
 public sealed class HybridCacheTests : IAsyncLifetime
 {
     private MemcachedServers _servers = null!;

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 namespace Ballast.Tests.Extensions;
 
 /// <summary>The ASP.NET Core sample (samples/Ballast.Sample.Api) in WebApplicationFactory, two instances over real memcached.</summary>
+[Collection(ApplicationCollection.Name)]
 public sealed class SampleApiTests : IAsyncLifetime
 {
     private MemcachedServers _servers = null!;

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Ballast.Tests.Extensions;
 
 /// <summary>AddBallast: configuration binding, start-up validation, keyed clients, and everything resolving from one "Servers" setting.</summary>
+[Collection(ApplicationCollection.Name)]
 public sealed class ServiceRegistrationTests : IAsyncLifetime
 {
     private MemcachedServers _servers = null!;
