@@ -3,6 +3,7 @@ using Ballast.Failover;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
+using Ballast.SharedView;
 
 namespace Ballast;
 
@@ -134,7 +135,9 @@ public sealed partial class MemcachedClient : IAsyncDisposable, IDisposable, ISe
     private CacheKey Key(string key)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return CacheKey.Create(key, _options.InvalidKeyHandling);
+        var cacheKey = CacheKey.Create(key, _options.InvalidKeyHandling);
+        ReservedKeys.ThrowIfReserved(key, _pool.ReservedKeyPrefix);
+        return cacheKey;
     }
 
     /// <summary>Converts a TTL as memcached wants it: seconds, or a Unix time past 30 days; 0 for none.</summary>
