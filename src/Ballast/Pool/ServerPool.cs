@@ -39,7 +39,8 @@ internal sealed partial class ServerPool : IAsyncDisposable
         FrontendId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
         var viewEnabled = options.SharedView.Enabled && Policy != FailoverPolicy.Rehash;
         View = new ClusterView(All.Length, options.SharedView.Bound, time, viewEnabled);
-        ViewStore = viewEnabled ? new SharedViewStore(Main, PoolName, All.Length) : null;
+        ReservedKeyPrefix = ReservedKeys.Prefix(PoolName);
+        ViewStore = viewEnabled ? CreateViewStore() : null;
         Journal = new InvalidationJournal(options.Invalidation.JournalPath);
         Clock = new HybridLogicalClock(time);
         // Servers this process owes invalidations to (from an earlier run's journal) are not read until settled.
@@ -50,7 +51,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
         }
 
         _lastViewRead = time.GetTimestamp();
-        Ready = ViewStore is null ? Task.CompletedTask : RefreshViewAsync(_lastViewRead, _shutdown.Token);
+        Ready = ViewStore is null ? Task.CompletedTask : RefreshViewAsync(_lastViewRead, _shutdown.Token, firstRead: true);
         _maintenance = Task.Run(() => MaintainAsync(_shutdown.Token));
     }
 
@@ -79,7 +80,10 @@ internal sealed partial class ServerPool : IAsyncDisposable
 
     public ClusterView View { get; }
 
-    public SharedViewStore? ViewStore { get; }
+    public IViewStore? ViewStore { get; }
+
+    /// <summary>Keys under this prefix are the pool's own (view records, locks); applications may not use them.</summary>
+    public string ReservedKeyPrefix { get; }
 
     public InvalidationJournal Journal { get; }
 
@@ -149,6 +153,11 @@ internal sealed partial class ServerPool : IAsyncDisposable
         {
         }
 
+        if (ViewStore is not null)
+        {
+            await ViewStore.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var node in All)
         {
             await node.DisposeAsync().ConfigureAwait(false);
@@ -156,6 +165,12 @@ internal sealed partial class ServerPool : IAsyncDisposable
 
         _shutdown.Dispose();
     }
+
+    /// <summary>The view store the options select: the memcached witnesses, or a store a package registered (etcd).</summary>
+    private IViewStore CreateViewStore()
+        => _options.SharedView.Store == SharedViewStoreKind.Etcd
+            ? ViewStoreFactory.CreateEtcd(new ViewStoreContext(PoolName, FrontendId, All, _options.SharedView.EtcdEndpoints.ToArray(), _options.SharedView.Bound, _options.Failback.LockTimeToLive, _time))
+            : new MemcachedViewStore(Main, All, PoolName, FrontendId, _options.Failback.LockTimeToLive, _time);
 
     /// <summary>A name every frontend configured with the same servers derives alike.</summary>
     private static string DerivePoolName(ServerEndPoint[] servers)
