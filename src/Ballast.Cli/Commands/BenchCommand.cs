@@ -28,15 +28,29 @@ internal static class BenchCommand
         var mgblastSource = new Option<string?>("--mgblast-source") { Description = "Path of mgblast.c (default: ../shared/tools/mgblast.c from the repository root)." };
         var check = new Option<bool>("--check") { Description = "Exit 1 when a target fails." };
         var intoBuffer = new Option<bool>("--into-buffer") { Description = "Gets copy values into a reused IBufferWriter<byte> (the allocation-free read) instead of returning arrays." };
+        var viewTraffic = new Option<string?>("--view-traffic") { Description = "Instead of load: idle shared-view traffic of one frontend for each pool size, like 3,8,32,64 (servers are started and stopped; --duration per size)." };
         var suite = new Option<bool>("--suite") { Description = "Run every scenario the targets are stated for (c=32, c=256, multi-get 20, c=1, 1 of 3 down, allocation per get)." };
 
         var command = new Command("bench", "Measure Ballast against memcaslap and the mgblast ceiling on the same servers.")
         {
-            servers, startServers, concurrency, duration, warmup, valueSize, keys, getRatio, multiget, connections, down, json, peers, mgblastSource, check, intoBuffer, suite,
+            servers, startServers, concurrency, duration, warmup, valueSize, keys, getRatio, multiget, connections, down, json, peers, mgblastSource, check, intoBuffer, suite, viewTraffic,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(viewTraffic) is { } sizes)
+            {
+                try
+                {
+                    return await ViewTrafficBench.RunAsync(ViewTrafficBench.ParseSizes(sizes), DurationParser.Parse(parse.GetValue(duration)!), Console.Out, cancellationToken).ConfigureAwait(false);
+                }
+                catch (FormatException error)
+                {
+                    await Console.Error.WriteLineAsync(error.Message).ConfigureAwait(false);
+                    return 2;
+                }
+            }
+
             BenchSettings settings;
             try
             {

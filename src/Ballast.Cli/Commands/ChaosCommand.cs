@@ -24,10 +24,12 @@ public static class ChaosCommand
         var keys = new Option<int>("--keys") { Description = "Distinct keys (Zipf, s=1).", DefaultValueFactory = _ => 100 };
         var readRatio = new Option<double>("--read-ratio") { Description = "Fraction of reads.", DefaultValueFactory = _ => 0.9 };
         var json = new Option<bool>("--json") { Description = "Print a JSON array, one object per policy." };
+        var view = new Option<string>("--view") { Description = "Where the shared view lives: memcached (witness servers of the pool) or etcd.", DefaultValueFactory = _ => "memcached" };
+        var etcdEndpoints = new Option<string?>("--etcd-endpoints") { Description = "With --view etcd: etcd endpoints (http://host:port,...); when omitted, an etcd is started on a free loopback port and stopped after the run." };
         var report = new Option<string?>("--report") { Description = "Write a self-contained HTML timeline to this file." };
         var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap) against real memcached servers.")
         {
-            policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, json, report,
+            policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, json, report, view, etcdEndpoints,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -45,6 +47,13 @@ public static class ChaosCommand
                     Seed = parse.GetValue(seed),
                     Keys = parse.GetValue(keys),
                     ReadRatio = parse.GetValue(readRatio),
+                    View = parse.GetValue(view) switch
+                    {
+                        "memcached" => SharedViewStoreKind.Memcached,
+                        "etcd" => SharedViewStoreKind.Etcd,
+                        var other => throw new ArgumentException($"The option --view must be memcached or etcd (got '{other}').", "--view"),
+                    },
+                    EtcdEndpoints = (parse.GetValue(etcdEndpoints) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 };
                 options.Validate();
             }

@@ -50,6 +50,12 @@ internal sealed partial class ServerPool : IAsyncDisposable
             node.Detector.MarkDown();
         }
 
+        if (ViewStore is not null)
+        {
+            // A store that pushes changes (etcd's watch) gets them applied at once, not at the next refresh.
+            ViewStore.Changed += () => _ = RefreshViewAsync(_time.GetTimestamp(), _shutdown.Token);
+        }
+
         _lastViewRead = time.GetTimestamp();
         Ready = ViewStore is null ? Task.CompletedTask : RefreshViewAsync(_lastViewRead, _shutdown.Token, firstRead: true);
         _maintenance = Task.Run(() => MaintainAsync(_shutdown.Token));

@@ -17,6 +17,12 @@ internal interface IViewStore : IAsyncDisposable
     /// <summary>How many copies must hold a publish for it to count.</summary>
     int WriteQuorum { get; }
 
+    /// <summary>
+    /// Raised (on a background thread) when the store learns of a change before the next refresh would: etcd's watch
+    /// pushes every fence the moment etcd commits it. The memcached store never raises it (it is polled).
+    /// </summary>
+    event Action? Changed;
+
     /// <summary>Reads every record (merged), marking lost ones (<see cref="ViewEntry.IsLost"/>).</summary>
     Task<ViewReadResult> ReadAsync(TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken);
 

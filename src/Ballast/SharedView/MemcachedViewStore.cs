@@ -27,7 +27,7 @@ internal sealed class MemcachedViewStore : IViewStore
     private readonly IReadOnlyList<ServerNode> _servers;
     private readonly CacheKey[] _keys;
     private readonly CacheKey _recoveryLock;
-    private readonly long[] _highestSeen;
+    private readonly EpochWatermark _highestSeen;
     private readonly string _frontendId;
     private readonly TimeSpan _lockTimeToLive;
     private readonly TimeProvider _time;
@@ -44,7 +44,7 @@ internal sealed class MemcachedViewStore : IViewStore
         _servers = servers;
         _keys = Enumerable.Range(0, servers.Count).Select(i => CacheKey.Create($"{ReservedKeys.Prefix(poolName)}view:{i}", InvalidKeyHandling.Reject)).ToArray();
         _recoveryLock = CacheKey.Create($"{ReservedKeys.Prefix(poolName)}recovery", InvalidKeyHandling.Reject);
-        _highestSeen = new long[servers.Count];
+        _highestSeen = new EpochWatermark(servers.Count);
         _frontendId = frontendId;
         _lockTimeToLive = lockTimeToLive;
         _time = time;
@@ -52,6 +52,13 @@ internal sealed class MemcachedViewStore : IViewStore
         // unseen by each other), and every read meets every publish.
         ReadQuorum = (_witnesses.Count / 2) + 1;
         WriteQuorum = ReadQuorum;
+    }
+
+    /// <summary>Never raised: memcached cannot push changes, so the view is polled every quarter of the bound.</summary>
+    public event Action? Changed
+    {
+        add { }
+        remove { }
     }
 
     public int ReadQuorum { get; }
@@ -89,7 +96,7 @@ internal sealed class MemcachedViewStore : IViewStore
         for (var i = 0; i < entries.Length; i++)
         {
             var (merged, holders) = Merge(copies, i);
-            var highest = Volatile.Read(ref _highestSeen[i]);
+            var highest = _highestSeen[i];
             if (!isQuorum)
             {
                 // Too few answers to vouch for anything; a "down" record is safe to take from any one copy.
@@ -107,7 +114,7 @@ internal sealed class MemcachedViewStore : IViewStore
 
             if (entries[i].Epoch > 0)
             {
-                RaiseHighestSeen(i, entries[i].Epoch);
+                _highestSeen.Raise(i, entries[i].Epoch);
                 for (var r = 0; r < copies.Length; r++)
                 {
                     if (copies[r] is { } copy && (copy[i]?.Epoch ?? -1) < entries[i].Epoch)
@@ -136,7 +143,7 @@ internal sealed class MemcachedViewStore : IViewStore
         var holding = results.Count(r => r.Holds);
         if (holding >= WriteQuorum)
         {
-            RaiseHighestSeen(index, proposed.Epoch);
+            _highestSeen.Raise(index, proposed.Epoch);
         }
 
         return new PublishResult(holding, contradiction.Epoch > 0 ? contradiction : null);
@@ -161,7 +168,7 @@ internal sealed class MemcachedViewStore : IViewStore
         var swapped = await SwapAllAsync(index, up, before, [flushed], cancellationToken).ConfigureAwait(false);
         if (swapped >= WriteQuorum)
         {
-            RaiseHighestSeen(index, up.Epoch);
+            _highestSeen.Raise(index, up.Epoch);
         }
 
         await RestoreFlushedWitnessesAsync([flushed], cancellationToken).ConfigureAwait(false);
@@ -190,7 +197,7 @@ internal sealed class MemcachedViewStore : IViewStore
 
             // Flush first, write after: a record written before another lost server's flush would be wiped by it.
             var flushed = new List<ServerNode>();
-            foreach (var (i, ok) in await Task.WhenAll(stillLost.Select(async i => (i, await FlushAsync(_servers[i], cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
+            foreach (var (i, ok) in await Task.WhenAll(stillLost.Select(async i => (i, await EpochWatermark.FlushAsync(_servers[i], cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
             {
                 if (ok && snapshots[i].Length >= ReadQuorum)
                 {
@@ -203,13 +210,10 @@ internal sealed class MemcachedViewStore : IViewStore
             foreach (var node in flushed)
             {
                 var i = node.Index;
-                // Past every epoch this frontend has seen by two (the lost entry it holds took one), and past the wall
-                // clock in ms, so a frontend that remembers a higher epoch than this one does still takes it.
-                var epoch = Math.Min(Math.Max(Volatile.Read(ref _highestSeen[i]) + 2, now), ViewEntry.MaxEpoch);
-                var up = new ViewEntry(epoch, false, now, _frontendId);
+                var up = _highestSeen.Recovered(i, now, _frontendId);
                 if (await SwapAllAsync(i, up, snapshots[i], flushed, cancellationToken).ConfigureAwait(false) >= WriteQuorum)
                 {
-                    RaiseHighestSeen(i, epoch);
+                    _highestSeen.Raise(i, up.Epoch);
                     recovered.Add(i);
                 }
             }
@@ -322,39 +326,6 @@ internal sealed class MemcachedViewStore : IViewStore
         });
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
         return results.Count(ok => ok);
-    }
-
-    private static async Task<bool> FlushAsync(ServerNode node, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            try
-            {
-                await node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-                return true;
-            }
-            catch (MemcachedException)
-            {
-                // A poisoned connection is replaced on the next attempt.
-            }
-        }
-
-        return false;
-    }
-
-    private void RaiseHighestSeen(int index, long epoch)
-    {
-        var current = Volatile.Read(ref _highestSeen[index]);
-        while (epoch > current)
-        {
-            var was = Interlocked.CompareExchange(ref _highestSeen[index], epoch, current);
-            if (was == current)
-            {
-                return;
-            }
-
-            current = was;
-        }
     }
 
     private async Task<ViewEntry?[]?> ReadReplicaAsync(ServerNode replica, CancellationToken cancellationToken)

@@ -24,6 +24,12 @@ internal sealed class IntegrityHarness : IAsyncDisposable
         Policy = policy;
     }
 
+    /// <summary>
+    /// Options applied to every frontend of harnesses started in the current async flow, before the test's own: lets
+    /// a test run an existing scenario on another view store (etcd) unchanged.
+    /// </summary>
+    public static AsyncLocal<Action<MemcachedClientOptions>?> AmbientConfigure { get; } = new();
+
     public MemcachedClient[] Frontends { get; }
 
     public FailoverPolicy Policy { get; }
@@ -93,6 +99,7 @@ internal sealed class IntegrityHarness : IAsyncDisposable
             options.Failback.MinimumDownTime = TimeSpan.FromMilliseconds(300);
             options.Failback.RehashRetryInterval = TimeSpan.FromMilliseconds(500);
             options.Invalidation.ConfirmTimeout = TimeSpan.FromMilliseconds(200);
+            AmbientConfigure.Value?.Invoke(options);
             configure?.Invoke(options);
             frontends[f] = new MemcachedClient(options);
             frontends[f].ServerFailed += (_, e) => harness.Failures.Enqueue(e);

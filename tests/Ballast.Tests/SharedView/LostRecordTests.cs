@@ -19,15 +19,16 @@ public sealed class LostRecordTests
         var key = harness.KeyOn(0, "s9");
         Assert.Equal(1, await harness.ReadAsync(0, key));
 
-        // X stalls; frontend A's delete of k cannot land, so A fences X. Then A stops.
-        harness.Server(0).Pause();
+        // X is cut off from frontend A (its bytes are dropped: a paused process would still apply the delete queued in
+        // its socket when it resumes); A's delete of k cannot land, so A fences X. Then A stops.
+        harness.CutAll(0);
         Assert.Equal(2, await harness.WriteAsync(0, key));
         await harness.Frontends[0].DisposeAsync();
 
         // An operator flushes the other servers (which held X's fence), and X comes back with k's old value.
         await FlushAsync(harness, 1);
         await FlushAsync(harness, 2);
-        harness.Server(0).Resume();
+        harness.HealAll(0);
 
         await AssertNewFrontendNeverReadsAsync(harness, key, deleted: 1);
     }
