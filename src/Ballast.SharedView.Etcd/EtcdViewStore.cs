@@ -128,6 +128,16 @@ internal sealed class EtcdViewStore : IViewStore
                     _highestSeen.Raise(index, target.Epoch);
                     return new PublishResult(1, null);
                 }
+
+                // Someone changed the record since it was read, so after this fence began: if it now says "down" at
+                // this epoch or later, that change fences as well as this one would (a failback's snapshot from
+                // before it no longer matches), as in the memcached store. Many deletes of one down server's keys
+                // touch its record at once; this is what keeps them from exhausting their attempts.
+                if ((await GetAsync(index, cancellationToken).ConfigureAwait(false)).Entry is { IsDown: true } now && now.Epoch >= proposed.Epoch)
+                {
+                    _highestSeen.Raise(index, now.Epoch);
+                    return new PublishResult(1, null);
+                }
             }
         }
         catch (RpcException)
