@@ -26,8 +26,7 @@ public sealed class LostRecordTests
         await harness.Frontends[0].DisposeAsync();
 
         // An operator flushes the other servers (which held X's fence), and X comes back with k's old value.
-        await FlushAsync(harness, 1);
-        await FlushAsync(harness, 2);
+        Assert.All(await OnEveryServerAsync(harness, "flush_all\r\n", 1, 2), answer => Assert.Equal("OK", answer));
         harness.HealAll(0);
 
         await AssertNewFrontendNeverReadsAsync(harness, key, deleted: 1);
@@ -37,12 +36,7 @@ public sealed class LostRecordTests
     public async Task A_restart_of_a_majority_of_servers_during_a_fence_does_not_lift_it()
     {
         await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1);
-        var key = harness.KeyOn(0, "restart");
-        Assert.Equal(1, await harness.ReadAsync(0, key));
-
-        harness.CutAll(0);
-        Assert.Equal(2, await harness.WriteAsync(0, key));
-        Assert.True(await harness.WaitForStateAsync(0, ServerState.Down, TimeSpan.FromSeconds(5)));
+        var key = await FenceServerZeroAsync(harness, "restart");
 
         // The two servers that hold X's fence restart empty while X is still fenced; X kept k's old value.
         await harness.Server(1).RestartAsync();
@@ -56,22 +50,13 @@ public sealed class LostRecordTests
     public async Task A_fence_record_evicted_from_every_witness_does_not_lift_the_fence()
     {
         await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1);
-        var key = harness.KeyOn(0, "evicted");
+        var key = await FenceServerZeroAsync(harness, "evicted");
         var pool = harness.Frontends[0].PoolName;
-        Assert.Equal(1, await harness.ReadAsync(0, key));
-
-        harness.CutAll(0);
-        Assert.Equal(2, await harness.WriteAsync(0, key));
-        Assert.True(await harness.WaitForStateAsync(0, ServerState.Down, TimeSpan.FromSeconds(5)));
         await harness.Frontends[0].DisposeAsync();
 
         // memcached evicts the keys read least recently last, and the view's are read four times a second, so the
         // eviction is made by hand: X's record disappears from every witness, nothing else does.
-        for (var s = 0; s < 3; s++)
-        {
-            using var raw = await TextClient.ConnectAsync(harness.Server(s).Host, harness.Server(s).Port);
-            Assert.Contains(await raw.RequestAsync($"delete ballast:{pool}:view:0\r\n"), new[] { "DELETED", "NOT_FOUND" });
-        }
+        Assert.All(await OnEveryServerAsync(harness, $"delete ballast:{pool}:view:0\r\n"), answer => Assert.Contains(answer, new[] { "DELETED", "NOT_FOUND" }));
 
         harness.HealAll(0);
         await AssertNewFrontendNeverReadsAsync(harness, key, deleted: 1);
@@ -111,23 +96,14 @@ public sealed class LostRecordTests
     public async Task A_forged_record_written_past_the_client_with_an_overflowing_epoch_does_not_unfence_a_server()
     {
         await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1);
-        var key = harness.KeyOn(0, "forged");
+        var key = await FenceServerZeroAsync(harness, "forged");
         var pool = harness.Frontends[0].PoolName;
-        Assert.Equal(1, await harness.ReadAsync(0, key));
-
-        harness.CutAll(0);
-        Assert.Equal(2, await harness.WriteAsync(0, key));
-        Assert.True(await harness.WaitForStateAsync(0, ServerState.Down, TimeSpan.FromSeconds(5)));
         await harness.Frontends[0].DisposeAsync();
 
         // Another program (not Ballast: it has no reserved keys) writes "up" over X's record on every server, with an
         // epoch no counter can follow.
         var forged = $"{long.MaxValue} U 0 forger";
-        for (var s = 0; s < 3; s++)
-        {
-            using var raw = await TextClient.ConnectAsync(harness.Server(s).Host, harness.Server(s).Port);
-            Assert.Equal("STORED", await raw.RequestAsync($"set ballast:{pool}:view:0 0 0 {forged.Length}\r\n{forged}\r\n"));
-        }
+        Assert.All(await OnEveryServerAsync(harness, $"set ballast:{pool}:view:0 0 0 {forged.Length}\r\n{forged}\r\n"), answer => Assert.Equal("STORED", answer));
 
         harness.HealAll(0);
         await AssertNewFrontendNeverReadsAsync(harness, key, deleted: 1);
@@ -167,9 +143,27 @@ public sealed class LostRecordTests
         Assert.True(upAgain, "the new frontend never readmitted the server");
     }
 
-    private static async Task FlushAsync(IntegrityHarness harness, int server)
+    /// <summary>Reads k once (caching it), cuts server 0 (X, k's server) off, deletes k so that X is fenced; returns k.</summary>
+    private static async Task<string> FenceServerZeroAsync(IntegrityHarness harness, string prefix)
     {
-        using var raw = await TextClient.ConnectAsync(harness.Server(server).Host, harness.Server(server).Port);
-        Assert.Equal("OK", await raw.RequestAsync("flush_all\r\n"));
+        var key = harness.KeyOn(0, prefix);
+        Assert.Equal(1, await harness.ReadAsync(0, key));
+        harness.CutAll(0);
+        Assert.Equal(2, await harness.WriteAsync(0, key));
+        Assert.True(await harness.WaitForStateAsync(0, ServerState.Down, TimeSpan.FromSeconds(5)));
+        return key;
+    }
+
+    /// <summary>Sends a raw text command straight to each server (not through Ballast); returns the first line of each answer.</summary>
+    private static async Task<string?[]> OnEveryServerAsync(IntegrityHarness harness, string command, params int[] servers)
+    {
+        var answers = new List<string?>();
+        foreach (var server in servers.Length == 0 ? [0, 1, 2] : servers)
+        {
+            using var raw = await TextClient.ConnectAsync(harness.Server(server).Host, harness.Server(server).Port);
+            answers.Add(await raw.RequestAsync(command));
+        }
+
+        return [.. answers];
     }
 }
