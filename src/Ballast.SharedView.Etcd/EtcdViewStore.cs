@@ -57,7 +57,11 @@ internal sealed class EtcdViewStore : IViewStore
     /// <inheritdoc />
     public int WriteQuorum => 1;
 
-    private TimeSpan CallTimeout => _context.Bound / 2;
+    /// <summary>
+    /// A call may take up to the bound: a read that answers late still renews the lease from when it started, and a
+    /// shorter deadline made reads fail on a saturated machine (the lease then lapsed and every read missed).
+    /// </summary>
+    private TimeSpan CallTimeout => _context.Bound;
 
     /// <inheritdoc />
     public async Task<ViewReadResult> ReadAsync(TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken)
