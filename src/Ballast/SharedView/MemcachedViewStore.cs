@@ -89,6 +89,17 @@ internal sealed class MemcachedViewStore : IViewStore
     /// </summary>
     public async Task<ViewReadResult> ReadAsync(TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken)
     {
+        // Records are judged against the epochs this frontend had seen when the read began. A fence this frontend
+        // publishes while the read is in flight raises the watermark, but the witnesses answered before it landed:
+        // judged against the raised mark, their (correct, older) records would look rolled back, the server "lost",
+        // and the synthetic lost epoch (mark + 1) would collide with the readmission that follows the fence, which
+        // this frontend would then never apply.
+        var seenAtStart = new long[_keys.Length];
+        for (var i = 0; i < seenAtStart.Length; i++)
+        {
+            seenAtStart[i] = _highestSeen[i];
+        }
+
         var (copies, responded) = await ReadCopiesAsync(straggler, cancellationToken).ConfigureAwait(false);
         var isQuorum = responded >= ReadQuorum;
         var entries = new ViewEntry[_keys.Length];
@@ -96,7 +107,7 @@ internal sealed class MemcachedViewStore : IViewStore
         for (var i = 0; i < entries.Length; i++)
         {
             var (merged, holders) = Merge(copies, i);
-            var highest = _highestSeen[i];
+            var highest = seenAtStart[i];
             if (!isQuorum)
             {
                 // Too few answers to vouch for anything; a "down" record is safe to take from any one copy.
