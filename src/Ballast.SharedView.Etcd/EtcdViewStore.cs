@@ -68,6 +68,11 @@ internal sealed class EtcdViewStore : IViewStore
     {
         var entries = new ViewEntry[_context.Servers.Count];
         Array.Fill(entries, ViewEntry.Initial);
+
+        // Judged against the epochs seen when the read began: a fence of this frontend's that commits while the read
+        // is in flight must not make the read's (older, correct) records look rolled back (see MemcachedViewStore).
+        var seenAtStart = _highestSeen.Snapshot();
+
         RangeResponse range;
         try
         {
@@ -90,14 +95,14 @@ internal sealed class EtcdViewStore : IViewStore
         var now = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
         for (var i = 0; i < entries.Length; i++)
         {
-            if (found[i] is { } record && record.Epoch >= _highestSeen[i])
+            if (found[i] is { } record && record.Epoch >= seenAtStart[i])
             {
                 entries[i] = record;
                 _highestSeen.Raise(i, record.Epoch);
             }
             else
             {
-                entries[i] = ViewEntry.Lost(Math.Max(_highestSeen[i], found[i]?.Epoch ?? 0), now);
+                entries[i] = ViewEntry.Lost(Math.Max(seenAtStart[i], found[i]?.Epoch ?? 0), now);
             }
         }
 

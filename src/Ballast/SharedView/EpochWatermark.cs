@@ -15,6 +15,18 @@ internal sealed class EpochWatermark
 
     public long this[int index] => Volatile.Read(ref _highest[index]);
 
+    /// <summary>Every server's mark as it is now: what a read that begins now is judged against.</summary>
+    public long[] Snapshot()
+    {
+        var marks = new long[_highest.Length];
+        for (var i = 0; i < marks.Length; i++)
+        {
+            marks[i] = Volatile.Read(ref _highest[i]);
+        }
+
+        return marks;
+    }
+
     public void Raise(int index, long epoch)
     {
         var current = Volatile.Read(ref _highest[index]);

@@ -94,11 +94,7 @@ internal sealed class MemcachedViewStore : IViewStore
         // judged against the raised mark, their (correct, older) records would look rolled back, the server "lost",
         // and the synthetic lost epoch (mark + 1) would collide with the readmission that follows the fence, which
         // this frontend would then never apply.
-        var seenAtStart = new long[_keys.Length];
-        for (var i = 0; i < seenAtStart.Length; i++)
-        {
-            seenAtStart[i] = _highestSeen[i];
-        }
+        var seenAtStart = _highestSeen.Snapshot();
 
         var (copies, responded) = await ReadCopiesAsync(straggler, cancellationToken).ConfigureAwait(false);
         var isQuorum = responded >= ReadQuorum;
