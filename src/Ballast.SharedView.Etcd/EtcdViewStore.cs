@@ -218,8 +218,28 @@ internal sealed class EtcdViewStore : IViewStore
             }
 
             var read = await ReadAsync(CallTimeout, _context.Time, cancellationToken).ConfigureAwait(false);
+
+            // Fence before the flush, then wait the bound, as the memcached store does: frontends that have not read
+            // the loss yet may still use the server, and a flush under them restarts its counters.
+            var fencedAt = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
+            var fenced = new List<int>();
+            foreach (var i in lost.Where(i => read.IsQuorum && read.Entries[i].AwaitsRecovery))
+            {
+                var fence = new ViewEntry(read.Entries[i].Epoch, IsDown: true, fencedAt, ViewEntry.LostWriter);
+                if ((await FenceAsync(i, fence, CallTimeout, _context.Time, cancellationToken).ConfigureAwait(false)).Holding >= WriteQuorum)
+                {
+                    fenced.Add(i);
+                }
+            }
+
+            if (fenced.Count == 0)
+            {
+                return [];
+            }
+
+            await Task.Delay(_context.Bound, _context.Time, cancellationToken).ConfigureAwait(false);
             var snapshots = new List<(int Index, long Revision)>();
-            foreach (var i in lost.Where(i => read.IsQuorum && read.Entries[i].IsLost))
+            foreach (var i in fenced)
             {
                 snapshots.Add((i, (await GetAsync(i, cancellationToken).ConfigureAwait(false)).Revision));
             }

@@ -127,7 +127,7 @@ internal sealed partial class ServerPool
     }
 
     private static List<int> LostIndexes(ViewReadResult read)
-        => read.Entries.Select((entry, index) => (entry, index)).Where(e => e.entry.IsLost).Select(e => e.index).ToList();
+        => read.Entries.Select((entry, index) => (entry, index)).Where(e => e.entry.AwaitsRecovery).Select(e => e.index).ToList();
 
     /// <summary>One recovery of lost records at a time per frontend; the store's lock makes it one per pool.</summary>
     private async Task RecoverLostAsync(List<int> lost, CancellationToken cancellationToken)
@@ -228,7 +228,7 @@ internal sealed partial class ServerPool
         }
 
         var entry = View[node.Index];
-        if (entry.IsLost)
+        if (entry.AwaitsRecovery)
         {
             // A lost record is recovered for the whole pool at once (RefreshViewAsync), not by this server's failback.
             return;

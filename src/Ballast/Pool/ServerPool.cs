@@ -212,7 +212,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
     private IViewStore CreateViewStore()
         => _options.SharedView.Store == SharedViewStoreKind.Etcd
             ? ViewStoreFactory.CreateEtcd(new ViewStoreContext(PoolName, FrontendId, All, _options.SharedView.EtcdEndpoints.ToArray(), _options.SharedView.Bound, _options.Failback.LockTimeToLive, _time))
-            : new MemcachedViewStore(Main, All, PoolName, FrontendId, _options.Failback.LockTimeToLive, _time);
+            : new MemcachedViewStore(Main, All, PoolName, FrontendId, _options.Failback.LockTimeToLive, _time, _options.SharedView.Bound);
 
     /// <summary>A name every frontend configured with the same servers derives alike.</summary>
     private static string DerivePoolName(ServerEndPoint[] servers)

@@ -30,6 +30,7 @@ internal sealed class MemcachedViewStore : IViewStore
     private readonly EpochWatermark _highestSeen;
     private readonly string _frontendId;
     private readonly TimeSpan _lockTimeToLive;
+    private readonly TimeSpan _bound;
     private readonly TimeProvider _time;
 
     /// <param name="main">The main servers, from which witnesses are chosen.</param>
@@ -38,8 +39,10 @@ internal sealed class MemcachedViewStore : IViewStore
     /// <param name="frontendId">This frontend, as records and locks name it.</param>
     /// <param name="lockTimeToLive">How long the recovery lock lives.</param>
     /// <param name="time">The clock for locks and new epochs.</param>
-    public MemcachedViewStore(IReadOnlyList<ServerNode> main, IReadOnlyList<ServerNode> servers, string poolName, string frontendId, TimeSpan lockTimeToLive, TimeProvider time)
+    /// <param name="bound">The view's bound B: a recovery waits it between fencing a lost server and flushing it.</param>
+    public MemcachedViewStore(IReadOnlyList<ServerNode> main, IReadOnlyList<ServerNode> servers, string poolName, string frontendId, TimeSpan lockTimeToLive, TimeProvider time, TimeSpan bound)
     {
+        _bound = bound;
         _witnesses = ChooseWitnesses(main);
         _servers = servers;
         _keys = Enumerable.Range(0, servers.Count).Select(i => CacheKey.Create($"{ReservedKeys.Prefix(poolName)}view:{i}", InvalidKeyHandling.Reject)).ToArray();
@@ -195,7 +198,31 @@ internal sealed class MemcachedViewStore : IViewStore
 
             // Under the lock, look again: another frontend may have recovered them just before.
             var read = await ReadAsync(_lockTimeToLive / 4, _time, cancellationToken).ConfigureAwait(false);
-            var stillLost = lost.Where(i => read.IsQuorum && read.Entries[i].IsLost).ToArray();
+            var stillLost = lost.Where(i => read.IsQuorum && read.Entries[i].AwaitsRecovery).ToArray();
+
+            // Fence before the flush. A lost record says nothing of who still uses the server: frontends that have not
+            // read the loss yet keep reading and writing it, and a flush under them restarts its counters while they
+            // hand out numbers. A fence on a write quorum, then a wait of the bound, means every frontend still allowed
+            // to read has read the fence. (Its record is written by "lost", which the per-server failback leaves to
+            // this recovery.)
+            var fencedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var fenced = new List<int>();
+            foreach (var i in stillLost)
+            {
+                var fence = new ViewEntry(read.Entries[i].Epoch, IsDown: true, fencedAt, ViewEntry.LostWriter);
+                if ((await FenceAsync(i, fence, _lockTimeToLive / 4, _time, cancellationToken).ConfigureAwait(false)).Holding >= WriteQuorum)
+                {
+                    fenced.Add(i);
+                }
+            }
+
+            if (fenced.Count == 0)
+            {
+                return [];
+            }
+
+            await Task.Delay(_bound, _time, cancellationToken).ConfigureAwait(false);
+            stillLost = [.. fenced];
             var snapshots = new Dictionary<int, RecordSnapshot[]>();
             foreach (var i in stillLost)
             {

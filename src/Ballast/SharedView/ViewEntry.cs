@@ -34,7 +34,13 @@ internal readonly record struct ViewEntry(long Epoch, bool IsDown, long ChangedA
     public static ViewEntry Initial => new(0, false, 0, "-");
 
     /// <summary>A server whose record was lost: down, past every epoch this frontend has seen.</summary>
-    public static ViewEntry Lost(long highestSeen, long nowUnixMs) => new(Math.Min(highestSeen + 1, MaxEpoch), true, nowUnixMs, "lost", IsLost: true);
+    public static ViewEntry Lost(long highestSeen, long nowUnixMs) => new(Math.Min(highestSeen + 1, MaxEpoch), true, nowUnixMs, LostWriter, IsLost: true);
+
+    /// <summary>The writer of a lost record, and of the fence a recovery publishes for it: its flush is the recovery's, not a failback's.</summary>
+    public const string LostWriter = "lost";
+
+    /// <summary>A record whose flush belongs to the store's recovery of lost records (lost, or fenced by that recovery).</summary>
+    public bool AwaitsRecovery => IsLost || (IsDown && Writer == LostWriter);
 
     public byte[] Encode() => Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Epoch} {(IsDown ? 'D' : 'U')} {ChangedAtUnixMs} {Writer}"));
 
