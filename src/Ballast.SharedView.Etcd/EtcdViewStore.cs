@@ -223,7 +223,9 @@ internal sealed class EtcdViewStore : IViewStore
             // the loss yet may still use the server, and a flush under them restarts its counters.
             var fencedAt = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
             var fenced = new List<int>();
-            foreach (var i in lost.Where(i => read.IsQuorum && read.Entries[i].AwaitsRecovery))
+            var candidates = lost.Where(i => read.IsQuorum && read.Entries[i].AwaitsRecovery).ToArray();
+            var someoneMayUseThem = candidates.Any(i => !read.Entries[i].IsUnknownToEveryone);
+            foreach (var i in candidates)
             {
                 var fence = new ViewEntry(read.Entries[i].Epoch, IsDown: true, fencedAt, ViewEntry.LostWriter);
                 if ((await FenceAsync(i, fence, CallTimeout, _context.Time, cancellationToken).ConfigureAwait(false)).Holding >= WriteQuorum)
@@ -237,7 +239,10 @@ internal sealed class EtcdViewStore : IViewStore
                 return [];
             }
 
-            await Task.Delay(_context.Bound, _context.Time, cancellationToken).ConfigureAwait(false);
+            if (someoneMayUseThem)
+            {
+                await Task.Delay(_context.Bound, _context.Time, cancellationToken).ConfigureAwait(false);
+            }
             var snapshots = new List<(int Index, long Revision)>();
             foreach (var i in fenced)
             {

@@ -207,6 +207,7 @@ internal sealed class MemcachedViewStore : IViewStore
             // this recovery.)
             var fencedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var fenced = new List<int>();
+            var someoneMayUseThem = stillLost.Any(i => !read.Entries[i].IsUnknownToEveryone);
             foreach (var i in stillLost)
             {
                 var fence = new ViewEntry(read.Entries[i].Epoch, IsDown: true, fencedAt, ViewEntry.LostWriter);
@@ -221,7 +222,10 @@ internal sealed class MemcachedViewStore : IViewStore
                 return [];
             }
 
-            await Task.Delay(_bound, _time, cancellationToken).ConfigureAwait(false);
+            if (someoneMayUseThem)
+            {
+                await Task.Delay(_bound, _time, cancellationToken).ConfigureAwait(false);
+            }
             stillLost = [.. fenced];
             var snapshots = new Dictionary<int, RecordSnapshot[]>();
             foreach (var i in stillLost)

@@ -42,6 +42,12 @@ internal readonly record struct ViewEntry(long Epoch, bool IsDown, long ChangedA
     /// <summary>A record whose flush belongs to the store's recovery of lost records (lost, or fenced by that recovery).</summary>
     public bool AwaitsRecovery => IsLost || (IsDown && Writer == LostWriter);
 
+    /// <summary>
+    /// A lost record of a server no witness and no read of this frontend ever knew (a brand-new pool: the lost epoch
+    /// is the first). No frontend can have been told it is up, so its recovery need not wait the bound before the flush.
+    /// </summary>
+    public bool IsUnknownToEveryone => IsLost && Epoch <= 1;
+
     public byte[] Encode() => Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Epoch} {(IsDown ? 'D' : 'U')} {ChangedAtUnixMs} {Writer}"));
 
     /// <summary>
