@@ -38,9 +38,28 @@ internal sealed class Invalidator
             return work;
         }
 
+        // The caller's wait (a task that also ends when the token fires), and a continuation that reports the work's
+        // failure if the caller is no longer there to see it. Its description is formatted only then.
         var task = work.AsTask();
-        _pool.Observe(task, node is null ? $"{operation} of '{key}'" : $"{operation} of '{key}' on {node.EndPoint}");
+        task.ContinueWith(
+            static (done, state) => ((DetachedWork)state!).Report(done.Exception!.GetBaseException()),
+            new DetachedWork(_pool, operation, key, node),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         return new ValueTask<T>(task.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>What a detached piece of work is, kept unformatted until its failure must be reported.</summary>
+    private sealed class DetachedWork(ServerPool pool, string operation, string key, ServerNode? node)
+    {
+        public void Report(Exception error)
+        {
+            if (error is not OperationCanceledException)
+            {
+                pool.ReportBackgroundFailure(node is null ? $"{operation} of '{key}'" : $"{operation} of '{key}' on {node.EndPoint}", error);
+            }
+        }
     }
 
     /// <summary>
@@ -80,7 +99,7 @@ internal sealed class Invalidator
                     try
                     {
                         var remaining = TimeSpan.FromSeconds((deadline - time.GetTimestamp()) / (double)time.TimestampFrequency);
-                        var result = await node.ExecuteAsync(command(), lifetime, evenIfDown: true).AsTask().WaitAsync(remaining, time, lifetime).ConfigureAwait(false);
+                        var result = await node.ExecuteAsync(command(), CancellationToken.None, evenIfDown: true).AsTask().WaitAsync(remaining, time, lifetime).ConfigureAwait(false);
                         _pool.Journal.Remove(pending);
                         return (result, false);
                     }
@@ -147,8 +166,11 @@ internal sealed class Invalidator
     /// </summary>
     private ValueTask<T> AttemptAsync<T>(ServerNode node, MetaCommand<T> command, CancellationToken callerLeft, bool evenIfDown = true)
     {
-        // The common case, no token that can fire: the command's own task, with no state machine of its own.
-        var answer = node.ExecuteAsync(command, _pool.ShutdownToken, evenIfDown);
+        // The common case, no token that can fire: the command's own task, with no state machine of its own. The
+        // command takes no token at all: it ends with its answer, its connection's timeout, or the client's disposal
+        // (which fails what is in flight), and registering each store on the pool's shutdown token cost an allocation
+        // and a contended lock per write.
+        var answer = node.ExecuteAsync(command, CancellationToken.None, evenIfDown);
         return !callerLeft.CanBeCanceled || answer.IsCompleted ? answer : AttemptAfterCallerMayLeaveAsync(node, command, answer, callerLeft);
     }
 
