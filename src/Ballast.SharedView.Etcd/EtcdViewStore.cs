@@ -227,6 +227,13 @@ internal sealed class EtcdViewStore : IViewStore
             var someoneMayUseThem = candidates.Any(i => !read.Entries[i].IsUnknownToEveryone);
             foreach (var i in candidates)
             {
+                if (read.Entries[i].IsUnknownToEveryone)
+                {
+                    // Nobody was ever told it is up: nothing to fence.
+                    fenced.Add(i);
+                    continue;
+                }
+
                 var fence = new ViewEntry(read.Entries[i].Epoch, IsDown: true, fencedAt, ViewEntry.LostWriter);
                 if ((await FenceAsync(i, fence, CallTimeout, _context.Time, cancellationToken).ConfigureAwait(false)).Holding >= WriteQuorum)
                 {

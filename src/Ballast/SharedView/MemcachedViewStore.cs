@@ -210,6 +210,13 @@ internal sealed class MemcachedViewStore : IViewStore
             var someoneMayUseThem = stillLost.Any(i => !read.Entries[i].IsUnknownToEveryone);
             foreach (var i in stillLost)
             {
+                if (read.Entries[i].IsUnknownToEveryone)
+                {
+                    // Nobody was ever told it is up: nothing to fence, and a new pool's first read stays as quick as it was.
+                    fenced.Add(i);
+                    continue;
+                }
+
                 var fence = new ViewEntry(read.Entries[i].Epoch, IsDown: true, fencedAt, ViewEntry.LostWriter);
                 if ((await FenceAsync(i, fence, _lockTimeToLive / 4, _time, cancellationToken).ConfigureAwait(false)).Holding >= WriteQuorum)
                 {
