@@ -38,28 +38,11 @@ internal sealed class Invalidator
             return work;
         }
 
-        // The caller's wait (a task that also ends when the token fires), and a continuation that reports the work's
-        // failure if the caller is no longer there to see it. Its description is formatted only then.
+        // The caller's wait (a task that also ends when the token fires); the work's failure, if the caller is no
+        // longer there to see it, is reported by the pool.
         var task = work.AsTask();
-        task.ContinueWith(
-            static (done, state) => ((DetachedWork)state!).Report(done.Exception!.GetBaseException()),
-            new DetachedWork(_pool, operation, key, node),
-            CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+        _pool.Observe(task, operation, node, key);
         return new ValueTask<T>(task.WaitAsync(cancellationToken));
-    }
-
-    /// <summary>What a detached piece of work is, kept unformatted until its failure must be reported.</summary>
-    private sealed class DetachedWork(ServerPool pool, string operation, string key, ServerNode? node)
-    {
-        public void Report(Exception error)
-        {
-            if (error is not OperationCanceledException)
-            {
-                pool.ReportBackgroundFailure(node is null ? $"{operation} of '{key}'" : $"{operation} of '{key}' on {node.EndPoint}", error);
-            }
-        }
     }
 
     /// <summary>

@@ -70,5 +70,5 @@ internal sealed partial class ServerPool
     }
 
     private void OnLocalFailure(ServerNode node, ServerFailureReason reason, Exception? error)
-        => Observe(FenceAsync(node, reason, error?.Message, _shutdown.Token, markedDownByCaller: true), $"fence of {node.EndPoint}");
+        => Observe(FenceAsync(node, reason, error?.Message, _shutdown.Token, markedDownByCaller: true), "fence", node);
 }

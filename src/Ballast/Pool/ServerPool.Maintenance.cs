@@ -35,7 +35,7 @@ internal sealed partial class ServerPool
                 {
                     if ((node.Health.IsDown || !View.IsUp(node.Index)) && node.Health.TryBeginStep())
                     {
-                        Observe(RecoverAsync(node, cancellationToken), $"recovery step for {node.EndPoint}");
+                        Observe(RecoverAsync(node, cancellationToken), "recovery step", node);
                     }
                 }
 
@@ -121,8 +121,12 @@ internal sealed partial class ServerPool
                 }
             }
 
-            // Fenced by the view while this frontend still had it up: it is down here too from now on.
-            health.MarkDown();
+            // Fenced by the view while this frontend still had it up: it is down here too from now on. (Only then: a
+            // server already reachable again (Recovering) goes on to its failback without another probe.)
+            if (!health.IsDown)
+            {
+                health.MarkDown();
+            }
             if (health.State != HealthState.Recovering)
             {
                 if (!health.TryStartProbe())
