@@ -100,7 +100,10 @@ internal abstract class FailoverStrategy
     /// value readable as fresh. True when an item was marked, or its server fenced (no one reads it before a flush).
     /// </summary>
     public virtual ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(MarkStaleOnAsync([Primary(key)], key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
+        => Pool.Invalidations.Detach(MarkStaleOnAsync(InvalidationTargets(key), key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
+
+    /// <summary>The servers that hold copies of a key, which an invalidation must reach: the key's own server here.</summary>
+    protected virtual IReadOnlyList<ServerNode> InvalidationTargets(CacheKey key) => [Primary(key)];
 
     /// <summary>
     /// Increments or decrements a counter on the key's own server, which must be readable. Counters never move to
@@ -110,7 +113,7 @@ internal abstract class FailoverStrategy
         => HomeFor(key).ExecuteAsync(new ArithmeticCommand(key, increment, delta, initial, ttlSeconds), cancellationToken);
 
     /// <summary>Marks <paramref name="key"/> stale on every node given, each confirmed or fenced.</summary>
-    protected async ValueTask<bool> MarkStaleOnAsync(IReadOnlyList<ServerNode> nodes, CacheKey key, long staleSeconds, CancellationToken callerLeft)
+    private async ValueTask<bool> MarkStaleOnAsync(IReadOnlyList<ServerNode> nodes, CacheKey key, long staleSeconds, CancellationToken callerLeft)
     {
         var marks = new Task<(DeleteStatus Result, bool Fenced)>[nodes.Count];
         for (var i = 0; i < nodes.Count; i++)

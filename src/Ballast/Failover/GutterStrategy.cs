@@ -17,40 +17,11 @@ internal sealed class GutterStrategy : FailoverStrategy
     {
     }
 
-    public override async ValueTask<GetResult> GetAsync(CacheKey key, long leaseSeconds, CancellationToken cancellationToken)
-    {
-        var primary = Primary(key);
-        if (Pool.IsReadable(primary))
-        {
-            var raw = await ReadOrMissAsync(primary, new GetCommand(key, vivifySeconds: leaseSeconds), cancellationToken).ConfigureAwait(false);
-            return Present(key, primary, raw);
-        }
+    public override ValueTask<GetResult> GetAsync(CacheKey key, long leaseSeconds, CancellationToken cancellationToken)
+        => ReadPrimaryOrGutterAsync(key, inGutter => new GetCommand(key, vivifySeconds: inGutter ? Math.Min(leaseSeconds, MaxTtl) : leaseSeconds), cancellationToken);
 
-        if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Pool.IsReadable(gutter))
-        {
-            return GetResult.Miss;
-        }
-
-        var stored = await ReadOrMissAsync(gutter, new GetCommand(key, vivifySeconds: Math.Min(leaseSeconds, MaxTtl)), cancellationToken).ConfigureAwait(false);
-        return PresentGutterEntry(key, gutter, stored, epoch);
-    }
-
-    public override async ValueTask<GetResult> GetAndTouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
-    {
-        var primary = Primary(key);
-        if (Pool.IsReadable(primary))
-        {
-            return await base.GetAndTouchAsync(key, ttlSeconds, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Pool.IsReadable(gutter))
-        {
-            return GetResult.Miss;
-        }
-
-        var stored = await ReadOrMissAsync(gutter, new GetCommand(key, touchSeconds: CappedTtl(ttlSeconds)), cancellationToken).ConfigureAwait(false);
-        return PresentGutterEntry(key, gutter, stored, epoch);
-    }
+    public override ValueTask<GetResult> GetAndTouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
+        => ReadPrimaryOrGutterAsync(key, inGutter => new GetCommand(key, touchSeconds: inGutter ? CappedTtl(ttlSeconds) : ttlSeconds), cancellationToken);
 
     /// <summary>Touches the key's own server, or while it is in an outage the key's gutter entry (TTL capped).</summary>
     public override async ValueTask<bool> TouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
@@ -65,11 +36,30 @@ internal sealed class GutterStrategy : FailoverStrategy
         return (await GetAndTouchAsync(key, ttlSeconds, cancellationToken).ConfigureAwait(false)).IsHit;
     }
 
-    /// <summary>Marks the key stale on its server and in the gutter, both confirmed or fenced.</summary>
-    public override ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
+    /// <summary>The key's server and its gutter server: a mark-stale goes to both, each confirmed or fenced.</summary>
+    protected override IReadOnlyList<ServerNode> InvalidationTargets(CacheKey key)
+        => GutterFor(key) is { } gutter ? [Primary(key), gutter] : [Primary(key)];
+
+    /// <summary>
+    /// A read of the key's own server while it is readable; while it is in an outage, of the key's gutter entry of
+    /// that outage. <paramref name="command"/> makes the request for either (told whether it goes to the gutter).
+    /// </summary>
+    private async ValueTask<GetResult> ReadPrimaryOrGutterAsync(CacheKey key, Func<bool, GetCommand> command, CancellationToken cancellationToken)
     {
-        ServerNode[] nodes = GutterFor(key) is { } gutter ? [Primary(key), gutter] : [Primary(key)];
-        return Pool.Invalidations.Detach(MarkStaleOnAsync(nodes, key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
+        var primary = Primary(key);
+        if (Pool.IsReadable(primary))
+        {
+            var raw = await ReadOrMissAsync(primary, command(false), cancellationToken).ConfigureAwait(false);
+            return Present(key, primary, raw);
+        }
+
+        if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Pool.IsReadable(gutter))
+        {
+            return GetResult.Miss;
+        }
+
+        var stored = await ReadOrMissAsync(gutter, command(true), cancellationToken).ConfigureAwait(false);
+        return PresentGutterEntry(key, gutter, stored, epoch);
     }
 
     /// <summary>A gutter read as a caller may see it: only an entry written in this outage (its epoch) is a hit.</summary>

@@ -79,9 +79,8 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
     public override async ValueTask<bool> TouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
         => (await GetAndTouchAsync(key, ttlSeconds, cancellationToken).ConfigureAwait(false)).IsHit;
 
-    /// <summary>Marks every replica's copy stale, each confirmed or fenced, so no replica still serves it as fresh.</summary>
-    public override ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(MarkStaleOnAsync(Replicas(key), key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
+    /// <summary>Every replica: a mark-stale marks each copy, confirmed or fenced, so no replica still serves it as fresh.</summary>
+    protected override IReadOnlyList<ServerNode> InvalidationTargets(CacheKey key) => Replicas(key);
 
     /// <summary>Refused: replicated copies are versioned envelopes, which memcached cannot increment, and counters on several servers would drift.</summary>
     public override ValueTask<CounterResult> CounterAsync(CacheKey key, bool increment, ulong delta, ulong? initial, long ttlSeconds, CancellationToken cancellationToken)
