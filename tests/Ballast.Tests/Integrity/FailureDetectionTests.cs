@@ -17,7 +17,7 @@ public sealed class FailureDetectionTests
         Assert.False((await client.GetAsync(key)).IsHit);
         Assert.True(await harness.WaitForStateAsync(1, ServerState.Down, TimeSpan.FromSeconds(2)));
 
-        // The event follows the state change on the thread that saw the failure.
+        // The event follows the state change, raised on a worker (never on the thread that saw the failure).
         Assert.True(await IntegrityHarness.WaitUntilAsync(() => harness.Failures.Any(f => f.Server == harness.EndPoint(1)), TimeSpan.FromSeconds(2)));
         var failed = Assert.Single(harness.Failures, f => f.Server == harness.EndPoint(1));
         Assert.Contains(failed.Reason, new[] { ServerFailureReason.ConnectionReset, ServerFailureReason.ConnectionRefused });
@@ -61,9 +61,14 @@ public sealed class FailureDetectionTests
         }
 
         Assert.NotEqual(ServerState.Up, client.GetServerState(harness.EndPoint(0)));
-        Assert.Contains(harness.Failures, f => f.Server == harness.EndPoint(0) && f.Reason == ServerFailureReason.Timeouts);
+        // Events are raised on a worker, after the state has changed: wait (boundedly) for their delivery.
+        Assert.True(
+            await IntegrityHarness.WaitUntilAsync(() => harness.Failures.Any(f => f.Server == harness.EndPoint(0) && f.Reason == ServerFailureReason.Timeouts), TimeSpan.FromSeconds(2)),
+            "no ServerFailed event with reason Timeouts for the stalled server");
         harness.Server(0).Resume();
         Assert.True(await harness.WaitForStateAsync(0, ServerState.Up, TimeSpan.FromSeconds(10)));
-        Assert.Contains(harness.Recoveries, r => r.Args.Server == harness.EndPoint(0) && r.Args.FlushedByThisFrontend && r.Args.Downtime > TimeSpan.Zero);
+        Assert.True(
+            await IntegrityHarness.WaitUntilAsync(() => harness.Recoveries.Any(r => r.Args.Server == harness.EndPoint(0) && r.Args.FlushedByThisFrontend && r.Args.Downtime > TimeSpan.Zero), TimeSpan.FromSeconds(2)),
+            "no ServerRecovered event flushed by this frontend");
     }
 }
