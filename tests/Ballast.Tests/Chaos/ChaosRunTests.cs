@@ -9,6 +9,7 @@ namespace Ballast.Tests.Chaos;
 /// The claim: the policies that promise integrity show no stale read beyond the bound, and hand out no counter value
 /// twice within a server epoch, with a share of deletes and refills cancelled mid-flight.
 /// </summary>
+[Collection(Integrity.WallClockBoundCollection.Name)]
 public sealed class ChaosRunTests(ITestOutputHelper output)
 {
     private static ChaosOptions Options(params FailoverPolicy[] policies) => new()

@@ -7,6 +7,7 @@ namespace Ballast.Tests.Integrity;
 /// (an aborted HTTP request). The caller may see its cancellation, but the invalidation goes on: S is fenced, and B
 /// stops reading the old value within the bound measured from the moment A's call returned.
 /// </summary>
+[Collection(WallClockBoundCollection.Name)]
 public sealed class CancelledInvalidationTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(1);

@@ -7,6 +7,7 @@ namespace Ballast.Tests.Integrity;
 /// own timer, so brief partial partitions occur, where reads within the bound are the documented window), and
 /// damping keeps flushes few.
 /// </summary>
+[Collection(WallClockBoundCollection.Name)]
 public sealed class FlappingTests
 {
     private readonly ITestOutputHelper _output;

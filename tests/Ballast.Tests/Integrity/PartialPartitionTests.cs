@@ -6,6 +6,7 @@ namespace Ballast.Tests.Integrity;
 /// S3 (seed 000, Kenner): only some frontends lose a server. A fences it; B, which still reaches it, must stop reading
 /// it within the bound B of A's write completing. The bound and the reads inside it are reported.
 /// </summary>
+[Collection(WallClockBoundCollection.Name)]
 public sealed class PartialPartitionTests
 {
     private readonly ITestOutputHelper _output;
