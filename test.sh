@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need when it is missing (memcached, libmemcached-tools, php-cli, php-memcache,
+# Installs what the tests need when it is missing (memcached, libmemcached-tools, php-cli, php-memcache, etcd-server,
 # php-memcached), builds, and runs every test: unit tests, wire-fault tests, and integration tests against real
 # memcached processes and the real PHP extensions. Extra arguments go to `dotnet test` (e.g. --filter Integrity).
 set -euo pipefail

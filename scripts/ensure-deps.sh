@@ -2,7 +2,8 @@
 # memcached (the servers), libmemcached-tools (memcaslap, the C peer in benchmarks), php-cli with php-memcache and
 # php-memcached (the PHP peers whose key distribution Ballast must match), gcc (builds the mgblast ceiling probe), afl++
 # (fuzzes the response parser, scripts/fuzz.sh), redis-server (the peer of the IDistributedCache benchmark,
-# bench/Ballast.DistributedCacheBench).
+# bench/Ballast.DistributedCacheBench), etcd-server (the shared view's etcd store; tests and `ballast chaos --view etcd`
+# start their own etcd).
 
 ensure_packages() {
   local missing=()
@@ -22,12 +23,13 @@ ensure_packages() {
   command -v gcc >/dev/null || missing+=(gcc)
   command -v afl-fuzz >/dev/null || missing+=(afl++)
   command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v etcd >/dev/null || missing+=(etcd-server)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing: ${missing[*]}" >&2
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  # The Debian package may start a memcached service on 127.0.0.1:11211. It is left alone: the tests start their
+  # The Debian packages may start memcached and etcd services on 127.0.0.1:11211. It is left alone: the tests start their
   # own servers on free ports, and those that need port 11211 use other loopback addresses (127.0.0.2 and up).
 }
 

@@ -18,6 +18,9 @@ public sealed partial class MemcachedClient
     /// <exception cref="ArgumentException">The server is not in the pool.</exception>
     public ServerState GetServerState(ServerEndPoint server) => _pool.StateOf(Node(server));
 
+    /// <summary>The epoch of a server's record in this frontend's copy of the shared view (tests write journals with it).</summary>
+    internal long ViewEpochOf(ServerEndPoint server) => _pool.View[Node(server).Index].Epoch;
+
     /// <summary>Flushes every main server (<c>flush_all</c>), optionally after <paramref name="delay"/>.</summary>
     /// <exception cref="MemcachedException">Some servers could not be flushed; the message names them.</exception>
     public async Task FlushAllAsync(TimeSpan? delay = null, CancellationToken cancellationToken = default)

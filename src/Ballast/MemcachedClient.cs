@@ -4,6 +4,7 @@ using Ballast.Failover;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
+using Ballast.SharedView;
 
 namespace Ballast;
 
@@ -167,14 +168,9 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         _pool.ThrowIfMisconfigured();
-        ArgumentNullException.ThrowIfNull(key);
-        var reserved = _pool.ReservedKeyPrefix;
-        if (key.StartsWith(reserved, StringComparison.Ordinal))
-        {
-            throw new InvalidCacheKeyException(key, $"keys starting with '{reserved}' are reserved for the records Ballast keeps for the pool (its shared view of server health)");
-        }
-
-        return CacheKey.Create(key, _options.InvalidKeyHandling);
+        var cacheKey = CacheKey.Create(key, _options.InvalidKeyHandling);
+        ReservedKeys.ThrowIfReserved(key, _pool.ReservedKeyPrefix);
+        return cacheKey;
     }
 
     /// <summary>

@@ -144,6 +144,14 @@ internal static class BenchRunner
                 options.ConnectionsPerServer = connections;
             }
 
+            await using var etcd = s.View == SharedViewStoreKind.Etcd ? await EtcdProcess.StartAsync(ct: cancellationToken).ConfigureAwait(false) : null;
+            if (etcd is not null)
+            {
+                // The view in etcd (started for the run on a free loopback port): reads must not wait for it either.
+                options.SharedView.Store = SharedViewStoreKind.Etcd;
+                options.SharedView.EtcdEndpoints.Add(etcd.Endpoint);
+            }
+
             report.OperationTimeoutMs = options.OperationTimeout.TotalMilliseconds;
             var keys = BallastLoad.KeyNames(s.Keys);
             var value = BallastLoad.Value(s.ValueSize);

@@ -37,6 +37,9 @@ internal sealed record BenchSettings
 
     public bool Suite { get; init; }
 
+    /// <summary>Where the client keeps its shared view (<c>--view</c>): memcached witnesses (default) or an etcd started for the run.</summary>
+    public SharedViewStoreKind View { get; init; }
+
     /// <summary>Gets go through the IBufferWriter overload into a buffer each loop reuses.</summary>
     public bool IntoBuffer { get; init; }
 

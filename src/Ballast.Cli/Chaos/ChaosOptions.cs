@@ -75,6 +75,12 @@ public sealed class ChaosOptions
     /// <summary>Healthy time after the last fault, so recoveries (and what they serve) are observed.</summary>
     public TimeSpan Tail { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>Where the frontends keep the shared view: memcached (default) or etcd (<c>--view</c>).</summary>
+    public SharedViewStoreKind View { get; set; } = SharedViewStoreKind.Memcached;
+
+    /// <summary>etcd endpoints for <c>--view etcd</c>; when empty, the run starts its own etcd on a free loopback port.</summary>
+    public IReadOnlyList<string> EtcdEndpoints { get; set; } = [];
+
     /// <summary>The half-period of the flap fault.</summary>
     public TimeSpan FlapPeriod { get; set; } = TimeSpan.FromMilliseconds(200);
 

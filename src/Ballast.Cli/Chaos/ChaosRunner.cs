@@ -31,8 +31,34 @@ public sealed class ChaosRunner
     /// <summary>The fault schedule every policy gets.</summary>
     public FaultSchedule Schedule { get; }
 
-    /// <summary>Runs every policy; returns one result per policy, in order.</summary>
+    /// <summary>The etcd endpoints the frontends use under <c>--view etcd</c> (given, or of the etcd this run started).</summary>
+    private IReadOnlyList<string> _etcdEndpoints = [];
+
+    /// <summary>
+    /// Runs every policy; returns one result per policy, in order. Under <c>--view etcd</c> with no endpoints given, an
+    /// etcd is started on a free loopback port for the run and stopped after it, as the memcached servers are.
+    /// </summary>
     public async Task<IReadOnlyList<PolicyResult>> RunAsync(IProgress<ChaosProgress>? progress = null, CancellationToken ct = default)
+    {
+        Ballast.FaultInjection.EtcdProcess? etcd = null;
+        try
+        {
+            _etcdEndpoints = _options.EtcdEndpoints;
+            if (_options.View == SharedViewStoreKind.Etcd && _etcdEndpoints.Count == 0)
+            {
+                etcd = await Ballast.FaultInjection.EtcdProcess.StartAsync(ct: ct).ConfigureAwait(false);
+                _etcdEndpoints = [etcd.Endpoint];
+            }
+
+            return await RunPoliciesAsync(progress, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            etcd?.Dispose();
+        }
+    }
+
+    private async Task<IReadOnlyList<PolicyResult>> RunPoliciesAsync(IProgress<ChaosProgress>? progress, CancellationToken ct)
     {
         var results = new List<PolicyResult>();
         for (var i = 0; i < _options.Policies.Count; i++)
@@ -66,6 +92,14 @@ public sealed class ChaosRunner
 
         options.ConnectVia = server => cluster.RouteFor(frontend, server);
         options.SharedView.Bound = _options.Bound;
+        if (_options.View == SharedViewStoreKind.Etcd)
+        {
+            options.SharedView.Store = SharedViewStoreKind.Etcd;
+            foreach (var endpoint in _etcdEndpoints)
+            {
+                options.SharedView.EtcdEndpoints.Add(endpoint);
+            }
+        }
         options.Failback.RehashRetryInterval = _options.RehashRetryInterval;
         if (cluster.GutterEndPoint is { } gutter)
         {

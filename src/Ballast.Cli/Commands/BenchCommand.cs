@@ -29,15 +29,30 @@ internal static class BenchCommand
         var check = new Option<bool>("--check") { Description = "Exit 1 when a target fails." };
         var intoBuffer = new Option<bool>("--into-buffer") { Description = "Gets copy values into a reused IBufferWriter<byte> (the allocation-free read) instead of returning arrays." };
         var tls = new Option<bool>("--tls") { Description = "Measure TLS next to plain TCP in one run: start one memcached with -Z and one without, and measure Ballast over each in alternating slices." };
+        var viewTraffic = new Option<string?>("--view-traffic") { Description = "Instead of load: idle shared-view traffic of one frontend for each pool size, like 3,8,32,64 (servers are started and stopped; --duration per size)." };
+        var view = new Option<string>("--view") { Description = "Where the client keeps its shared view: memcached (default) or etcd (started on a free loopback port for the run).", DefaultValueFactory = _ => "memcached" };
         var suite = new Option<bool>("--suite") { Description = "Run every scenario the targets are stated for (c=32, c=256, multi-get 20, c=1, 1 of 3 down, allocation per get)." };
 
         var command = new Command("bench", "Measure Ballast against memcaslap and the mgblast ceiling on the same servers.")
         {
-            servers, startServers, concurrency, duration, warmup, valueSize, keys, getRatio, multiget, connections, down, json, peers, mgblastSource, check, intoBuffer, suite, tls,
+            servers, startServers, concurrency, duration, warmup, valueSize, keys, getRatio, multiget, connections, down, json, peers, mgblastSource, check, intoBuffer, suite, tls, viewTraffic, view,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(viewTraffic) is { } sizes)
+            {
+                try
+                {
+                    return await ViewTrafficBench.RunAsync(ViewTrafficBench.ParseSizes(sizes), DurationParser.Parse(parse.GetValue(duration)!), Console.Out, cancellationToken).ConfigureAwait(false);
+                }
+                catch (FormatException error)
+                {
+                    await Console.Error.WriteLineAsync(error.Message).ConfigureAwait(false);
+                    return 2;
+                }
+            }
+
             BenchSettings settings;
             try
             {
@@ -62,6 +77,12 @@ internal static class BenchCommand
                     Check = parse.GetValue(check),
                     IntoBuffer = parse.GetValue(intoBuffer),
                     Suite = parse.GetValue(suite),
+                    View = parse.GetValue(view) switch
+                    {
+                        "memcached" => SharedViewStoreKind.Memcached,
+                        "etcd" => SharedViewStoreKind.Etcd,
+                        var other => throw new FormatException($"--view must be memcached or etcd (got '{other}')."),
+                    },
                 };
             }
             catch (FormatException error)

@@ -27,10 +27,12 @@ public static class ChaosCommand
         var touchRatio = new Option<double>("--touch-ratio") { Description = "Fraction of reads made with get-and-touch (misses also touch).", DefaultValueFactory = _ => 0 };
         var counterRatio = new Option<double>("--counter-ratio") { Description = "Fraction of operations that increment counters (checked: no value twice per server epoch).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print a JSON array, one object per policy." };
+        var view = new Option<string>("--view") { Description = "Where the shared view lives: memcached (witness servers of the pool) or etcd.", DefaultValueFactory = _ => "memcached" };
+        var etcdEndpoints = new Option<string?>("--etcd-endpoints") { Description = "With --view etcd: etcd endpoints (http://host:port,...); when omitted, an etcd is started on a free loopback port and stopped after the run." };
         var report = new Option<string?>("--report") { Description = "Write a self-contained HTML timeline to this file." };
         var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap) against real memcached servers.")
         {
-            policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, cancelRatio, touchRatio, counterRatio, json, report,
+            policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, cancelRatio, touchRatio, counterRatio, json, report, view, etcdEndpoints,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -51,6 +53,13 @@ public static class ChaosCommand
                     CancelRatio = parse.GetValue(cancelRatio),
                     TouchRatio = parse.GetValue(touchRatio),
                     CounterRatio = parse.GetValue(counterRatio),
+                    View = parse.GetValue(view) switch
+                    {
+                        "memcached" => SharedViewStoreKind.Memcached,
+                        "etcd" => SharedViewStoreKind.Etcd,
+                        var other => throw new ArgumentException($"The option --view must be memcached or etcd (got '{other}').", "--view"),
+                    },
+                    EtcdEndpoints = (parse.GetValue(etcdEndpoints) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 };
                 options.Validate();
             }

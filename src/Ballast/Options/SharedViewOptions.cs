@@ -26,12 +26,32 @@ public sealed class SharedViewOptions
     /// </summary>
     public string? PoolName { get; set; }
 
+    /// <summary>
+    /// Where the records live: <see cref="SharedViewStoreKind.Memcached"/> (default; on 3 or 5 witness servers of the
+    /// pool) or <see cref="SharedViewStoreKind.Etcd"/> (needs <see cref="EtcdEndpoints"/> and the
+    /// <c>Ballast.SharedView.Etcd</c> package). See docs/integrity.md for what each survives.
+    /// </summary>
+    public SharedViewStoreKind Store { get; set; } = SharedViewStoreKind.Memcached;
+
+    /// <summary>The etcd endpoints (<c>http://host:port</c>) when <see cref="Store"/> is etcd. Default none.</summary>
+    public IList<string> EtcdEndpoints { get; private set; } = new List<string>();
+
     /// <summary>How often the view is read: <see cref="Bound"/> divided by 4.</summary>
     public TimeSpan RefreshInterval => Bound / 4;
 
     internal void Validate()
     {
         OptionChecks.Range(Bound, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(1), nameof(Bound));
+        if (Store == SharedViewStoreKind.Etcd && (EtcdEndpoints.Count == 0 || EtcdEndpoints.Any(e => !Uri.TryCreate(e, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))))
+        {
+            throw new ArgumentException($"The option EtcdEndpoints must list at least one http:// or https:// endpoint when Store is Etcd (got '{string.Join(",", EtcdEndpoints)}').", nameof(EtcdEndpoints));
+        }
+
+        if (!Enum.IsDefined(Store))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Store), Store, "The option Store must be Memcached or Etcd.");
+        }
+
         if (PoolName is { } name && (name.Length is 0 or > 64 || name.Any(c => c <= ' ' || c > '~')))
         {
             throw new ArgumentException($"The option PoolName '{name}' must be 1 to 64 printable ASCII characters with no spaces.", nameof(PoolName));
@@ -39,5 +59,10 @@ public sealed class SharedViewOptions
     }
 
     /// <summary>A copy for a client's snapshot of its options.</summary>
-    internal SharedViewOptions Copy() => (SharedViewOptions)MemberwiseClone();
+    internal SharedViewOptions Copy()
+    {
+        var copy = (SharedViewOptions)MemberwiseClone();
+        copy.EtcdEndpoints = [.. EtcdEndpoints];
+        return copy;
+    }
 }

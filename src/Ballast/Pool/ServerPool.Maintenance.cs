@@ -17,6 +17,7 @@ internal sealed partial class ServerPool
     private const int MaxRetriesPerRound = 64;
     private long _lastViewRead;
     private int _retryRunning;
+    private int _recoveringLost;
 
     private async Task MaintainAsync(CancellationToken cancellationToken)
     {
@@ -79,10 +80,28 @@ internal sealed partial class ServerPool
         }
     }
 
-    /// <summary>Reads the view; servers another frontend fenced are marked down here too.</summary>
-    internal async Task RefreshViewAsync(long startTimestamp, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the view; servers another frontend fenced, and servers whose records were lost, are marked down here too.
+    /// Lost servers are flushed (by one frontend, under the store's lock) before anyone reads them again. On the first
+    /// read, a brand-new pool (no records yet) is recovered before the read counts, so a new pool does not start with
+    /// every server down.
+    /// </summary>
+    internal async Task RefreshViewAsync(long startTimestamp, CancellationToken cancellationToken, bool firstRead = false)
     {
-        var read = await ViewStore!.ReadAsync(_options.SharedView.RefreshInterval / 2, _time, cancellationToken).ConfigureAwait(false);
+        var straggler = _options.SharedView.RefreshInterval / 2;
+        var read = await ViewStore!.ReadAsync(straggler, _time, cancellationToken).ConfigureAwait(false);
+        // Bounded: a few rounds of recovering (or waiting for the frontend that holds the lock to), then the lost
+        // servers stay down like any other until recovered in the background.
+        for (var round = 0; firstRead && round < 5 && LostIndexes(read).Count > 0; round++)
+        {
+            await RecoverLostAsync(LostIndexes(read), cancellationToken).ConfigureAwait(false);
+            read = await ViewStore.ReadAsync(straggler, _time, cancellationToken).ConfigureAwait(false);
+            if (LostIndexes(read).Count > 0)
+            {
+                await Task.Delay(Tick, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         foreach (var index in View.Apply(read, startTimestamp))
         {
             var entry = View[index];
@@ -92,13 +111,43 @@ internal sealed partial class ServerPool
                 node.Health.ObserveEpoch(entry.Epoch);
                 if (node.Health.MarkDown())
                 {
-                    RaiseFailed(node, ServerFailureReason.SharedView, entry.Epoch, $"fenced by frontend {entry.Writer}");
+                    RaiseFailed(node, ServerFailureReason.SharedView, entry.Epoch, entry.IsLost ? "its shared-view record was lost (flush, restart or eviction); it is flushed before it is read" : $"fenced by frontend {entry.ShownWriter}");
                 }
             }
             else
             {
                 Journal.Supersede(node.EndPoint.ToString(), entry.Epoch);
             }
+        }
+
+        if (!firstRead && LostIndexes(read) is { Count: > 0 } lost)
+        {
+            Observe(RecoverLostAsync(lost, cancellationToken), "recovery of lost view records");
+        }
+    }
+
+    private static List<int> LostIndexes(ViewReadResult read)
+        => read.Entries.Select((entry, index) => (entry, index)).Where(e => e.entry.AwaitsRecovery).Select(e => e.index).ToList();
+
+    /// <summary>One recovery of lost records at a time per frontend; the store's lock makes it one per pool.</summary>
+    private async Task RecoverLostAsync(List<int> lost, CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _recoveringLost, 1, 0) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await ViewStore!.RecoverLostAsync(lost, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MemcachedException)
+        {
+            // The next read finds them lost still and tries again.
+        }
+        finally
+        {
+            Volatile.Write(ref _recoveringLost, 0);
         }
     }
 
@@ -183,6 +232,12 @@ internal sealed partial class ServerPool
         }
 
         var entry = View[node.Index];
+        if (entry.AwaitsRecovery)
+        {
+            // A lost record is recovered for the whole pool at once (RefreshViewAsync), not by this server's failback.
+            return;
+        }
+
         if (!entry.IsDown)
         {
             // The view readmitted the server after the outage this frontend saw: someone flushed it since.
@@ -206,10 +261,9 @@ internal sealed partial class ServerPool
 
         // The seed's lock: add() of a last_failback key, one per outage epoch, on the returning server. add() succeeds
         // for exactly one frontend; the others wait for the view to show the server up.
-        var lockKey = CacheKey.Create($"ballast:{PoolName}:last_failback:{node.Index}:{entry.Epoch}", InvalidKeyHandling.Reject);
-        var lockTtl = (long)_options.Failback.LockTimeToLive.TotalSeconds;
-        var owner = System.Text.Encoding.ASCII.GetBytes(FrontendId);
-        var locked = await TryTakeFailbackLockAsync(node, lockKey, owner, lockTtl, cancellationToken).ConfigureAwait(false);
+        var lockKey = CacheKey.Create($"{ReservedKeyPrefix}last_failback:{node.Index}:{entry.Epoch}", InvalidKeyHandling.Reject);
+        var lockTtl = _options.Failback.LockTimeToLive;
+        var locked = await ViewLock.TryTakeAsync(node, lockKey, FrontendId, lockTtl, _time, cancellationToken).ConfigureAwait(false);
         if (locked != true)
         {
             // Null: the server stopped answering since its probe; probe again before the next attempt.
@@ -247,7 +301,7 @@ internal sealed partial class ServerPool
         }
 
         // The flush wiped the lock; put it back at once so a frontend that probes late does not flush again.
-        await RetryAsync(() => node.ExecuteAsync(new StoreCommand(lockKey, owner, StoreMode.Set, lockTtl, 0, 0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
+        await RetryAsync(() => node.ExecuteAsync(new StoreCommand(lockKey, ViewLock.Value(FrontendId, lockTtl, _time), StoreMode.Set, ViewLock.Seconds(lockTtl), 0, 0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
         if (_options.Failback.FlushPoolOnFailback)
         {
             await FlushAsync(Main.Where(n => n != node), cancellationToken).ConfigureAwait(false);
@@ -261,36 +315,6 @@ internal sealed partial class ServerPool
             Journal.Supersede(node.EndPoint.ToString(), up.Epoch);
             Readmit(node, up.Epoch, flushedHere: true, downFor);
         }
-    }
-
-    /// <summary>
-    /// The seed's lock: <c>add</c> succeeds for one frontend. An <c>add</c> whose answer was lost may still have been
-    /// applied, so a "not stored" is checked against the lock's owner before it counts as someone else's lock.
-    /// Returns null when the server did not answer at all.
-    /// </summary>
-    private async Task<bool?> TryTakeFailbackLockAsync(ServerNode node, CacheKey lockKey, byte[] owner, long lockTtl, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            try
-            {
-                var taken = await node.ExecuteAsync(new StoreCommand(lockKey, owner, StoreMode.Add, lockTtl, 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-                if (taken.IsStored)
-                {
-                    return true;
-                }
-
-                var holder = await node.ExecuteAsync(new GetCommand(lockKey), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-                return holder.Value is { } value && value.AsSpan().SequenceEqual(owner);
-            }
-            catch (MemcachedException error)
-            {
-                // Try again on a fresh connection.
-                _options.Logger.FailbackLockFailed(error, node.EndPoint);
-            }
-        }
-
-        return null;
     }
 
     private static async Task<bool> RetryAsync<T>(Func<Task<T>> step, CancellationToken cancellationToken)

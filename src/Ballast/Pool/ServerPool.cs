@@ -20,7 +20,6 @@ internal sealed partial class ServerPool : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Task _maintenance;
-    private string? _reservedKeyPrefix;
 
     public ServerPool(MemcachedClientOptions options, TimeProvider time, IServerEvents events)
     {
@@ -39,7 +38,8 @@ internal sealed partial class ServerPool : IAsyncDisposable
         FrontendId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
         var viewEnabled = options.SharedView.Enabled && Policy != FailoverPolicy.Rehash;
         View = new ClusterView(All.Length, options.SharedView.Bound, time, viewEnabled);
-        ViewStore = viewEnabled ? new SharedViewStore(Main, PoolName, All.Length) : null;
+        ReservedKeyPrefix = ReservedKeys.Prefix(PoolName);
+        ViewStore = viewEnabled ? CreateViewStore() : null;
         Journal = new InvalidationJournal(options.Invalidation.JournalPath);
         Clock = new HybridLogicalClock(time);
         ShutdownToken = _shutdown.Token;
@@ -51,8 +51,14 @@ internal sealed partial class ServerPool : IAsyncDisposable
             node.Health.MarkDown();
         }
 
+        if (ViewStore is not null)
+        {
+            // A store that pushes changes (etcd's watch) gets them applied at once, not at the next refresh.
+            ViewStore.Changed += () => Observe(RefreshViewAsync(_time.GetTimestamp(), _shutdown.Token), "shared view read on a pushed change");
+        }
+
         _lastViewRead = time.GetTimestamp();
-        Ready = ViewStore is null ? Task.CompletedTask : RefreshViewAsync(_lastViewRead, _shutdown.Token);
+        Ready = ViewStore is null ? Task.CompletedTask : RefreshViewAsync(_lastViewRead, _shutdown.Token, firstRead: true);
         _maintenance = Task.Run(() => MaintainAsync(_shutdown.Token));
     }
 
@@ -110,14 +116,14 @@ internal sealed partial class ServerPool : IAsyncDisposable
 
     public string PoolName { get; }
 
-    /// <summary>The prefix of the records Ballast keeps for the pool, which application keys may not use (see <see cref="SharedViewStore.KeyPrefix"/>).</summary>
-    public string ReservedKeyPrefix => _reservedKeyPrefix ??= SharedViewStore.KeyPrefix(PoolName);
-
     public string FrontendId { get; }
 
     public ClusterView View { get; }
 
-    public SharedViewStore? ViewStore { get; }
+    public IViewStore? ViewStore { get; }
+
+    /// <summary>Keys under this prefix are the pool's own (view records, locks); applications may not use them.</summary>
+    public string ReservedKeyPrefix { get; }
 
     public InvalidationJournal Journal { get; }
 
@@ -188,6 +194,11 @@ internal sealed partial class ServerPool : IAsyncDisposable
         {
         }
 
+        if (ViewStore is not null)
+        {
+            await ViewStore.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var node in All)
         {
             await node.DisposeAsync().ConfigureAwait(false);
@@ -196,6 +207,12 @@ internal sealed partial class ServerPool : IAsyncDisposable
         Journal.Dispose();
         _shutdown.Dispose();
     }
+
+    /// <summary>The view store the options select: the memcached witnesses, or a store a package registered (etcd).</summary>
+    private IViewStore CreateViewStore()
+        => _options.SharedView.Store == SharedViewStoreKind.Etcd
+            ? ViewStoreFactory.CreateEtcd(new ViewStoreContext(PoolName, FrontendId, All, _options.SharedView.EtcdEndpoints.ToArray(), _options.SharedView.Bound, _options.Failback.LockTimeToLive, _time))
+            : new MemcachedViewStore(Main, All, PoolName, FrontendId, _options.Failback.LockTimeToLive, _time, _options.SharedView.Bound);
 
     /// <summary>A name every frontend configured with the same servers derives alike.</summary>
     private static string DerivePoolName(ServerEndPoint[] servers)

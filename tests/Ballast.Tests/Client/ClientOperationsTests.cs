@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Ballast.Tests.Support;
 
@@ -178,11 +179,14 @@ public sealed class ClientOperationsTests : IAsyncLifetime
     [Fact]
     public async Task Flush_all_empties_the_server_and_counts_a_flush()
     {
+        // Counted from here: a flush_all also erases the shared view's records, and the pool fails closed on that by
+        // flushing each server once more (under its recovery lock) before it reads it again.
         await _client.SetAsync("k-flush", "v");
+        var before = long.Parse((await _client.StatsAsync())[0].Values!["cmd_flush"], CultureInfo.InvariantCulture);
         await _client.FlushAllAsync();
         Assert.False((await _client.GetAsync("k-flush")).IsHit);
         var stats = await _client.StatsAsync();
-        Assert.Equal("1", stats[0].Values!["cmd_flush"]);
+        Assert.InRange(long.Parse(stats[0].Values!["cmd_flush"], CultureInfo.InvariantCulture), before + 1, before + 2);
     }
 
     [Fact]
@@ -248,13 +252,15 @@ public sealed class ClientOperationsTests : IAsyncLifetime
     public async Task With_base64_handling_keys_with_spaces_are_stored_and_kept_apart()
     {
         await using var client = new MemcachedClient(_servers.Options(o => o.InvalidKeyHandling = InvalidKeyHandling.Base64));
+        Assert.False((await client.GetAsync("has_space")).IsHit);
+        var flushesBefore = (await client.StatsAsync())[0].Values!["cmd_flush"];
         await client.SetAsync("has space", "a");
         await client.SetAsync("has\r\nflush_all", "b");
         Assert.Equal("a", await client.GetStringAsync("has space"));
         Assert.Equal("b", await client.GetStringAsync("has\r\nflush_all"));
         Assert.False((await client.GetAsync("has_space")).IsHit);
         var stats = await client.StatsAsync();
-        Assert.Equal("0", stats[0].Values!["cmd_flush"]);
+        Assert.Equal(flushesBefore, stats[0].Values!["cmd_flush"]);
     }
 
     [Fact]

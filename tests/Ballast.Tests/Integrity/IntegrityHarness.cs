@@ -24,6 +24,12 @@ internal sealed class IntegrityHarness : IAsyncDisposable
         Policy = policy;
     }
 
+    /// <summary>
+    /// Options applied to every frontend of harnesses started in the current async flow, before the test's own: lets
+    /// a test run an existing scenario on another view store (etcd) unchanged.
+    /// </summary>
+    public static AsyncLocal<Action<MemcachedClientOptions>?> AmbientConfigure { get; } = new();
+
     public MemcachedClient[] Frontends { get; }
 
     public FailoverPolicy Policy { get; }
@@ -97,6 +103,7 @@ internal sealed class IntegrityHarness : IAsyncDisposable
             options.Failback.MinimumDownTime = TimeSpan.FromMilliseconds(300);
             options.Failback.RehashRetryInterval = TimeSpan.FromMilliseconds(500);
             options.Invalidation.ConfirmTimeout = TimeSpan.FromMilliseconds(200);
+            AmbientConfigure.Value?.Invoke(options);
             configure?.Invoke(options);
             frontends[f] = new MemcachedClient(options);
             frontends[f].ServerFailed += (_, e) => harness.Failures.Enqueue(e);
@@ -105,7 +112,12 @@ internal sealed class IntegrityHarness : IAsyncDisposable
 
         // Scenarios start from frontends that have read the shared view: a cold start (JIT, first connections) on a
         // loaded machine can take longer than the first read's wait, and a frontend without a fresh view only misses.
+        // A brand-new pool has no view records, so the first frontend flushes every server once before any is read
+        // (fail closed): scenarios start once every frontend has every server up, with that start-up forgotten.
         await WaitUntilAsync(() => frontends.All(c => c.IsSharedViewFresh), TimeSpan.FromSeconds(5));
+        await WaitUntilAsync(() => frontends.All(c => Enumerable.Range(0, total).All(s => c.GetServerState(harness.EndPoint(s)) == ServerState.Up)), TimeSpan.FromSeconds(5));
+        harness.Failures.Clear();
+        harness.Recoveries.Clear();
         return harness;
     }
 

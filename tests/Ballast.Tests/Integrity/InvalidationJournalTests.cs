@@ -31,8 +31,11 @@ public sealed class InvalidationJournalTests : IDisposable
         await harness.Frontends[0].SetAsync(key, "stale");
         var flushes = await harness.FlushCountAsync(0);
 
-        // The journal an earlier run left: the delete of this key on server 0 was never confirmed.
-        await File.WriteAllTextAsync(_path, $"1\t{harness.EndPoint(0)}\t{Convert.ToBase64String(Encoding.UTF8.GetBytes(key))}\t0\n");
+        // The journal an earlier run left: the delete of this key on server 0 was never confirmed, while the server's
+        // record had the epoch it still has (a journal entry carries the epoch of the record when the delete failed;
+        // only a flush since, which moves the epoch on, settles it).
+        var epoch = harness.Frontends[0].ViewEpochOf(harness.EndPoint(0));
+        await File.WriteAllTextAsync(_path, $"1\t{harness.EndPoint(0)}\t{Convert.ToBase64String(Encoding.UTF8.GetBytes(key))}\t{epoch}\n");
         var options = new MemcachedClientOptions { OperationTimeout = TimeSpan.FromMilliseconds(300) };
         foreach (var s in Enumerable.Range(0, 3))
         {

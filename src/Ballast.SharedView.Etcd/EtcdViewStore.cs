@@ -1,0 +1,410 @@
+using System.Globalization;
+using System.Text;
+using Ballast.Pool;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Ballast.SharedView.Etcd;
+
+/// <summary>
+/// Keeps the shared view in etcd: one key per server record under <c>ballast/&lt;pool&gt;/view/</c>, in the same text
+/// as the memcached store. etcd is itself the quorum (Raft), so one linearizable answer counts: a refresh is one range
+/// read whatever the pool's size. Fences and readmissions are transactions on the record's mod revision (the
+/// compare-and-swap of the memcached store), and a watch on the prefix pushes every change to this frontend the
+/// moment etcd commits it (<see cref="Changed"/>). The lease is as in the memcached store: reads of the cache stop
+/// when no range read has succeeded within the bound, so a frontend cut off from etcd serves misses.
+/// </summary>
+/// <remarks>
+/// Records survive flushes, restarts and evictions of memcached. A record can still be missing (a brand-new pool, or
+/// etcd's data deleted) or older than one this frontend has seen (etcd restored from a backup): such a server is
+/// reported lost, and <see cref="RecoverLostAsync"/> flushes it under an etcd lock before anyone reads it, as with
+/// memcached.
+/// </remarks>
+internal sealed class EtcdViewStore : IViewStore
+{
+    private readonly ViewStoreContext _context;
+    private readonly GrpcChannel[] _channels;
+    private readonly string _prefix;
+    private readonly ByteString _rangeStart;
+    private readonly ByteString _rangeEnd;
+    private readonly ByteString _lockKey;
+    private readonly EpochWatermark _highestSeen;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _watch;
+    private int _current;
+
+    /// <summary>Connects to the endpoints (lazily) and starts the watch.</summary>
+    public EtcdViewStore(ViewStoreContext context)
+    {
+        _context = context;
+        _channels = context.Endpoints.Select(e => GrpcChannel.ForAddress(e)).ToArray();
+        _prefix = $"ballast/{context.PoolName}/view/";
+        _rangeStart = ByteString.CopyFromUtf8(_prefix);
+        _rangeEnd = ByteString.CopyFromUtf8($"ballast/{context.PoolName}/view0"); // '0' follows '/': the prefix's range end
+        _lockKey = ByteString.CopyFromUtf8($"ballast/{context.PoolName}/recovery");
+        _highestSeen = new EpochWatermark(context.Servers.Count);
+        _watch = Task.Run(() => WatchAsync(_stop.Token));
+    }
+
+    /// <inheritdoc />
+    public event Action? Changed;
+
+    /// <summary>One linearizable answer from etcd is a quorum: etcd's own.</summary>
+    public int ReadQuorum => 1;
+
+    /// <inheritdoc />
+    public int WriteQuorum => 1;
+
+    /// <summary>
+    /// A call may take up to the bound: a read that answers late still renews the lease from when it started, and a
+    /// shorter deadline made reads fail on a saturated machine (the lease then lapsed and every read missed).
+    /// </summary>
+    private TimeSpan CallTimeout => _context.Bound;
+
+    /// <inheritdoc />
+    public async Task<ViewReadResult> ReadAsync(TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var entries = new ViewEntry[_context.Servers.Count];
+        Array.Fill(entries, ViewEntry.Initial);
+
+        // Judged against the epochs seen when the read began: a fence of this frontend's that commits while the read
+        // is in flight must not make the read's (older, correct) records look rolled back (see MemcachedViewStore).
+        var seenAtStart = _highestSeen.Snapshot();
+
+        RangeResponse range;
+        try
+        {
+            range = await CallAsync((kv, deadline) => kv.RangeAsync(new RangeRequest { Key = _rangeStart, RangeEnd = _rangeEnd }, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            return new ViewReadResult(entries, 0, false);
+        }
+
+        var found = new ViewEntry?[entries.Length];
+        foreach (var kv in range.Kvs)
+        {
+            if (IndexOf(kv.Key) is { } index && ViewEntry.TryDecode(kv.Value.Span, out var entry))
+            {
+                found[index] = entry;
+            }
+        }
+
+        var now = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        for (var i = 0; i < entries.Length; i++)
+        {
+            if (found[i] is { } record && record.Epoch >= seenAtStart[i])
+            {
+                entries[i] = record;
+                _highestSeen.Raise(i, record.Epoch);
+            }
+            else
+            {
+                entries[i] = ViewEntry.Lost(Math.Max(seenAtStart[i], found[i]?.Epoch ?? 0), now);
+            }
+        }
+
+        return new ViewReadResult(entries, 1, true);
+    }
+
+    /// <inheritdoc />
+    public async Task<PublishResult> FenceAsync(int index, ViewEntry proposed, TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (var attempt = 0; attempt < 5; attempt++)
+            {
+                var (existing, revision) = await GetAsync(index, cancellationToken).ConfigureAwait(false);
+                var target = proposed with { IsLost = false };
+                if (existing is { } record)
+                {
+                    if (!record.IsDown && record.Epoch >= proposed.Epoch)
+                    {
+                        return new PublishResult(0, record);
+                    }
+
+                    if (record.IsDown && record.Epoch >= proposed.Epoch)
+                    {
+                        // Touch it: a new mod revision, so a failback that read it before cannot readmit over it.
+                        target = record with { ChangedAtUnixMs = proposed.ChangedAtUnixMs, Writer = proposed.Writer };
+                    }
+                }
+
+                if (await SwapAsync(index, target, revision, cancellationToken).ConfigureAwait(false))
+                {
+                    _highestSeen.Raise(index, target.Epoch);
+                    return new PublishResult(1, null);
+                }
+
+                // Someone changed the record since it was read, so after this fence began: if it now says "down" at
+                // this epoch or later, that change fences as well as this one would (a failback's snapshot from
+                // before it no longer matches), as in the memcached store. Many deletes of one down server's keys
+                // touch its record at once; this is what keeps them from exhausting their attempts.
+                if ((await GetAsync(index, cancellationToken).ConfigureAwait(false)).Entry is { IsDown: true } now && now.Epoch >= proposed.Epoch)
+                {
+                    _highestSeen.Raise(index, now.Epoch);
+                    return new PublishResult(1, null);
+                }
+            }
+        }
+        catch (RpcException)
+        {
+            // No answer from etcd: not published; the pool retries.
+        }
+
+        return new PublishResult(0, null);
+    }
+
+    /// <inheritdoc />
+    public async Task<RecordSnapshot[]> SnapshotAsync(int index, TimeSpan straggler, TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (entry, revision) = await GetAsync(index, cancellationToken).ConfigureAwait(false);
+            return [new RecordSnapshot(null, entry, (ulong)revision)];
+        }
+        catch (RpcException)
+        {
+            return [];
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<int> ReadmitAsync(int index, ViewEntry up, RecordSnapshot[] before, ServerNode flushed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (before.Length == 1 && await SwapAsync(index, up, (long)before[0].Cas, cancellationToken).ConfigureAwait(false))
+            {
+                _highestSeen.Raise(index, up.Epoch);
+                return 1;
+            }
+        }
+        catch (RpcException)
+        {
+        }
+
+        return 0;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<int>> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
+    {
+        long lease;
+        try
+        {
+            var ttl = (long)Math.Max(1, Math.Ceiling(_context.LockTimeToLive.TotalSeconds));
+            lease = (await CallAsync((_, deadline) => new Lease.LeaseClient(Channel).LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false)).ID;
+        }
+        catch (RpcException)
+        {
+            return [];
+        }
+
+        var owner = ByteString.CopyFromUtf8(_context.FrontendId);
+        try
+        {
+            // The lock: create the key only if it does not exist, bound to a lease, so a frontend that dies holding it
+            // loses it after the lock's time to live.
+            var take = new TxnRequest();
+            take.Compare.Add(new Compare { Key = _lockKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+            take.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _lockKey, Value = owner, Lease = lease } });
+            var taken = await CallAsync((kv, deadline) => kv.TxnAsync(take, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false);
+            if (!taken.Succeeded)
+            {
+                return [];
+            }
+
+            var read = await ReadAsync(CallTimeout, _context.Time, cancellationToken).ConfigureAwait(false);
+
+            // Fence before the flush, then wait the bound, as the memcached store does: frontends that have not read
+            // the loss yet may still use the server, and a flush under them restarts its counters.
+            var fencedAt = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
+            var fenced = new List<int>();
+            var candidates = lost.Where(i => read.IsQuorum && read.Entries[i].AwaitsRecovery).ToArray();
+            var someoneMayUseThem = candidates.Any(i => !read.Entries[i].IsUnknownToEveryone);
+            foreach (var i in candidates)
+            {
+                if (read.Entries[i].IsUnknownToEveryone)
+                {
+                    // Nobody was ever told it is up: nothing to fence.
+                    fenced.Add(i);
+                    continue;
+                }
+
+                var fence = new ViewEntry(read.Entries[i].Epoch, IsDown: true, fencedAt, ViewEntry.LostWriter);
+                if ((await FenceAsync(i, fence, CallTimeout, _context.Time, cancellationToken).ConfigureAwait(false)).Holding >= WriteQuorum)
+                {
+                    fenced.Add(i);
+                }
+            }
+
+            if (fenced.Count == 0)
+            {
+                return [];
+            }
+
+            if (someoneMayUseThem)
+            {
+                await Task.Delay(_context.Bound, _context.Time, cancellationToken).ConfigureAwait(false);
+            }
+            var snapshots = new List<(int Index, long Revision)>();
+            foreach (var i in fenced)
+            {
+                snapshots.Add((i, (await GetAsync(i, cancellationToken).ConfigureAwait(false)).Revision));
+            }
+
+            var recovered = new List<int>();
+            var now = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (var (i, revision) in snapshots)
+            {
+                if (!await EpochWatermark.FlushAsync(_context.Servers[i], cancellationToken).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                var up = _highestSeen.Recovered(i, now, _context.FrontendId);
+                if (await SwapAsync(i, up, revision, cancellationToken).ConfigureAwait(false))
+                {
+                    _highestSeen.Raise(i, up.Epoch);
+                    recovered.Add(i);
+                }
+            }
+
+            return recovered;
+        }
+        catch (RpcException)
+        {
+            return [];
+        }
+        finally
+        {
+            try
+            {
+                // Revoking the lease deletes the lock with it.
+                await CallAsync((_, deadline) => new Lease.LeaseClient(Channel).LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: deadline, cancellationToken: CancellationToken.None).ResponseAsync).ConfigureAwait(false);
+            }
+            catch (RpcException)
+            {
+                // The lease's time to live ends it.
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _watch.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        foreach (var channel in _channels)
+        {
+            channel.Dispose();
+        }
+
+        _stop.Dispose();
+    }
+
+    private GrpcChannel Channel => _channels[Volatile.Read(ref _current) % _channels.Length];
+
+    /// <summary>One call to etcd with the call timeout; on no answer, the next endpoint is tried, once each.</summary>
+    private async Task<T> CallAsync<T>(Func<KV.KVClient, DateTime, Task<T>> call)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await call(new KV.KVClient(Channel), DateTime.UtcNow + CallTimeout).ConfigureAwait(false);
+            }
+            catch (RpcException error) when (attempt + 1 < _channels.Length && error.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+            {
+                Interlocked.Increment(ref _current);
+            }
+        }
+    }
+
+    private ByteString KeyOf(int index) => ByteString.CopyFromUtf8(_prefix + index.ToString(CultureInfo.InvariantCulture));
+
+    private int? IndexOf(ByteString key)
+    {
+        var text = key.ToStringUtf8();
+        return text.StartsWith(_prefix, StringComparison.Ordinal)
+            && int.TryParse(text.AsSpan(_prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var index)
+            && index < _context.Servers.Count
+                ? index
+                : null;
+    }
+
+    private async Task<(ViewEntry? Entry, long Revision)> GetAsync(int index, CancellationToken cancellationToken)
+    {
+        var range = await CallAsync((kv, deadline) => kv.RangeAsync(new RangeRequest { Key = KeyOf(index) }, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false);
+        if (range.Kvs.Count == 0)
+        {
+            return (null, 0);
+        }
+
+        var kv = range.Kvs[0];
+        return (ViewEntry.TryDecode(kv.Value.Span, out var entry) ? entry : null, kv.ModRevision);
+    }
+
+    /// <summary>Writes a record only if its mod revision is still <paramref name="revision"/> (0: no record): etcd's compare-and-swap.</summary>
+    private async Task<bool> SwapAsync(int index, ViewEntry entry, long revision, CancellationToken cancellationToken)
+    {
+        var key = KeyOf(index);
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = revision });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(entry.Encode()) } });
+        var response = await CallAsync((kv, deadline) => kv.TxnAsync(txn, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false);
+        return response.Succeeded;
+    }
+
+    /// <summary>
+    /// Watches the prefix and raises <see cref="Changed"/> on every event, so a fence reaches this frontend when etcd
+    /// commits it. Reconnects after a pause when the stream breaks; stops with the store.
+    /// </summary>
+    private async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                using var call = new Watch.WatchClient(Channel).Watch(cancellationToken: cancellationToken);
+                await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = _rangeStart, RangeEnd = _rangeEnd } }, cancellationToken).ConfigureAwait(false);
+                while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+                {
+                    if (call.ResponseStream.Current.Events.Count > 0)
+                    {
+                        Changed?.Invoke();
+                    }
+                }
+            }
+            catch (RpcException)
+            {
+                // Broken stream: the lease still bounds what this frontend reads; reconnect below.
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(CallTimeout, _context.Time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            Interlocked.Increment(ref _current);
+        }
+    }
+}

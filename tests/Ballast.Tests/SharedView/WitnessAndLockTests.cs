@@ -1,0 +1,83 @@
+using System.Text;
+using Ballast.Pool;
+using Ballast.Protocol;
+using Ballast.SharedView;
+using Ballast.Tests.FaultInjection;
+using Ballast.Tests.Support;
+
+namespace Ballast.Tests.SharedView;
+
+/// <summary>Which servers hold the view, and the failback lock's owner and time to live, against real memcached.</summary>
+public sealed class WitnessAndLockTests
+{
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 3)]
+    [InlineData(7, 3)]
+    [InlineData(8, 5)]
+    [InlineData(64, 5)]
+    public void Witnesses_are_a_few_servers_that_every_frontend_picks_alike(int poolSize, int witnesses)
+    {
+        var options = new MemcachedClientOptions();
+        var nodes = Enumerable.Range(0, poolSize).Select(i => new ServerNode(i, new ServerEndPoint("127.0.0.1", 20000 + i), options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        var chosen = MemcachedViewStore.ChooseWitnesses(nodes).Select(n => n.EndPoint.ToString()).ToArray();
+        Assert.Equal(witnesses, chosen.Length);
+        Assert.Equal(chosen.Length, chosen.Distinct().Count());
+
+        // Another frontend lists the same servers in another order (its nodes are its own objects): same witnesses.
+        var reversed = nodes.Reverse().Select((n, i) => new ServerNode(i, n.EndPoint, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        Assert.Equal(chosen.Order(StringComparer.Ordinal), MemcachedViewStore.ChooseWitnesses(reversed).Select(n => n.EndPoint.ToString()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_lock_is_recognised_by_its_owner_and_refused_to_others()
+    {
+        await using var servers = await MemcachedServers.StartAsync(1);
+        await using var node = Node(servers);
+        var key = CacheKey.Create("ballast:t:last_failback:0:1", InvalidKeyHandling.Reject);
+        Assert.True(await ViewLock.TryTakeAsync(node, key, "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+        Assert.True(await ViewLock.TryTakeAsync(node, key, "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+        Assert.False(await ViewLock.TryTakeAsync(node, key, "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+        await ViewLock.ReleaseAsync(node, key, "bbbb0002", default);
+        Assert.False(await ViewLock.TryTakeAsync(node, key, "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+        await ViewLock.ReleaseAsync(node, key, "aaaa0001", default);
+        Assert.True(await ViewLock.TryTakeAsync(node, key, "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+    }
+
+    [Fact]
+    public async Task A_foreign_lock_stored_with_no_time_to_live_is_broken_after_the_locks_time_to_live()
+    {
+        await using var servers = await MemcachedServers.StartAsync(1);
+        await using var node = Node(servers);
+        const string Key = "ballast:t:last_failback:0:7";
+        using (var raw = await TextClient.ConnectAsync(servers[0].Host, servers[0].Port))
+        {
+            Assert.Equal("STORED", await raw.RequestAsync("set " + Key + " 0 0 7\r\nforeign\r\n"));
+        }
+
+        var key = CacheKey.Create(Key, InvalidKeyHandling.Reject);
+        Assert.False(await ViewLock.TryTakeAsync(node, key, "aaaa0001", TimeSpan.FromSeconds(1), TimeProvider.System, default));
+        Assert.True(await TextClient.EventuallyAsync(
+            () => ViewLock.TryTakeAsync(node, key, "aaaa0001", TimeSpan.FromSeconds(1), TimeProvider.System, default).GetAwaiter().GetResult() == true,
+            TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task A_lock_past_the_expiry_its_value_states_is_broken_at_once()
+    {
+        await using var servers = await MemcachedServers.StartAsync(1);
+        await using var node = Node(servers);
+        const string Key = "ballast:t:last_failback:0:9";
+        var stale = "cccc0003 " + DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds();
+        using (var raw = await TextClient.ConnectAsync(servers[0].Host, servers[0].Port))
+        {
+            Assert.Equal("STORED", await raw.RequestAsync($"set {Key} 0 0 {stale.Length}\r\n{stale}\r\n"));
+        }
+
+        Assert.True(await ViewLock.TryTakeAsync(node, CacheKey.Create(Key, InvalidKeyHandling.Reject), "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+    }
+
+    private static ServerNode Node(MemcachedServers servers)
+        => new(0, servers.EndPoints.First(), new MemcachedClientOptions(), TimeProvider.System, (_, _, _) => { });
+}
