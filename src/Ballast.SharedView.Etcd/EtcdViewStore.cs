@@ -294,6 +294,43 @@ internal sealed class EtcdViewStore : IViewStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A key <c>ballast/&lt;pool&gt;/failback/&lt;n&gt;/&lt;epoch&gt;</c> created only if absent, bound to a lease of the
+    /// lock's time to live, and kept until the lease ends (a frontend that probes late finds it, and the readmitted
+    /// record). No flush can wipe it.
+    /// </remarks>
+    public async Task<bool?> TryTakeFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken)
+    {
+        var key = ByteString.CopyFromUtf8($"ballast/{_context.PoolName}/failback/{index.ToString(CultureInfo.InvariantCulture)}/{epoch.ToString(CultureInfo.InvariantCulture)}");
+        var owner = ByteString.CopyFromUtf8(_context.FrontendId);
+        try
+        {
+            var ttl = (long)Math.Max(1, Math.Ceiling(_context.LockTimeToLive.TotalSeconds));
+            var lease = (await CallAsync((_, deadline) => new Lease.LeaseClient(Channel).LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false)).ID;
+            var take = new TxnRequest();
+            take.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+            take.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = owner, Lease = lease } });
+            take.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+            var taken = await CallAsync((kv, deadline) => kv.TxnAsync(take, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false);
+            if (taken.Succeeded)
+            {
+                return true;
+            }
+
+            // Held already: by this frontend when an earlier answer was lost, else by another.
+            var holder = taken.Responses.Count > 0 ? taken.Responses[0].ResponseRange?.Kvs.FirstOrDefault() : null;
+            return holder is not null && holder.Value == owner;
+        }
+        catch (RpcException)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task RenewFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);

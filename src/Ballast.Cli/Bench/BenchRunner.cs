@@ -322,6 +322,13 @@ internal static class BenchRunner
         var b = report.Ballast!;
         var m = report.Memcaslap;
         var single = s.Multiget <= 1;
+        if (b.KeysRead > 0)
+        {
+            // Every key was preloaded: a miss was served by the client (a lapsed view lease, a server marked down), costs
+            // no network, and would otherwise pass for speed.
+            report.Targets.Add(("reads of preloaded keys hit (>= 99.9%), so misses do not pass for speed", b.HitRatio >= 0.999, string.Create(Inv, $"{b.HitRatio:P2} of {b.KeysRead:N0} keys read")));
+        }
+
         if (m is not null && single && s.Concurrency == 32 && report.ServerCount == 1)
         {
             var ratio = b.OpsPerSecond / m.Tps;
@@ -380,7 +387,7 @@ internal static class BenchRunner
         var b = r.Ballast!;
         var unit = b.KeysPerOp > 1 ? "keys/s" : "ops/s";
         Line($"  Ballast: {(b.KeysPerOp > 1 ? b.KeysPerSecond : b.OpsPerSecond),12:N0} {unit}  ({b.Ops:N0} ops in {b.Elapsed.TotalSeconds:0.00} s, {b.Errors} errors)");
-        Line($"           p50 {b.P50Ms:0.000} ms  p99 {b.P99Ms:0.000} ms  p99.9 {b.P999Ms:0.000} ms  max {b.MaxMs:0.000} ms  alloc {b.AllocBytesPerOp:0} B/op");
+        Line($"           p50 {b.P50Ms:0.000} ms  p99 {b.P99Ms:0.000} ms  p99.9 {b.P999Ms:0.000} ms  max {b.MaxMs:0.000} ms  alloc {b.AllocBytesPerOp:0} B/op  hits {b.HitRatio:P2} of {b.KeysRead:N0} keys read");
         if (r.Degraded is { } d)
         {
             Line($"  Ballast, {r.Settings.Down} down: {d.OpsPerSecond,12:N0} ops/s  p50 {d.P50Ms:0.000} ms  p99 {d.P99Ms:0.000} ms  p99.9 {d.P999Ms:0.000} ms  max {d.MaxMs:0.000} ms  alloc {d.AllocBytesPerOp:0} B/op");
@@ -460,6 +467,8 @@ internal static class BenchRunner
         json.WriteNumber("max_ms", Math.Round(b.MaxMs, 4));
         json.WriteNumber("alloc_bytes_per_op", Math.Round(b.AllocBytesPerOp, 1));
         json.WriteNumber("errors", b.Errors);
+        json.WriteNumber("keys_read", b.KeysRead);
+        json.WriteNumber("hit_ratio", Math.Round(b.HitRatio, 6));
         if (r.Degraded is { } d)
         {
             json.WriteNumber("down", s.Down);

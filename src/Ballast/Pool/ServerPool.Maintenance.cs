@@ -26,7 +26,10 @@ internal sealed partial class ServerPool
         {
             try
             {
-                if (ViewStore is not null && _time.GetElapsedTime(_lastViewRead) >= _options.SharedView.RefreshInterval)
+                // Not while the first read is still going: it may be recovering lost records (a brand-new pool), and a
+                // refresh that read them lost meanwhile would mark the servers down, to wait for a probe and a failback
+                // after the recovery made them up.
+                if (ViewStore is not null && Ready.IsCompleted && _time.GetElapsedTime(_lastViewRead) >= _options.SharedView.RefreshInterval)
                 {
                     _lastViewRead = _time.GetTimestamp();
                     Observe(RefreshViewAsync(_lastViewRead, cancellationToken), "shared view read");
@@ -90,9 +93,12 @@ internal sealed partial class ServerPool
     {
         var straggler = _options.SharedView.RefreshInterval / 2;
         var read = await ViewStore!.ReadAsync(straggler, _time, cancellationToken).ConfigureAwait(false);
-        // Bounded: a few rounds of recovering (or waiting for the frontend that holds the lock to), then the lost
-        // servers stay down like any other until recovered in the background.
-        for (var round = 0; firstRead && round < 5 && LostIndexes(read).Count > 0; round++)
+        // Bounded: rounds of recovering (or waiting for the frontend that holds the lock to) for at most the bound,
+        // then the lost servers stay down like any other until recovered in the background. Frontends that start
+        // together on a brand-new pool all find it lost; one recovers it, and the others wait for that rather than
+        // start with every server down.
+        var firstReadStarted = _time.GetTimestamp();
+        while (firstRead && LostIndexes(read).Count > 0 && _time.GetElapsedTime(firstReadStarted) < _options.SharedView.Bound)
         {
             await RecoverLostAsync(LostIndexes(read), cancellationToken).ConfigureAwait(false);
             read = await ViewStore.ReadAsync(straggler, _time, cancellationToken).ConfigureAwait(false);
@@ -259,14 +265,12 @@ internal sealed partial class ServerPool
             return;
         }
 
-        // The seed's lock: add() of a last_failback key, one per outage epoch, on the returning server. add() succeeds
-        // for exactly one frontend; the others wait for the view to show the server up.
-        var lockKey = CacheKey.Create($"{ReservedKeyPrefix}last_failback:{node.Index}:{entry.Epoch}", InvalidKeyHandling.Reject);
-        var lockTtl = _options.Failback.LockTimeToLive;
-        var locked = await ViewLock.TryTakeAsync(node, lockKey, FrontendId, lockTtl, _time, cancellationToken).ConfigureAwait(false);
+        // The seed's lock, one per outage epoch: exactly one frontend flushes. The store keeps it where this server's
+        // flush cannot wipe it; the others wait for the view to show the server up.
+        var locked = await ViewStore.TryTakeFailbackLockAsync(node.Index, entry.Epoch, cancellationToken).ConfigureAwait(false);
         if (locked != true)
         {
-            // Null: the server stopped answering since its probe; probe again before the next attempt.
+            // Null: no answer, or no majority either way; probe again before the next attempt.
             if (locked is null)
             {
                 health.ContactLost();
@@ -291,21 +295,22 @@ internal sealed partial class ServerPool
         }
 
         // Connections opened while the server was cut off may still hold requests whose bytes were lost; each step
-        // is retried, so one such connection timing out does not leave the lock held and the server unflushed.
+        // is retried. The lock stays with this frontend (its owner) if the flush fails, so it tries again itself.
         var flushDone = await RetryAsync(() => node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
         if (!flushDone)
         {
-            await RetryAsync(() => node.ExecuteAsync(new DeleteCommand(lockKey), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
             health.ContactLost();
             return;
         }
 
-        // The flush wiped the lock; put it back at once so a frontend that probes late does not flush again.
-        await RetryAsync(() => node.ExecuteAsync(new StoreCommand(lockKey, ViewLock.Value(FrontendId, lockTtl, _time), StoreMode.Set, ViewLock.Seconds(lockTtl), 0, 0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
         if (_options.Failback.FlushPoolOnFailback)
         {
             await FlushAsync(Main.Where(n => n != node), cancellationToken).ConfigureAwait(false);
         }
+
+        // Where a flush reached the lock (a one-server pool, a pool flush), put it back at once so a frontend that
+        // probes late does not flush again.
+        await ViewStore.RenewFailbackLockAsync(node.Index, entry.Epoch, cancellationToken).ConfigureAwait(false);
 
         var up = entry.Next(down: false, _time.GetUtcNow().ToUnixTimeMilliseconds(), FrontendId);
         var swapped = await ViewStore.ReadmitAsync(node.Index, up, before, node, cancellationToken).ConfigureAwait(false);

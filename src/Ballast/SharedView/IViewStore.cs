@@ -43,6 +43,21 @@ internal interface IViewStore : IAsyncDisposable
     Task<int> ReadmitAsync(int index, ViewEntry up, RecordSnapshot[] before, Pool.ServerNode flushed, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Takes the failback lock of one outage (<paramref name="epoch"/>) of the server at <paramref name="index"/>: exactly
+    /// one frontend flushes a returning server. It lives where that server's flush cannot wipe it (the seed kept it on
+    /// the returning server itself, where the flush erased it and a second frontend could take it before it was put
+    /// back, and flush again). True: this frontend holds it. False: another does. Null: no answer, or no majority
+    /// either way; try again after the next probe.
+    /// </summary>
+    Task<bool?> TryTakeFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Puts the failback lock back after flushes that may have wiped it (a one-server pool, where it lives on the
+    /// flushed server; a pool flush on failback), so a frontend that probes late does not flush again.
+    /// </summary>
+    Task RenewFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Fails closed on lost records: under one lock for the whole pool, flushes every server in
     /// <paramref name="lost"/> that answers, then writes a new "up" record for each (at an epoch past any this
     /// frontend has seen and past the writer's Unix time in ms, so frontends that remember older epochs take it).

@@ -27,6 +27,7 @@ internal sealed class MemcachedViewStore : IViewStore
     private readonly IReadOnlyList<ServerNode> _servers;
     private readonly CacheKey[] _keys;
     private readonly CacheKey _recoveryLock;
+    private readonly string _keyPrefix;
     private readonly EpochWatermark _highestSeen;
     private readonly string _frontendId;
     private readonly TimeSpan _lockTimeToLive;
@@ -46,7 +47,8 @@ internal sealed class MemcachedViewStore : IViewStore
         _witnesses = ChooseWitnesses(main);
         _servers = servers;
         _keys = Enumerable.Range(0, servers.Count).Select(i => CacheKey.Create($"{ReservedKeys.Prefix(poolName)}view:{i}", InvalidKeyHandling.Reject)).ToArray();
-        _recoveryLock = CacheKey.Create($"{ReservedKeys.Prefix(poolName)}recovery", InvalidKeyHandling.Reject);
+        _keyPrefix = ReservedKeys.Prefix(poolName);
+        _recoveryLock = CacheKey.Create($"{_keyPrefix}recovery", InvalidKeyHandling.Reject);
         _highestSeen = new EpochWatermark(servers.Count);
         _frontendId = frontendId;
         _lockTimeToLive = lockTimeToLive;
@@ -184,6 +186,75 @@ internal sealed class MemcachedViewStore : IViewStore
         await RestoreFlushedWitnessesAsync([flushed], cancellationToken).ConfigureAwait(false);
         return swapped;
     }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The lock is the seed's <c>add</c> of <c>last_failback:&lt;n&gt;:&lt;epoch&gt;</c>, on the witnesses other than
+    /// the returning server (on that server itself only in a one-server pool), taken in index order and held on a
+    /// majority of them. The fixed order means two frontends meet on the first witness that answers instead of
+    /// splitting the set; a frontend that loses there releases what it took.
+    /// </remarks>
+    public async Task<bool?> TryTakeFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken)
+    {
+        var holders = FailbackLockHolders(index);
+        var key = FailbackLockKey(index, epoch);
+        var majority = (holders.Count / 2) + 1;
+        var taken = new List<ServerNode>();
+        var refused = false;
+        foreach (var holder in holders)
+        {
+            var result = await ViewLock.TryTakeAsync(holder, key, _frontendId, _lockTimeToLive, _time, cancellationToken).ConfigureAwait(false);
+            if (result == true)
+            {
+                taken.Add(holder);
+            }
+            else if (result == false)
+            {
+                // Another frontend holds it here: it came first (the order is the same for all).
+                refused = true;
+                break;
+            }
+
+            if (taken.Count >= majority)
+            {
+                return true;
+            }
+        }
+
+        foreach (var holder in taken)
+        {
+            await ViewLock.ReleaseAsync(holder, key, _frontendId, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return refused && taken.Count == 0 ? false : null;
+    }
+
+    /// <inheritdoc />
+    public async Task RenewFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken)
+    {
+        var key = FailbackLockKey(index, epoch);
+        var value = ViewLock.Value(_frontendId, _lockTimeToLive, _time);
+        await Task.WhenAll(FailbackLockHolders(index).Select(async holder =>
+        {
+            try
+            {
+                await holder.ExecuteAsync(new StoreCommand(key, value, StoreMode.Set, ViewLock.Seconds(_lockTimeToLive), 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            }
+            catch (MemcachedException)
+            {
+                // The lock still stands on the holders the flush did not reach; at worst a late frontend flushes again.
+            }
+        })).ConfigureAwait(false);
+    }
+
+    private IReadOnlyList<ServerNode> FailbackLockHolders(int index)
+    {
+        var others = _witnesses.Where(w => !ReferenceEquals(w, _servers[index])).ToArray();
+        return others.Length > 0 ? others : [_servers[index]];
+    }
+
+    private CacheKey FailbackLockKey(int index, long epoch)
+        => CacheKey.Create($"{_keyPrefix}last_failback:{index}:{epoch}", InvalidKeyHandling.Reject);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<int>> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)

@@ -53,6 +53,20 @@ public sealed class BenchTargetTests
         Assert.Equal(pass, Target(report, "30% of mgblast"));
     }
 
+    [Theory]
+    [InlineData(100_000, 100_000, true)]
+    [InlineData(100_000, 99_950, true)]
+    [InlineData(100_000, 90_000, false)]
+    public void Reads_that_miss_preloaded_keys_fail_the_run_so_a_lapsed_view_lease_cannot_pass_for_speed(long keysRead, long hits, bool pass)
+    {
+        var report = Report(new BenchSettings(), 100);
+        report.Ballast = report.Ballast! with { KeysRead = keysRead, Hits = hits };
+
+        BenchRunner.EvaluateTargets(report);
+
+        Assert.Equal(pass, Target(report, "preloaded keys hit"));
+    }
+
     private static BenchReport Report(BenchSettings settings, double allocBytesPerOp, double opsPerSecond = 100_000)
         => new()
         {

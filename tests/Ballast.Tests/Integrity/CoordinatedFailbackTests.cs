@@ -43,7 +43,8 @@ public sealed class CoordinatedFailbackTests
 
         var timeline = string.Join("\n", harness.Failures.Select(f => f.ToString()).Concat(harness.Recoveries.Select(r => $"frontend {r.Frontend}: {r.Args}")).Order());
         Assert.True(allUp, "not every frontend readmitted the server:\n" + timeline + "\nstates: " + string.Join(",", harness.Frontends.Select(f => f.GetServerState(harness.EndPoint(0)))));
-        Assert.Equal(flushesBefore + 1, await harness.FlushCountAsync(0));
+        var flushes = await harness.FlushCountAsync(0) - flushesBefore;
+        Assert.True(flushes == 1, $"{flushes} flushes of the returning server, not 1:\n{timeline}");
         Assert.DoesNotContain(1, versions);
         Assert.Equal(5, harness.Recoveries.Where(r => r.Args.Server == harness.EndPoint(0)).Select(r => r.Frontend).Distinct().Count());
         Assert.Single(harness.Recoveries, r => r.Args.Server == harness.EndPoint(0) && r.Args.FlushedByThisFrontend);

@@ -78,6 +78,44 @@ public sealed class WitnessAndLockTests
         Assert.True(await ViewLock.TryTakeAsync(node, CacheKey.Create(Key, InvalidKeyHandling.Reject), "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, default));
     }
 
+    /// <summary>
+    /// The seed kept the failback lock on the returning server, whose flush erased it: a second frontend could take
+    /// it between the flush and its re-set, and flush again (S4 on etcd counted two flushes). Held on the other
+    /// witnesses, it survives the flush of every server it guards.
+    /// </summary>
+    [Fact]
+    public async Task The_failback_lock_survives_the_flush_of_the_returning_server_so_a_second_frontend_cannot_take_it()
+    {
+        await using var servers = await MemcachedServers.StartAsync(3);
+        var options = new MemcachedClientOptions();
+        var first = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        var second = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        try
+        {
+            var a = new MemcachedViewStore(first, first, "lockpool", "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, TimeSpan.FromSeconds(1));
+            var b = new MemcachedViewStore(second, second, "lockpool", "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, TimeSpan.FromSeconds(1));
+            for (var returning = 0; returning < 3; returning++)
+            {
+                Assert.True(await a.TryTakeFailbackLockAsync(returning, 42, default));
+                using (var raw = await TextClient.ConnectAsync(servers[returning].Host, servers[returning].Port))
+                {
+                    Assert.Equal("OK", await raw.RequestAsync("flush_all\r\n"));
+                }
+
+                Assert.False(await b.TryTakeFailbackLockAsync(returning, 42, default));
+                Assert.True(await a.TryTakeFailbackLockAsync(returning, 42, default));
+                Assert.True(await b.TryTakeFailbackLockAsync(returning, 43, default));
+            }
+        }
+        finally
+        {
+            foreach (var node in first.Concat(second))
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
     private static ServerNode Node(MemcachedServers servers)
         => new(0, servers.EndPoints.First(), new MemcachedClientOptions(), TimeProvider.System, (_, _, _) => { });
 }
