@@ -4,6 +4,7 @@ using Ballast.Pool;
 using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 
 namespace Ballast.SharedView.Etcd;
@@ -26,6 +27,9 @@ internal sealed class EtcdViewStore : IViewStore
 {
     private readonly ViewStoreContext _context;
     private readonly GrpcChannel[] _channels;
+    private readonly CallInvoker[] _invokers;
+    private readonly SemaphoreSlim _authenticating = new(1, 1);
+    private volatile string? _token;
     private readonly string _prefix;
     private readonly ByteString _rangeStart;
     private readonly ByteString _rangeEnd;
@@ -40,6 +44,16 @@ internal sealed class EtcdViewStore : IViewStore
     {
         _context = context;
         _channels = context.Endpoints.Select(e => GrpcChannel.ForAddress(e)).ToArray();
+        // With credentials, every call carries the token etcd gave for them (metadata "token", as etcd's own clients send it).
+        _invokers = _channels.Select(c => c.Intercept(metadata =>
+        {
+            if (_token is { } token)
+            {
+                metadata.Add("token", token);
+            }
+
+            return metadata;
+        })).ToArray();
         _prefix = $"ballast/{context.PoolName}/view/";
         _rangeStart = ByteString.CopyFromUtf8(_prefix);
         _rangeEnd = ByteString.CopyFromUtf8($"ballast/{context.PoolName}/view0"); // '0' follows '/': the prefix's range end
@@ -348,23 +362,62 @@ internal sealed class EtcdViewStore : IViewStore
         }
 
         _stop.Dispose();
+        _authenticating.Dispose();
     }
 
-    private GrpcChannel Channel => _channels[Volatile.Read(ref _current) % _channels.Length];
+    private CallInvoker Channel => _invokers[Volatile.Read(ref _current) % _invokers.Length];
 
-    /// <summary>One call to etcd with the call timeout; on no answer, the next endpoint is tried, once each.</summary>
+    /// <summary>
+    /// One call to etcd with the call timeout; on no answer, the next endpoint is tried, once each. With credentials,
+    /// a token is fetched first, and fetched again once when etcd says it is no longer valid (tokens expire).
+    /// </summary>
     private async Task<T> CallAsync<T>(Func<KV.KVClient, DateTime, Task<T>> call)
     {
+        var reauthenticated = false;
         for (var attempt = 0; ; attempt++)
         {
             try
             {
+                await EnsureTokenAsync(null).ConfigureAwait(false);
                 return await call(new KV.KVClient(Channel), DateTime.UtcNow + CallTimeout).ConfigureAwait(false);
             }
             catch (RpcException error) when (attempt + 1 < _channels.Length && error.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
             {
                 Interlocked.Increment(ref _current);
             }
+            catch (RpcException error) when (!reauthenticated && _context.Credentials is not null && error.StatusCode == StatusCode.Unauthenticated)
+            {
+                reauthenticated = true;
+                await EnsureTokenAsync(_token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Fetches a token when credentials are set and there is none yet, or when <paramref name="rejected"/> (a token
+    /// etcd refused) is still the current one. Wrong credentials throw etcd's <see cref="RpcException"/>, which every
+    /// caller treats as no answer: the lease lapses and this frontend serves misses (fail closed).
+    /// </summary>
+    private async Task EnsureTokenAsync(string? rejected)
+    {
+        if (_context.Credentials is not { } credentials || (_token is not null && _token != rejected))
+        {
+            return;
+        }
+
+        await _authenticating.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_token is null || _token == rejected)
+            {
+                var channel = _channels[Volatile.Read(ref _current) % _channels.Length];
+                var answer = await new Auth.AuthClient(channel).AuthenticateAsync(new AuthenticateRequest { Name = credentials.UserName, Password = credentials.Password }, deadline: DateTime.UtcNow + CallTimeout).ResponseAsync.ConfigureAwait(false);
+                _token = answer.Token;
+            }
+        }
+        finally
+        {
+            _authenticating.Release();
         }
     }
 
@@ -409,10 +462,13 @@ internal sealed class EtcdViewStore : IViewStore
     /// </summary>
     private async Task WatchAsync(CancellationToken cancellationToken)
     {
+        string? rejectedToken = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
+                await EnsureTokenAsync(rejectedToken).ConfigureAwait(false);
+                rejectedToken = null;
                 using var call = new Watch.WatchClient(Channel).Watch(cancellationToken: cancellationToken);
                 await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = _rangeStart, RangeEnd = _rangeEnd } }, cancellationToken).ConfigureAwait(false);
                 while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
@@ -423,9 +479,11 @@ internal sealed class EtcdViewStore : IViewStore
                     }
                 }
             }
-            catch (RpcException)
+            catch (RpcException error)
             {
-                // Broken stream: the lease still bounds what this frontend reads; reconnect below.
+                // Broken stream: the lease still bounds what this frontend reads; reconnect below (with a new token
+                // when etcd refused this one).
+                rejectedToken = error.StatusCode == StatusCode.Unauthenticated ? _token : null;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

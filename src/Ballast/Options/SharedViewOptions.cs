@@ -36,6 +36,12 @@ public sealed class SharedViewOptions
     /// <summary>The etcd endpoints (<c>http://host:port</c>) when <see cref="Store"/> is etcd. Default none.</summary>
     public IList<string> EtcdEndpoints { get; private set; } = new List<string>();
 
+    /// <summary>
+    /// The user and password for an etcd cluster with authentication enabled. Default none (etcd without
+    /// authentication). Without them, anyone who can reach etcd can fence or unfence servers.
+    /// </summary>
+    public EtcdCredentials? EtcdCredentials { get; set; }
+
     /// <summary>How often the view is read: <see cref="Bound"/> divided by 4.</summary>
     public TimeSpan RefreshInterval => Bound / 4;
 

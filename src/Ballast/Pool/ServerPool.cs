@@ -54,7 +54,15 @@ internal sealed partial class ServerPool : IAsyncDisposable
         if (ViewStore is not null)
         {
             // A store that pushes changes (etcd's watch) gets them applied at once, not at the next refresh.
-            ViewStore.Changed += () => Observe(RefreshViewAsync(_time.GetTimestamp(), _shutdown.Token), "shared view read on a pushed change");
+            // Not before the first read has ended, as with the periodic refresh (see MaintainAsync): the recovery of a
+            // brand-new pool's records pushes changes, and a read of them half-written would mark servers down.
+            ViewStore.Changed += () =>
+            {
+                if (Ready is { IsCompleted: true })
+                {
+                    Observe(RefreshViewAsync(_time.GetTimestamp(), _shutdown.Token), "shared view read on a pushed change");
+                }
+            };
         }
 
         _lastViewRead = time.GetTimestamp();
@@ -211,7 +219,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
     /// <summary>The view store the options select: the memcached witnesses, or a store a package registered (etcd).</summary>
     private IViewStore CreateViewStore()
         => _options.SharedView.Store == SharedViewStoreKind.Etcd
-            ? ViewStoreFactory.CreateEtcd(new ViewStoreContext(PoolName, FrontendId, All, _options.SharedView.EtcdEndpoints.ToArray(), _options.SharedView.Bound, _options.Failback.LockTimeToLive, _time))
+            ? ViewStoreFactory.CreateEtcd(new ViewStoreContext(PoolName, FrontendId, All, _options.SharedView.EtcdEndpoints.ToArray(), _options.SharedView.Bound, _options.Failback.LockTimeToLive, _time, _options.SharedView.EtcdCredentials))
             : new MemcachedViewStore(Main, All, PoolName, FrontendId, _options.Failback.LockTimeToLive, _time, _options.SharedView.Bound);
 
     /// <summary>A name every frontend configured with the same servers derives alike.</summary>

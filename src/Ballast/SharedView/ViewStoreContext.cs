@@ -10,4 +10,5 @@ namespace Ballast.SharedView;
 /// <param name="Bound">The view's bound B: how long a frontend may read without hearing from the store.</param>
 /// <param name="LockTimeToLive">How long locks live.</param>
 /// <param name="Time">The clock.</param>
-internal sealed record ViewStoreContext(string PoolName, string FrontendId, IReadOnlyList<ServerNode> Servers, IReadOnlyList<string> Endpoints, TimeSpan Bound, TimeSpan LockTimeToLive, TimeProvider Time);
+/// <param name="Credentials">The coordination service's user and password, when it requires them.</param>
+internal sealed record ViewStoreContext(string PoolName, string FrontendId, IReadOnlyList<ServerNode> Servers, IReadOnlyList<string> Endpoints, TimeSpan Bound, TimeSpan LockTimeToLive, TimeProvider Time, EtcdCredentials? Credentials = null);

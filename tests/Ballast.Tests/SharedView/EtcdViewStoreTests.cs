@@ -23,6 +23,7 @@ public sealed class EtcdFixture : IAsyncLifetime
 /// so records of one test are not another's), and what etcd adds: records that a flush of every memcached server
 /// does not erase.
 /// </summary>
+[Collection(WallClockBoundCollection.Name)]
 public sealed class EtcdViewStoreTests : IClassFixture<EtcdFixture>
 {
     private readonly EtcdFixture _fixture;
