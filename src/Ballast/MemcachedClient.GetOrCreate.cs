@@ -83,7 +83,19 @@ public sealed partial class MemcachedClient
 
             if (read.Lease is { } lease)
             {
-                var created = await factory(cancellationToken).ConfigureAwait(false);
+                T created;
+                try
+                {
+                    created = await factory(cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    // Failed or cancelled: give the lease back, or every reader (here and on other frontends) would
+                    // miss and wait until the placeholder expires.
+                    await _strategy.AbandonLeaseAsync(Key(key), lease).ConfigureAwait(false);
+                    throw;
+                }
+
                 await StoreCreatedAsync(key, JsonValueCodec.Serialize(created, typeInfo), lease, timeToLive, cancellationToken).ConfigureAwait(false);
                 return created;
             }

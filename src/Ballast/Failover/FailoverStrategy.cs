@@ -205,6 +205,26 @@ internal abstract class FailoverStrategy
     }
 
     /// <summary>
+    /// Gives a refill lease back: deletes each placeholder the lease won, only if it is still that placeholder (its
+    /// CAS), so the next reader wins a fresh lease at once instead of every reader missing until the placeholder
+    /// expires. Best effort and never the caller's to cancel: a placeholder left behind only costs misses.
+    /// </summary>
+    public async Task AbandonLeaseAsync(CacheKey key, RefillLease lease)
+    {
+        foreach (var token in lease.Tokens)
+        {
+            try
+            {
+                await token.Node.ExecuteAsync(new DeleteCommand(key, token.Cas), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (MemcachedException)
+            {
+                // The placeholder expires with the lease.
+            }
+        }
+    }
+
+    /// <summary>
     /// A delete of a key on one server, confirmed or fenced. The caller's token ends only the caller's wait: the
     /// invalidation runs to its end (see <see cref="Invalidator"/>).
     /// </summary>

@@ -49,9 +49,36 @@ internal sealed class SingleFlight
             }
         }
 
-        using (cancellationToken.Register(static f => ((Flight)f!).Leave(), flight))
+        // The caller leaves the run when its token fires, exactly once. Not through the registration alone: the wait
+        // below is cancelled by the same token, its continuation may run inside Cancel and dispose the registration
+        // before that callback was invoked, and the run (and the refill lease it holds) would go on for a caller that
+        // is gone. A cancelled GetOrCreate left its lease held until the placeholder expired that way.
+        var waiter = new Waiter(flight);
+        using (cancellationToken.Register(static w => ((Waiter)w!).Leave(), waiter))
         {
-            return (T)(await flight.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false))!;
+            try
+            {
+                return (T)(await flight.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false))!;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                waiter.Leave();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>One caller's place in a run: it leaves at most once, whoever notices its cancellation first.</summary>
+    private sealed class Waiter(Flight flight)
+    {
+        private int _left;
+
+        public void Leave()
+        {
+            if (Interlocked.Exchange(ref _left, 1) == 0)
+            {
+                flight.Leave();
+            }
         }
     }
 

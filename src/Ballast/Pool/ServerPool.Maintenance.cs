@@ -97,12 +97,19 @@ internal sealed partial class ServerPool
         // then the lost servers stay down like any other until recovered in the background. Frontends that start
         // together on a brand-new pool all find it lost; one recovers it, and the others wait for that rather than
         // start with every server down.
+        // A first read that no quorum answered (a connection still being opened on a loaded machine) is tried again
+        // within the same bound: a new client's first calls would otherwise fail for want of a lease until the next
+        // periodic read.
         var firstReadStarted = _time.GetTimestamp();
-        while (firstRead && LostIndexes(read).Count > 0 && _time.GetElapsedTime(firstReadStarted) < _options.SharedView.Bound)
+        while (firstRead && (!read.IsQuorum || LostIndexes(read).Count > 0) && _time.GetElapsedTime(firstReadStarted) < _options.SharedView.Bound)
         {
-            await RecoverLostAsync(LostIndexes(read), cancellationToken).ConfigureAwait(false);
+            if (read.IsQuorum)
+            {
+                await RecoverLostAsync(LostIndexes(read), cancellationToken).ConfigureAwait(false);
+            }
+
             read = await ViewStore.ReadAsync(straggler, _time, cancellationToken).ConfigureAwait(false);
-            if (LostIndexes(read).Count > 0)
+            if (!read.IsQuorum || LostIndexes(read).Count > 0)
             {
                 await Task.Delay(Tick, _time, cancellationToken).ConfigureAwait(false);
             }

@@ -12,10 +12,13 @@ namespace Ballast.Tests.SharedView;
 /// </summary>
 public sealed class LostRecordTests
 {
-    [Fact]
-    public async Task S9_a_flush_all_of_the_other_servers_does_not_erase_the_fence_of_a_stalled_server()
+    [Theory]
+    [InlineData(FailoverPolicy.Offline)]
+    [InlineData(FailoverPolicy.Gutter)]
+    [InlineData(FailoverPolicy.Replicated)]
+    public async Task S9_a_flush_all_of_the_other_servers_does_not_erase_the_fence_of_a_stalled_server(FailoverPolicy policy)
     {
-        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1);
+        await using var harness = await IntegrityHarness.StartAsync(policy, frontendCount: 1);
         var key = harness.KeyOn(0, "s9");
         Assert.Equal(1, await harness.ReadAsync(0, key));
 
@@ -32,10 +35,13 @@ public sealed class LostRecordTests
         await AssertNewFrontendNeverReadsAsync(harness, key, deleted: 1);
     }
 
-    [Fact]
-    public async Task A_restart_of_a_majority_of_servers_during_a_fence_does_not_lift_it()
+    [Theory]
+    [InlineData(FailoverPolicy.Offline)]
+    [InlineData(FailoverPolicy.Gutter)]
+    [InlineData(FailoverPolicy.Replicated)]
+    public async Task A_restart_of_a_majority_of_servers_during_a_fence_does_not_lift_it(FailoverPolicy policy)
     {
-        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1);
+        await using var harness = await IntegrityHarness.StartAsync(policy, frontendCount: 1);
         var key = await FenceServerZeroAsync(harness, "restart");
 
         // The two servers that hold X's fence restart empty while X is still fenced; X kept k's old value.
@@ -46,10 +52,13 @@ public sealed class LostRecordTests
         await AssertNewFrontendNeverReadsAsync(harness, key, deleted: 1);
     }
 
-    [Fact]
-    public async Task A_fence_record_evicted_from_every_witness_does_not_lift_the_fence()
+    [Theory]
+    [InlineData(FailoverPolicy.Offline)]
+    [InlineData(FailoverPolicy.Gutter)]
+    [InlineData(FailoverPolicy.Replicated)]
+    public async Task A_fence_record_evicted_from_every_witness_does_not_lift_the_fence(FailoverPolicy policy)
     {
-        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1);
+        await using var harness = await IntegrityHarness.StartAsync(policy, frontendCount: 1);
         var key = await FenceServerZeroAsync(harness, "evicted");
         var pool = harness.Frontends[0].PoolName;
         await harness.Frontends[0].DisposeAsync();
@@ -117,12 +126,19 @@ public sealed class LostRecordTests
     {
         var options = new MemcachedClientOptions
         {
+            FailoverPolicy = harness.Policy,
             OperationTimeout = TimeSpan.FromMilliseconds(300),
             ConnectTimeout = TimeSpan.FromMilliseconds(300),
         };
         for (var s = 0; s < 3; s++)
         {
             options.Servers.Add(harness.EndPoint(s));
+        }
+
+        if (harness.Policy == FailoverPolicy.Gutter)
+        {
+            // The same pool as the harness's frontends (its gutter server included), so the same view records.
+            options.Gutter.Servers.Add(harness.EndPoint(3));
         }
 
         options.FailureDetection.ProbeInterval = TimeSpan.FromMilliseconds(50);
