@@ -13,7 +13,7 @@ internal sealed record MonitorStatus(
 
 /// <summary>One server as the monitor sees it.</summary>
 /// <param name="Server">host:port.</param>
-/// <param name="State">up, down, probing or recovering (the monitor's own frontend's view, fences included).</param>
+/// <param name="State">up, down, probing or recovering (the monitor's own frontend's view, fences included); unknown before its first quorum read of the shared view.</param>
 /// <param name="Epoch">The epoch of the server's shared-view record.</param>
 /// <param name="Since">When the monitor saw the current state begin.</param>
 /// <param name="Reason">Why the server last failed (Timeouts, ConnectionRefused, ConnectionReset, InvalidationUnconfirmed, SharedView); null if it never did.</param>

@@ -24,7 +24,7 @@ internal sealed class PoolMonitor : IAsyncDisposable
         _time = time;
         _eventCapacity = eventCapacity;
         StartedAt = time.GetUtcNow();
-        _servers = client.Servers.Select(s => new TrackedServer(s, StateName(client.GetServerState(s)), StartedAt)).ToArray();
+        _servers = client.Servers.Select(s => new TrackedServer(s, StateOf(s), StartedAt)).ToArray();
         client.ServerFailed += (_, e) => OnFailed(e);
         client.ServerRecovered += (_, e) => OnRecovered(e);
     }
@@ -86,7 +86,7 @@ internal sealed class PoolMonitor : IAsyncDisposable
         {
             foreach (var server in _servers)
             {
-                moved |= server.MoveTo(StateName(Client.GetServerState(server.EndPoint)), now);
+                moved |= server.MoveTo(StateOf(server.EndPoint), now);
             }
         }
 
@@ -156,7 +156,7 @@ internal sealed class PoolMonitor : IAsyncDisposable
             server.Reason = e.Reason.ToString();
             server.Detail = e.Detail;
             server.LastFailure = e.Time;
-            server.MoveTo(StateName(Client.GetServerState(e.Server)), e.Time);
+            server.MoveTo(StateOf(e.Server), e.Time);
             Add(new MonitorEvent(e.Time, e.Server.ToString(), "failed", e.Epoch, e.Reason.ToString(), e.Detail, false, null));
         }
 
@@ -173,12 +173,28 @@ internal sealed class PoolMonitor : IAsyncDisposable
                 server.Flushes++;
             }
 
-            server.MoveTo(StateName(Client.GetServerState(e.Server)), e.Time);
-            var detail = e.FlushedByThisFrontend ? "flushed by this monitor" : "flushed by another frontend";
+            server.MoveTo(StateOf(e.Server), e.Time);
+            var detail = e.FlushedByThisFrontend ? "flushed by this monitor" : FlushedBy(e);
             Add(new MonitorEvent(e.Time, e.Server.ToString(), "recovered", e.Epoch, null, detail, e.FlushedByThisFrontend, e.Downtime.TotalMilliseconds));
         }
 
         SignalChange();
+    }
+
+    /// <summary>
+    /// Who flushed a server this monitor readmitted without running its failback: the writer of the "up" record, when
+    /// the record is still that readmission's. This monitor writes it too when it recovered lost records (a
+    /// brand-new pool's first start, or records a flush or restart erased), which is no failback.
+    /// </summary>
+    private string FlushedBy(ServerRecoveredEventArgs e)
+    {
+        var record = Client.ViewRecordOf(e.Server);
+        if (record.Epoch != e.Epoch)
+        {
+            return "flushed by another frontend";
+        }
+
+        return record.Writer == Client.FrontendId ? "flushed by this monitor, recovering lost view records" : $"flushed by frontend {record.Writer}";
     }
 
     private void Add(MonitorEvent entry)
@@ -192,6 +208,17 @@ internal sealed class PoolMonitor : IAsyncDisposable
 
     private TrackedServer Find(ServerEndPoint endPoint)
         => _servers.First(s => s.EndPoint == endPoint || s.EndPoint.ToString() == endPoint.ToString());
+
+    /// <summary>
+    /// The state shown for a server: the client's, except "unknown" for a server the client holds up before its first
+    /// quorum read of the shared view. Until then the client knows of no fence (and reads nothing), so "up" would be
+    /// a guess; a server it found refusing or timing out is down whatever the view says.
+    /// </summary>
+    private string StateOf(ServerEndPoint server)
+    {
+        var state = Client.GetServerState(server);
+        return state == ServerState.Up && Client.SharedViewEnabled && Client.SharedViewAge is null ? "unknown" : StateName(state);
+    }
 
     /// <summary>The lower-case state names of the JSON and the page.</summary>
     public static string StateName(ServerState state) => state switch

@@ -83,13 +83,17 @@ internal sealed class MonitorHarness : IAsyncDisposable
         return status.GetProperty("servers").EnumerateArray().Single(s => s.GetProperty("server").GetString() == EndPoint(server));
     }
 
-    /// <summary>Polls /api/status (every 50 ms, for at most <paramref name="timeout"/>) until the server shows <paramref name="state"/>.</summary>
+    /// <summary>
+    /// Polls /api/status (every 50 ms, for at most <paramref name="timeout"/>) until the server shows
+    /// <paramref name="state"/>. "down" matches probing too: a down server alternates between the two while probed.
+    /// </summary>
     public async Task<bool> WaitForStateAsync(int monitor, int server, string state, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if ((await ServerStatusAsync(monitor, server)).GetProperty("state").GetString() == state)
+            var shown = (await ServerStatusAsync(monitor, server)).GetProperty("state").GetString();
+            if (shown == state || (state == "down" && shown == "probing"))
             {
                 return true;
             }
