@@ -1,4 +1,5 @@
 using Ballast.Protocol.Commands;
+using Ballast.SharedView;
 
 namespace Ballast;
 
@@ -22,6 +23,32 @@ public sealed partial class MemcachedClient
     {
         var entry = _pool.View[Node(server).Index];
         return (entry.Epoch, entry.IsDown, entry.ChangedAtUnixMs, entry.ShownWriter);
+    }
+
+    /// <summary>
+    /// Whether the background loop reads the shared view from this server four times per bound (a witness of the
+    /// memcached store): those reads time out when it stalls, and mark it down. Other servers (in pools of 4 or more,
+    /// or every server with the etcd store) hear from a frontend only when it has traffic for them.
+    /// </summary>
+    internal bool ReceivesViewReads(ServerEndPoint server)
+        => _pool.ViewStore is MemcachedViewStore store && store.Witnesses.Contains(Node(server));
+
+    /// <summary>
+    /// Sends <c>version</c> to a server this frontend holds up, as a heartbeat: a timeout counts towards its failure
+    /// detection like any request's. Not sent while it is held down (the background loop probes it then). True when
+    /// it answered.
+    /// </summary>
+    internal async Task<bool> HeartbeatAsync(ServerEndPoint server, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Node(server).ExecuteAsync(TextCommand.Version(), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (MemcachedException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

@@ -71,6 +71,7 @@ internal sealed class MonitorHost : IAsyncDisposable
         });
         builder.Services.AddSingleton<MonitorMetrics>();
         builder.Services.AddHostedService<StatsPoller>();
+        builder.Services.AddHostedService<Heartbeat>();
         builder.Services.AddOpenTelemetry().ConfigureResource(r => r.AddService("ballast-monitor")).WithMetrics(metrics => metrics
             .AddMeter(MonitorMetrics.MeterName)
             .AddMeter(BallastTelemetry.MeterName)

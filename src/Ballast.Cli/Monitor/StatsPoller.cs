@@ -6,9 +6,9 @@ namespace Ballast.Cli.Monitor;
 /// <summary>
 /// Asks every reachable server for its <c>stats</c> once per <see cref="MonitorSettings.PollInterval"/>, each server
 /// on its own (a stalled server delays no other, and gets no second request while its first is out), and looks at
-/// every server's state each tick. The stats requests are also the heartbeat of servers that hold no view records
-/// (pools of 4 or more): their timeouts count towards failure detection like any request's. Servers held down are
-/// not asked: the client's own probe (one <c>version</c> on its backoff schedule) finds them when they return.
+/// every server's state each tick. Their timeouts count towards failure detection like any request's (the quick
+/// detection is the view reads' and the <see cref="Heartbeat"/>'s). Servers held down are not asked: the client's own
+/// probe (one <c>version</c> on its backoff schedule) finds them when they return.
 /// </summary>
 internal sealed partial class StatsPoller(PoolMonitor monitor, MonitorSettings settings, TimeProvider time, ILogger<StatsPoller> logger) : BackgroundService
 {

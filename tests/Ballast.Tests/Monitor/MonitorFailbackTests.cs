@@ -66,6 +66,33 @@ public sealed class MonitorFailbackTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task In_a_pool_of_four_a_stalled_server_that_gets_no_view_reads_is_shown_down_as_quickly_through_the_heartbeat()
+    {
+        await using var harness = await MonitorHarness.StartAsync(serverCount: 4);
+
+        // Three of four servers are the view's witnesses and hold its records; the fourth holds nothing at all in an
+        // idle pool, and gets no view reads: only the monitor's heartbeat and stats poll talk to it.
+        var items = new long[4];
+        for (var s = 0; s < 4; s++)
+        {
+            items[s] = long.Parse((await harness.DirectStatsAsync(s))["curr_items"], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var bystander = Assert.Single(Enumerable.Range(0, 4), s => items[s] == 0);
+        var flushesBefore = await harness.FlushCountAsync(bystander);
+
+        harness.Servers[bystander].Pause();
+        var stalled = Stopwatch.StartNew();
+        Assert.True(await harness.WaitForStateAsync(0, bystander, "down", TimeSpan.FromSeconds(8)), "the stalled non-witness was not shown down within 8 s");
+        output.WriteLine($"stalled non-witness shown down on /api/status after {stalled.Elapsed.TotalMilliseconds:0} ms");
+        Assert.True(stalled.Elapsed < TimeSpan.FromSeconds(2.5), $"shown down only after {stalled.Elapsed.TotalMilliseconds:0} ms (about 2 s promised; the stats poll alone took about 2.8 s)");
+
+        harness.Servers[bystander].Resume();
+        Assert.True(await harness.WaitForStateAsync(0, bystander, "up", TimeSpan.FromSeconds(15)), "the returning non-witness was not shown up within 15 s");
+        Assert.Equal(flushesBefore + 1, await harness.FlushCountAsync(bystander));
+    }
+
+    [Fact]
     public async Task Two_monitors_at_once_flush_a_returning_server_exactly_once()
     {
         await using var harness = await MonitorHarness.StartAsync(monitorCount: 2);
