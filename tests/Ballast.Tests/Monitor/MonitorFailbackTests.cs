@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Ballast.FaultInjection;
 using Ballast.Tests.Integrity;
 
 namespace Ballast.Tests.Monitor;
@@ -90,6 +91,28 @@ public sealed class MonitorFailbackTests(ITestOutputHelper output)
         harness.Servers[bystander].Resume();
         Assert.True(await harness.WaitForStateAsync(0, bystander, "up", TimeSpan.FromSeconds(15)), "the returning non-witness was not shown up within 15 s");
         Assert.Equal(flushesBefore + 1, await harness.FlushCountAsync(bystander));
+    }
+
+    [Fact]
+    public async Task With_the_view_in_etcd_a_stalled_server_is_shown_down_flushed_once_and_shown_up()
+    {
+        // With etcd no server holds view records, so none gets view reads: the heartbeat is every server's.
+        await using var etcd = await EtcdProcess.StartAsync();
+        await using var harness = await MonitorHarness.StartAsync(etcdEndpoint: etcd.Endpoint);
+        Assert.Equal("etcd", (await harness.StatusAsync(0)).GetProperty("view").GetProperty("store").GetString());
+        var flushesBefore = await harness.FlushCountAsync(0);
+
+        harness.Servers[0].Pause();
+        var stalled = Stopwatch.StartNew();
+        Assert.True(await harness.WaitForStateAsync(0, 0, "down", TimeSpan.FromSeconds(8)), "the stalled server was not shown down within 8 s");
+        output.WriteLine($"stalled server (view in etcd) shown down on /api/status after {stalled.Elapsed.TotalMilliseconds:0} ms");
+        Assert.True(stalled.Elapsed < TimeSpan.FromSeconds(2.5), $"shown down only after {stalled.Elapsed.TotalMilliseconds:0} ms (about 2 s promised)");
+        Assert.True((await harness.ServerStatusAsync(0, 0)).GetProperty("record").GetProperty("fenced").GetBoolean());
+
+        harness.Servers[0].Resume();
+        Assert.True(await harness.WaitForStateAsync(0, 0, "up", TimeSpan.FromSeconds(15)), "the returning server was not shown up within 15 s");
+        Assert.Equal(flushesBefore + 1, await harness.FlushCountAsync(0));
+        Assert.Equal(1, (await harness.ServerStatusAsync(0, 0)).GetProperty("flushes").GetInt32());
     }
 
     [Fact]

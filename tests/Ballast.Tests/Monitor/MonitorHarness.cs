@@ -26,8 +26,11 @@ internal sealed class MonitorHarness : IAsyncDisposable
 
     public string EndPoint(int server) => _servers[server].EndPoint;
 
-    /// <summary>Starts the servers and the monitors, and waits until every monitor has every server up.</summary>
-    public static async Task<MonitorHarness> StartAsync(int serverCount = 3, int monitorCount = 1)
+    /// <summary>
+    /// Starts the servers and the monitors, and waits until every monitor has every server up. With
+    /// <paramref name="etcdEndpoint"/>, the view is kept in that etcd (<c>--view etcd</c>).
+    /// </summary>
+    public static async Task<MonitorHarness> StartAsync(int serverCount = 3, int monitorCount = 1, string? etcdEndpoint = null)
     {
         var harness = new MonitorHarness(await MemcachedServers.StartAsync(serverCount));
         try
@@ -42,8 +45,14 @@ internal sealed class MonitorHarness : IAsyncDisposable
 
                 // The command's own defaults (ballast monitor without --timeout), so the test measures what users get.
                 MonitorSettings.ConfigureClient(options, timeoutGiven: false);
+                if (etcdEndpoint is not null)
+                {
+                    options.SharedView.Store = SharedViewStoreKind.Etcd;
+                    options.SharedView.EtcdEndpoints.Add(etcdEndpoint);
+                }
+
                 var settings = new MonitorSettings { Listen = new IPEndPoint(IPAddress.Loopback, 0), Client = options, LoggerFactory = NullLoggerFactory.Instance };
-                var monitor = MonitorHost.Create(settings, "memcached");
+                var monitor = MonitorHost.Create(settings, etcdEndpoint is null ? "memcached" : "etcd");
                 harness._monitors.Add(monitor);
                 await monitor.StartAsync(CancellationToken.None);
             }
