@@ -82,6 +82,11 @@ internal static class MonitorCommand
 
             if (parseResult.GetValue(bound) is { } boundMs)
             {
+                if (boundMs is < 100 or > 60_000)
+                {
+                    throw new CliException(ExitCodes.Usage, $"--bound: {boundMs} is not from 100 to 60000 milliseconds.");
+                }
+
                 options.SharedView.Bound = TimeSpan.FromMilliseconds(boundMs);
             }
 
@@ -103,17 +108,9 @@ internal static class MonitorCommand
             }
 
             var settings = new MonitorSettings { Listen = address, Client = options, PollInterval = TimeSpan.FromMilliseconds(pollMs) };
-            MonitorHost host;
-            try
-            {
-                host = MonitorHost.Create(settings, store);
-            }
-            catch (ArgumentException error)
-            {
-                // The client's own validation (a server listed twice, a bound out of range) is a usage error.
-                throw new CliException(ExitCodes.Usage, error.Message);
-            }
-
+            // The client's own validation (a server listed twice, say) throws ArgumentException: CliAction makes it a
+            // usage error.
+            var host = MonitorHost.Create(settings, store);
             await using (host.ConfigureAwait(false))
             {
                 try

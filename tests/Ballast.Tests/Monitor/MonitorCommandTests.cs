@@ -46,6 +46,8 @@ public sealed class MonitorCommandTests
     [InlineData("--view", "zookeeper", "--view")]
     [InlineData("--poll-interval", "5", "--poll-interval")]
     [InlineData("--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-endpoints needs --view etcd")]
+    [InlineData("--bound", "5", "--bound")]
+    [InlineData("--pool-name", "has space", "PoolName")]
     public async Task A_bad_option_is_a_one_line_usage_error(string option, string value, string message)
     {
         var run = await CliHarness.RunAsync("monitor", "--servers", "127.0.0.1:1", option, value);
