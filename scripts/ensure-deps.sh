@@ -3,7 +3,8 @@
 # php-memcached (the PHP peers whose key distribution Ballast must match), gcc (builds the mgblast ceiling probe), afl++
 # (fuzzes the response parser, scripts/fuzz.sh), redis-server (the peer of the IDistributedCache benchmark,
 # bench/Ballast.DistributedCacheBench), etcd-server (the shared view's etcd store; tests and `ballast chaos --view etcd`
-# start their own etcd).
+# start their own etcd), chromium (headless, drives the status page of `ballast monitor` in its browser test through
+# Playwright; no browser is downloaded).
 
 ensure_packages() {
   local missing=()
@@ -24,6 +25,7 @@ ensure_packages() {
   command -v afl-fuzz >/dev/null || missing+=(afl++)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v etcd >/dev/null || missing+=(etcd-server)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing: ${missing[*]}" >&2
     $sudo apt-get update -qq
