@@ -88,4 +88,56 @@ public sealed class HybridCacheTests : IAsyncLifetime
         Assert.Equal(1, calls);
         Assert.Equal(made, read);
     }
+
+    /// <summary>
+    /// HybridCache keeps a copy in each instance's memory that no other instance can invalidate: after the first
+    /// instance removes an entry (its database row changed), the second still serves its own copy. That is
+    /// HybridCache's design, outside what Ballast can fence, so docs/integrity.md says how to keep the promise end to
+    /// end: no local copies (or a local expiration as short as the staleness one can bear). This test pins both halves.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_second_instances_local_copy_outlives_a_removal_unless_local_caching_is_off(bool localCacheOff)
+    {
+        using var first = Host(localCacheOff);
+        using var second = Host(localCacheOff);
+        await first.StartAsync();
+        await second.StartAsync();
+        var version = 1;
+        ValueTask<Product> ReadDatabase(CancellationToken _) => ValueTask.FromResult(new Product(9, $"v{version}"));
+
+        await first.Services.GetRequiredService<HybridCache>().GetOrCreateAsync("product:9", ReadDatabase);
+        Assert.Equal(new Product(9, "v1"), await second.Services.GetRequiredService<HybridCache>().GetOrCreateAsync("product:9", ReadDatabase));
+
+        // The row changes; the first instance invalidates the entry, which removes it from memcached.
+        version = 2;
+        await first.Services.GetRequiredService<HybridCache>().RemoveAsync("product:9");
+        var read = await second.Services.GetRequiredService<HybridCache>().GetOrCreateAsync("product:9", ReadDatabase);
+
+        Assert.Equal(localCacheOff ? new Product(9, "v2") : new Product(9, "v1"), read);
+        await first.StopAsync();
+        await second.StopAsync();
+    }
+
+    private IHost Host(bool localCacheOff)
+        => BallastHost.Build(
+            new Dictionary<string, string?>
+            {
+                ["Ballast:Servers"] = string.Join(",", _servers.EndPoints.Select(e => e.ToString())),
+                ["Ballast:OperationTimeout"] = "00:00:03",
+                ["Ballast:SharedView:Bound"] = "00:00:10",
+            },
+            (s, configuration) =>
+            {
+                s.AddBallast(configuration.GetSection("Ballast"));
+                s.AddBallastDistributedCache();
+                s.AddHybridCache(o =>
+                {
+                    if (localCacheOff)
+                    {
+                        o.DefaultEntryOptions = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableLocalCache };
+                    }
+                });
+            });
 }
