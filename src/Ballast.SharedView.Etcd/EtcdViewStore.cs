@@ -204,6 +204,9 @@ internal sealed class EtcdViewStore : IViewStore
     }
 
     /// <inheritdoc />
+    public bool RecoveryUnderWayElsewhere { get; private set; }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<int>> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
     {
         long lease;
@@ -226,6 +229,7 @@ internal sealed class EtcdViewStore : IViewStore
             take.Compare.Add(new Compare { Key = _lockKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
             take.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _lockKey, Value = owner, Lease = lease } });
             var taken = await CallAsync((kv, deadline) => kv.TxnAsync(take, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false);
+            RecoveryUnderWayElsewhere = !taken.Succeeded;
             if (!taken.Succeeded)
             {
                 return [];

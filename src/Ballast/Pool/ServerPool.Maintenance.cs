@@ -93,21 +93,28 @@ internal sealed partial class ServerPool
     {
         var straggler = _options.SharedView.RefreshInterval / 2;
         var read = await ViewStore!.ReadAsync(straggler, _time, cancellationToken).ConfigureAwait(false);
-        // Bounded: rounds of recovering (or waiting for the frontend that holds the lock to) for at most the bound,
-        // then the lost servers stay down like any other until recovered in the background. Frontends that start
-        // together on a brand-new pool all find it lost; one recovers it, and the others wait for that rather than
-        // start with every server down.
+        // Bounded: rounds of recovering (or waiting for the frontend that holds the lock to) for at most twice the
+        // bound (a recovery of records someone may have used waits the bound between its fence and its flush), then
+        // the lost servers stay down like any other until recovered in the background. Frontends that start together
+        // on a brand-new pool all find it lost; one recovers it, and the others wait for that rather than start with
+        // every server down. (Callers wait for this first read at most an operation timeout: EnsureReadyAsync.)
         // A first read that no quorum answered (a connection still being opened on a loaded machine) is tried again
         // within the same bound: a new client's first calls would otherwise fail for want of a lease until the next
         // periodic read.
+        // It stops early once a round can make no more progress: a lost server that does not answer (dead at start-up)
+        // cannot be flushed, and waiting for it would hold up every other server.
         var firstReadStarted = _time.GetTimestamp();
-        while (firstRead && (!read.IsQuorum || LostIndexes(read).Count > 0) && _time.GetElapsedTime(firstReadStarted) < _options.SharedView.Bound)
+        var mayProgress = true;
+        while (firstRead && mayProgress && (!read.IsQuorum || LostIndexes(read).Count > 0) && _time.GetElapsedTime(firstReadStarted) < 2 * _options.SharedView.Bound)
         {
             if (read.IsQuorum)
             {
-                await RecoverLostAsync(LostIndexes(read), cancellationToken).ConfigureAwait(false);
+                mayProgress = await RecoverLostAsync(LostIndexes(read), cancellationToken).ConfigureAwait(false);
             }
 
+            // The lease counts from when the read that grants it began, not from the first attempt (a recovery may
+            // have taken longer than the bound itself).
+            startTimestamp = _time.GetTimestamp();
             read = await ViewStore.ReadAsync(straggler, _time, cancellationToken).ConfigureAwait(false);
             if (!read.IsQuorum || LostIndexes(read).Count > 0)
             {
@@ -142,21 +149,26 @@ internal sealed partial class ServerPool
     private static List<int> LostIndexes(ViewReadResult read)
         => read.Entries.Select((entry, index) => (entry, index)).Where(e => e.entry.AwaitsRecovery).Select(e => e.index).ToList();
 
-    /// <summary>One recovery of lost records at a time per frontend; the store's lock makes it one per pool.</summary>
-    private async Task RecoverLostAsync(List<int> lost, CancellationToken cancellationToken)
+    /// <summary>
+    /// One recovery of lost records at a time per frontend; the store's lock makes it one per pool. True when a
+    /// recovery made progress or is under way (here or on another frontend), so reading again may find them recovered.
+    /// </summary>
+    private async Task<bool> RecoverLostAsync(List<int> lost, CancellationToken cancellationToken)
     {
         if (Interlocked.CompareExchange(ref _recoveringLost, 1, 0) != 0)
         {
-            return;
+            return true;
         }
 
         try
         {
-            await ViewStore!.RecoverLostAsync(lost, cancellationToken).ConfigureAwait(false);
+            var recovered = await ViewStore!.RecoverLostAsync(lost, cancellationToken).ConfigureAwait(false);
+            return recovered.Count > 0 || ViewStore.RecoveryUnderWayElsewhere;
         }
         catch (MemcachedException)
         {
             // The next read finds them lost still and tries again.
+            return false;
         }
         finally
         {

@@ -64,4 +64,10 @@ internal interface IViewStore : IAsyncDisposable
     /// Returns the indexes it recovered; empty when another frontend holds the lock or no quorum answered.
     /// </summary>
     Task<IReadOnlyList<int>> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether the last <see cref="RecoverLostAsync"/> found the recovery lock held by another frontend, whose recovery
+    /// is then under way: a first read waits for it rather than give up on the servers it recovers.
+    /// </summary>
+    bool RecoveryUnderWayElsewhere { get; }
 }

@@ -257,11 +257,15 @@ internal sealed class MemcachedViewStore : IViewStore
         => CacheKey.Create($"{_keyPrefix}last_failback:{index}:{epoch}", InvalidKeyHandling.Reject);
 
     /// <inheritdoc />
+    public bool RecoveryUnderWayElsewhere { get; private set; }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<int>> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
     {
         var locks = await Task.WhenAll(_witnesses.Select(w => ViewLock.TryTakeAsync(w, _recoveryLock, _frontendId, _lockTimeToLive, _time, cancellationToken))).ConfigureAwait(false);
         try
         {
+            RecoveryUnderWayElsewhere = locks.Count(held => held == true) < WriteQuorum && locks.Any(held => held == false);
             if (locks.Count(held => held == true) < WriteQuorum)
             {
                 return [];

@@ -14,7 +14,7 @@ public sealed class SingleFlightTests
     public async Task A_lone_caller_that_cancels_always_cancels_the_run()
     {
         var flights = new SingleFlight();
-        for (var i = 0; i < 500; i++)
+        for (var i = 0; i < 200; i++)
         {
             var runCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -30,7 +30,7 @@ public sealed class SingleFlightTests
             await caller.CancelAsync();
 
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-            Assert.True(await Task.WhenAny(runCancelled.Task, Task.Delay(TimeSpan.FromSeconds(5))) == runCancelled.Task, $"run {i}: the caller left but its run was not cancelled");
+            Assert.True(await Task.WhenAny(runCancelled.Task, Task.Delay(TimeSpan.FromSeconds(30))) == runCancelled.Task, $"run {i}: the caller left but its run was not cancelled");
         }
     }
 
