@@ -63,10 +63,25 @@ for ($slice = 0; $slice < $slices; $slice++) {
     }
 }
 
+// The bridge's own work per request without the network: where the key lives (computed for php-memcache, asked of
+// php-memcached) and the view check.
+$start = hrtime(true);
+for ($i = 0; $i < $perSlice; $i++) {
+    $pool->serverOf($keys[$i % 1000]);
+}
+$locate = (hrtime(true) - $start) / 1e3 / $perSlice;
+$start = hrtime(true);
+for ($i = 0; $i < 200; $i++) {
+    $pool->refresh();
+}
+$refresh = (hrtime(true) - $start) / 1e3 / 200;
+
 printf("%s, %d servers, %d x %d operations each, PHP %s\n", $extension, count(explode(',', $servers)), $slices, $perSlice, PHP_VERSION);
 foreach ($totals as $name => $us) {
     printf("%-13s %7.2f us/op\n", $name, $us / ($slices * $perSlice));
 }
+printf("%-13s %7.2f us/op\n", 'locate only', $locate);
+printf("%-13s %7.2f us each (one multi-get per witness, every Bound/4 at most)\n", 'view read', $refresh);
 printf("bridge overhead: get %+.2f us/op, set %+.2f us/op; view reads %d (%d with a quorum); misses or failed stores %s\n",
     ($totals['get (bridge)'] - $totals['get (bare)']) / ($slices * $perSlice),
     ($totals['set (bridge)'] - $totals['set (bare)']) / ($slices * $perSlice),
