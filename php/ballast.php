@@ -210,6 +210,44 @@ final class WireConnection
         }
     }
 
+    /**
+     * A meta answer if complete: [code, flags, value] (`VA <len> <flags>` with its value, or `HD`/`EN`/`NF`/`EX`/`NS`
+     * with flags); false for an error answer; null if incomplete.
+     * @return array{string, string[], ?string}|false|null
+     */
+    public function takeMeta(): array|false|null
+    {
+        $end = strpos($this->buffer, "\r\n");
+        if ($end === false) {
+            return null;
+        }
+
+        $parts = explode(' ', substr($this->buffer, 0, $end));
+        $value = null;
+        $consumed = $end + 2;
+        if ($parts[0] === 'VA') {
+            if (!isset($parts[1]) || !ctype_digit($parts[1])) {
+                $this->close();
+                return false;
+            }
+
+            $length = (int) $parts[1];
+            if (strlen($this->buffer) < $consumed + $length + 2) {
+                return null;
+            }
+
+            $value = substr($this->buffer, $consumed, $length);
+            $consumed += $length + 2;
+            array_splice($parts, 1, 1);
+        } elseif (!in_array($parts[0], ['HD', 'EN', 'NF', 'EX', 'NS'], true)) {
+            $this->close();
+            return false;
+        }
+
+        $this->buffer = (string) substr($this->buffer, $consumed);
+        return [$parts[0], array_slice($parts, 1), $value];
+    }
+
     /** A one-line answer (STORED, EXISTS, DELETED, ...) if complete; null if incomplete. */
     public function takeLine(): ?string
     {
@@ -242,7 +280,7 @@ final class WireConnection
 final class Exchange
 {
     /**
-     * @param array<int, array{WireConnection, string, string}> $requests index => [connection, bytes, 'values'|'line']
+     * @param array<int, array{WireConnection, string, string}> $requests index => [connection, bytes, 'values'|'meta'|'line']
      * @param callable(mixed): bool $succeeded what counts toward the quorum
      * @return array<int, mixed> index => answer (null: no answer)
      */
@@ -289,7 +327,11 @@ final class Exchange
                     continue;
                 }
 
-                $answer = $kind === 'values' ? $connection->takeValues() : $connection->takeLine();
+                $answer = match ($kind) {
+                    'values' => $connection->takeValues(),
+                    'meta' => $connection->takeMeta(),
+                    default => $connection->takeLine(),
+                };
                 if ($answer === null) {
                     continue;
                 }
@@ -623,6 +665,9 @@ final class ViewStore
  */
 final class Pool
 {
+    /** How long a refill lease (memcached's vivified placeholder) lives, as the library's. */
+    private const LEASE_SECONDS = 10;
+
     private const DISTRIBUTIONS = ['pecl-consistent' => 'Memcache', 'pecl-standard' => 'Memcache', 'ketama' => 'Memcached', 'modula' => 'Memcached'];
 
     /** @var array<int, array{string, int, int}> host, port, weight */
@@ -729,6 +774,62 @@ final class Pool
     }
 
     /**
+     * Cache-aside read without the classic refill race, as the library's GetForRefillAsync: memcached's vivify-on-miss
+     * (`mg <key> v c N10`, over the bridge's own connection: the extensions cannot send meta commands). Returns
+     * [value, lease]: a hit has a value and no lease; a miss whose refill falls to this caller has a lease (the
+     * placeholder's CAS) for refill(); other misses (someone else refills, a stale mark, the server fenced or
+     * unreachable) have neither. A delete between this read and the refill voids the lease.
+     * @return array{mixed, ?int}
+     */
+    public function getForRefill(string $key): array
+    {
+        $index = $this->locate($key);
+        if (!$this->isReadable($index)) {
+            return [false, null];
+        }
+
+        $answer = $this->request($index, "mg $key v c N" . self::LEASE_SECONDS . "\r\n", 'meta');
+        if (!is_array($answer) || $answer[0] !== 'VA') {
+            return [false, null];
+        }
+
+        [, $flags, $value] = $answer;
+        $cas = 0;
+        $servable = true;
+        foreach ($flags as $flag) {
+            if ($flag === 'W' || $flag === 'Z' || $flag === 'X') {
+                $servable = false;
+            } elseif ($flag !== '' && $flag[0] === 'c' && ctype_digit(substr($flag, 1))) {
+                $cas = (int) substr($flag, 1);
+            }
+        }
+
+        // The one hit/miss rule (Failover/ServableRule.cs): a value that is no refill lease won here (W), no
+        // placeholder someone else refills (Z) and not marked stale (X).
+        if ($servable) {
+            return [$value, null];
+        }
+
+        return [false, in_array('W', $flags, true) && $cas > 0 ? $cas : null];
+    }
+
+    /**
+     * Refills a key under the lease getForRefill() gave: stored only if nothing touched the placeholder since. False
+     * when not stored; a refill whose outcome is unknown is followed by a delete (confirmed or fenced).
+     */
+    public function refill(string $key, string $value, int $lease, int $ttl = 0): bool
+    {
+        $index = $this->locate($key);
+        $answer = $this->request($index, "ms $key " . strlen($value) . " T$ttl C$lease\r\n$value\r\n", 'meta');
+        if (is_array($answer)) {
+            return $answer[0] === 'HD';
+        }
+
+        $this->delete($key);
+        return false;
+    }
+
+    /**
      * Deletes a key: true once the delete is confirmed (deleted or not found) or its server is fenced for every
      * frontend; either way no frontend reads the old value once the bound has passed.
      * @throws ServerUnavailableException neither confirmed nor fenced (no write quorum of witnesses answered)
@@ -747,6 +848,12 @@ final class Pool
         }
 
         throw new ServerUnavailableException("Server {$this->names[$index]}: the delete of key '$key' could not be confirmed, and the server could not be fenced in the shared view (no write quorum of witnesses answered); other frontends may read the old value until it is.", $this->names[$index]);
+    }
+
+    /** One request to one server over the bridge's own connection; null when it did not answer in time. */
+    private function request(int $index, string $bytes, string $kind, ?float $timeout = null): mixed
+    {
+        return Exchange::run([$index => [$this->connections[$index], $bytes, $kind]], static fn ($a) => true, 1, 0, $timeout ?? $this->timeout)[$index];
     }
 
     /** The index (in the server list) of the server that holds a key. */
@@ -846,7 +953,7 @@ final class Pool
 
         $deadline = microtime(true) + $this->confirmTimeout;
         do {
-            $answer = Exchange::run([$index => [$this->connections[$index], "delete $key\r\n", 'line']], static fn ($a) => true, 1, 0, max(0.001, min($this->timeout, $deadline - microtime(true))))[$index];
+            $answer = $this->request($index, "delete $key\r\n", 'line', max(0.001, min($this->timeout, $deadline - microtime(true))));
             if ($answer === 'DELETED' || $answer === 'NOT_FOUND') {
                 return true;
             }

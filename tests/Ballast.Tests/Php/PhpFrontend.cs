@@ -47,18 +47,7 @@ internal sealed class PhpFrontend : IDisposable
     /// <summary>Starts php with the bridge over <paramref name="extension"/> ("memcache" or "memcached").</summary>
     public static PhpFrontend Open(string extension, string servers, string distribution, int boundMs = 1000, bool bare = false)
     {
-        var start = new ProcessStartInfo("php")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add("-d");
-        start.ArgumentList.Add("display_errors=stderr");
-        start.ArgumentList.Add(Path.Combine(RepositoryRoot, "tests", "Ballast.Tests", "Php", "bridge-driver.php"));
-        start.ArgumentList.Add(Path.Combine(RepositoryRoot, "php", "ballast.php"));
+        var start = Ballast.Cli.Chaos.PhpChaosFrontend.PhpStartInfo(Path.Combine(RepositoryRoot, "tests", "Ballast.Tests", "Php", "bridge-driver.php"), Path.Combine(RepositoryRoot, "php", "ballast.php"));
         var frontend = new PhpFrontend(Process.Start(start) ?? throw new InvalidOperationException("php did not start."));
         try
         {
