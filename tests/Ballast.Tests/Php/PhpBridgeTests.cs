@@ -61,6 +61,35 @@ public sealed class PhpBridgeTests
 
     [Theory]
     [MemberData(nameof(Extensions))]
+    public async Task Refill_leases_are_shared_with_the_library_and_a_delete_voids_them(string extension, string distribution)
+    {
+        await using var servers = await ProxiedServers.StartAsync(3);
+        await using var dotnet = await StartDotNetAsync(servers, distribution);
+        using var php = PhpFrontend.Open(extension, servers.List, distribution);
+
+        // PHP wins the lease; a .NET delete (a write) voids it, so PHP's refill with the value it read before cannot land.
+        var first = php.Call(new JsonObject { ["op"] = "getForRefill", ["key"] = "lease:1" });
+        Assert.Null(first["value"]);
+        var lease = first["lease"]!.GetValue<long>();
+        Assert.True((await dotnet.GetForRefillAsync("lease:1")).Lease is null, "the .NET frontend won a lease PHP holds");
+        await dotnet.DeleteAsync("lease:1");
+        Assert.False(php.Call(new JsonObject { ["op"] = "refill", ["key"] = "lease:1", ["value"] = "before-the-write", ["lease"] = lease })!.GetValue<bool>());
+        Assert.False((await dotnet.GetAsync("lease:1")).IsHit);
+
+        // .NET wins it: PHP sees the placeholder as a miss without a lease, and reads the .NET refill afterwards.
+        var dotnetRead = await dotnet.GetForRefillAsync("lease:2");
+        Assert.NotNull(dotnetRead.Lease);
+        var second = php.Call(new JsonObject { ["op"] = "getForRefill", ["key"] = "lease:2" });
+        Assert.Null(second["value"]);
+        Assert.Null(second["lease"]);
+        Assert.Null(php.Get("lease:2"));
+        Assert.True((await dotnet.RefillAsync("lease:2", "from-dotnet"u8.ToArray(), dotnetRead.Lease!)).IsStored);
+        Assert.Equal("from-dotnet", php.Get("lease:2"));
+        Assert.Equal("from-dotnet", php.Call(new JsonObject { ["op"] = "getForRefill", ["key"] = "lease:2" })["value"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [MemberData(nameof(Extensions))]
     public async Task Php_misses_on_the_keys_of_a_server_the_library_fenced_though_it_still_reaches_it(string extension, string distribution)
     {
         // Only the .NET frontend's link to the server is cut: its delete cannot land and it fences the server. PHP still

@@ -31,6 +31,8 @@ while (($line = fgets(STDIN)) !== false) {
             'get' => $bare !== null ? $bare->get($request['key']) : $pool->get($request['key']),
             'set' => $bare !== null ? $bare->set($request['key'], $request['value'], 0, 0) : $pool->set($request['key'], $request['value']),
             'delete' => $bare !== null ? $bare->delete($request['key']) : $pool->delete($request['key']),
+            'getForRefill' => (static fn (array $r) => ['value' => $r[0] === false ? null : $r[0], 'lease' => $r[1]])($pool->getForRefill($request['key'])),
+            'refill' => $pool->refill($request['key'], $request['value'], $request['lease']),
             'refresh' => $pool->refresh() ?? true,
             'server' => $pool->serverOf($request['key']),
             'state' => [
