@@ -522,14 +522,16 @@ final class ViewStore
     }
 
     /**
-     * Reads every record from every witness at once. Returns [entries, responded, isQuorum]; records no read quorum
-     * vouches for, or older than seen, come back lost (down).
-     * @return array{ViewEntry[], int, bool}
+     * Reads every record from every witness at once. Returns [entries, responded, isQuorum, hasGutter]; records no read
+     * quorum vouches for, or older than seen, come back lost (down). hasGutter: a witness holds a record for the server
+     * after the main ones, which only a pool with the Gutter policy writes.
+     * @return array{ViewEntry[], int, bool, bool}
      */
     public function read(int $nowMs): array
     {
         $seen = $this->highest;
-        $request = 'get ' . implode(' ', $this->keys) . "\r\n";
+        $gutterKey = preg_replace('/:\d+$/', ':' . count($this->keys), $this->keys[0]);
+        $request = 'get ' . implode(' ', $this->keys) . " $gutterKey\r\n";
         $requests = [];
         foreach ($this->witnesses as $w) {
             $requests[$w] = [$this->connections[$w], $request, 'values'];
@@ -538,6 +540,11 @@ final class ViewStore
         $answers = Exchange::run($requests, static fn ($a) => true, $this->readQuorum, $this->grace, $this->timeout);
         $responded = count(array_filter($answers, static fn ($a) => $a !== null));
         $isQuorum = $responded >= $this->readQuorum;
+        $hasGutter = false;
+        foreach ($answers as $answer) {
+            $hasGutter = $hasGutter || ($answer !== null && isset($answer[$gutterKey]) && ViewEntry::decode($answer[$gutterKey][0]) !== null);
+        }
+
         $entries = [];
         foreach ($this->keys as $i => $key) {
             $merged = null;
@@ -564,7 +571,7 @@ final class ViewStore
             $this->raise($i, $entries[$i]->epoch);
         }
 
-        return [$entries, $responded, $isQuorum];
+        return [$entries, $responded, $isQuorum, $hasGutter];
     }
 
     /**
@@ -879,8 +886,14 @@ final class Pool
     {
         $start = hrtime(true);
         $this->lastReadNs = $start;
-        [$entries, , $isQuorum] = $this->store->read(self::nowMs());
+        [$entries, , $isQuorum, $hasGutter] = $this->store->read(self::nowMs());
         $this->counters['view_reads']++;
+        if ($hasGutter) {
+            // Its deletes would not reach the gutter, whose copies the .NET frontends serve during an outage.
+            $this->leaseStartNs = null;
+            throw new BallastException("The pool's shared view has a record for a gutter server: its .NET frontends use the Gutter policy, and the PHP bridge supports Offline pools only (its deletes would not reach the gutter copies).");
+        }
+
         foreach ($entries as $i => $entry) {
             if ($entry->epoch > $this->entries[$i]->epoch) {
                 $this->entries[$i] = $entry;

@@ -121,8 +121,9 @@ public sealed class ChaosOptions
         Check(!PhpBare || PhpExtension == "memcache", "--php-bare", "used with --php-extension memcache (the control is PECL memcache's failover)");
         if (PhpFrontends > 0)
         {
-            // Replicated values carry a version header PHP does not read; Rehash keeps no view for the bridge to read.
-            Check(!Policies.Contains(FailoverPolicy.Replicated) && (PhpBare || !Policies.Contains(FailoverPolicy.Rehash)), "--policy", "offline or gutter with --php-frontends (and rehash with --php-bare)");
+            // The bridge supports Offline pools (its deletes do not reach a gutter, replicated values carry a header PHP
+            // does not read, Rehash keeps no view); bare php-memcache, the control, runs beside offline or rehash.
+            Check(Policies.All(p => p == FailoverPolicy.Offline || (PhpBare && p == FailoverPolicy.Rehash)), "--policy", "offline with --php-frontends (or rehash with --php-bare)");
         }
 
         if (Policies.Contains(FailoverPolicy.Replicated))

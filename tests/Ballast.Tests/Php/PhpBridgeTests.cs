@@ -240,6 +240,25 @@ public sealed class PhpBridgeTests
     }
 
     [Fact]
+    public async Task The_bridge_refuses_a_gutter_pool_with_a_clear_error()
+    {
+        // Its deletes would not reach the gutter copies the .NET frontends serve during an outage: it must not run there.
+        await using var servers = await ProxiedServers.StartAsync(4);
+        var options = new MemcachedClientOptions { FailoverPolicy = FailoverPolicy.Gutter, Distribution = KeyDistribution.PeclConsistent, ConnectVia = servers.ConnectVia };
+        foreach (var endPoint in servers.EndPoints.Take(3))
+        {
+            options.Servers.Add(endPoint);
+        }
+
+        options.Gutter.Servers.Add(servers.EndPoints[3]);
+        await using var dotnet = new MemcachedClient(options);
+        Assert.True(await IntegrityHarness.WaitUntilAsync(() => dotnet.IsSharedViewFresh, TimeSpan.FromSeconds(10)));
+        using var php = PhpFrontend.Open("memcache", string.Join(',', servers.EndPoints.Take(3).Select(e => e.ToString())), "pecl-consistent");
+        var error = Assert.Throws<PhpException>(() => php.Get("any"));
+        Assert.Contains("Gutter policy", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Php_decodes_records_and_chooses_witnesses_as_the_library_does()
     {
         using var php = PhpFrontend.Open("memcache", "127.0.0.1:1", "pecl-consistent");
