@@ -659,7 +659,11 @@ final class ViewStore
 }
 
 /**
- * A Ballast pool for a PHP frontend: get, set and delete through the given extension, with the shared view's rules.
+ * A Ballast pool for a PHP frontend: get, set and delete through the given extension (and refill leases over the
+ * bridge's own connections), with the shared view's rules. For pools whose .NET frontends use the Offline policy (the
+ * default); a gutter pool makes every operation throw. Failback and the recovery of lost records are left to the .NET
+ * frontends (or `ballast monitor`): without them a fenced or lost server stays a miss. One instance per process and
+ * pool; not for concurrent use (PHP has none).
  *
  * Options (docs/view-protocol.md, "The PHP bridge"):
  * - servers: "host:port[:weight],..." in the order every frontend lists them (required)
@@ -764,6 +768,7 @@ final class Pool
     /**
      * Stores through the extension. False when the key's server is not readable (nothing is sent) or the store
      * failed; a failed store's fate is unknown, so the key is then deleted, confirmed or fenced, as the library does.
+     * @throws ServerUnavailableException the store failed and its delete could be neither confirmed nor fenced
      */
     public function set(string $key, mixed $value, int $ttl = 0): bool
     {
@@ -938,7 +943,8 @@ final class Pool
         }
 
         $entry = $this->entries[$index];
-        if ($entry->down || $entry->epoch <= $this->downUntilEpochAbove[$index] && $this->downUntilEpochAbove[$index] > 0) {
+        $fencedHere = $this->downUntilEpochAbove[$index];
+        if ($entry->down || ($fencedHere > 0 && $entry->epoch <= $fencedHere)) {
             $this->counters['fenced_misses']++;
             return false;
         }
