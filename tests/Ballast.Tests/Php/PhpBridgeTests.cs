@@ -239,6 +239,40 @@ public sealed class PhpBridgeTests
         Assert.Equal("v", php.Get(key)); // the lease is back; the key's server was never fenced
     }
 
+    [Theory]
+    [MemberData(nameof(Extensions))]
+    public async Task Lost_records_make_php_miss_until_the_library_has_flushed_and_recovered_them(string extension, string distribution)
+    {
+        // An operator flushes two of the three witnesses: no record is vouched for by a read quorum any more, so every
+        // server is lost. PHP must miss on every key (though server 0 still holds its value) until a .NET frontend has
+        // fenced, flushed and readmitted the servers; after that the value is gone.
+        await using var servers = await ProxiedServers.StartAsync(3);
+        await using var dotnet = await StartDotNetAsync(servers, distribution);
+        using var php = PhpFrontend.Open(extension, servers.List, distribution);
+        var key = KeyOn(php, 0, "lost");
+        Assert.True(php.Set(key, "before-the-loss"));
+        Assert.Equal("before-the-loss", php.Get(key));
+
+        await FlushAsync(servers.Servers[1]);
+        await FlushAsync(servers.Servers[2]);
+        php.Refresh();
+        var entry = php.State(3)["entries"]![0]!;
+        Assert.True(entry["lost"]!.GetValue<bool>() || entry["writer"]!.GetValue<string>() == "lost", $"PHP did not find server 0's record lost: {entry.ToJsonString()}");
+        Assert.Null(php.Get(key));
+        Assert.Equal("before-the-loss", await ReadValueAsync(servers.Servers[0], key)); // what the bridge refused to serve
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (php.State(3)["entries"]![0]!["down"]!.GetValue<bool>())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the .NET frontend did not recover the lost records within 10 s");
+            Assert.Null(php.Get(key));
+            Thread.Sleep(50);
+        }
+
+        Assert.Null(php.Get(key));
+        Assert.Null(await ReadValueAsync(servers.Servers[0], key));
+    }
+
     [Fact]
     public async Task The_bridge_refuses_a_gutter_pool_with_a_clear_error()
     {
@@ -401,6 +435,16 @@ public sealed class PhpBridgeTests
     /// <summary>A record as one witness holds it, read with the classic protocol (the library refuses reserved keys).</summary>
     private static async Task<string> ReadRecordAsync(MemcachedProcess server, string key)
         => await ReadValueAsync(server, key) ?? throw new Xunit.Sdk.XunitException($"{server} holds no record {key}");
+
+    /// <summary>An operator's <c>flush_all</c> of one server, straight to it.</summary>
+    private static async Task FlushAsync(MemcachedProcess server)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(server.Host, server.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync("flush_all\r\n"u8.ToArray());
+        Assert.Equal("OK", await new StreamReader(stream, Encoding.ASCII).ReadLineAsync());
+    }
 
     /// <summary>A key's value on one server, straight from it; null when it has none.</summary>
     private static async Task<string?> ReadValueAsync(MemcachedProcess server, string key)
