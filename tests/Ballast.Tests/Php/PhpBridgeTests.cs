@@ -292,6 +292,29 @@ public sealed class PhpBridgeTests
         Assert.Contains("Gutter policy", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("pecl-consistent", "crc32")]
+    [InlineData("pecl-consistent", "fnv")]
+    [InlineData("pecl-standard", "crc32")]
+    [InlineData("pecl-standard", "fnv")]
+    [InlineData("ketama", "crc32")]
+    [InlineData("modula", "crc32")]
+    public void The_bridge_places_keys_as_the_library_does(string distribution, string hash)
+    {
+        // Servers with weights, port 11211 and others (ketama names them differently), and non-ASCII keys (FNV's signed char).
+        var servers = new[] { new ServerEndPoint("127.0.0.1", 11211, 2), new ServerEndPoint("10.0.0.7", 11311), new ServerEndPoint("cache-3.internal", 11212, 3), new ServerEndPoint("127.0.0.1", 11213) };
+        var keys = Enumerable.Range(0, 600).Select(i => (i % 3) switch { 0 => $"user:{i}", 1 => $"ключ-{i}-日本", _ => $"s_{i:x8}_{new string('k', i % 90)}" }).ToArray();
+        using var php = PhpFrontend.Open("memcache", "127.0.0.1:1", "pecl-consistent");
+        var options = new JsonObject { ["servers"] = string.Join(',', servers.Select(s => $"{s}:{s.Weight}")), ["distribution"] = distribution, ["hash"] = hash };
+        var placed = php.Call(new JsonObject { ["op"] = "placement", ["options"] = options, ["keys"] = new JsonArray(keys.Select(k => (JsonNode)k).ToArray()) }).AsArray();
+        var locator = Ballast.Distribution.ServerLocatorFactory.Create(
+            distribution switch { "pecl-consistent" => KeyDistribution.PeclConsistent, "pecl-standard" => KeyDistribution.PeclStandard, "ketama" => KeyDistribution.Ketama, _ => KeyDistribution.Modula },
+            hash == "fnv" ? PeclHashFunction.Fnv : PeclHashFunction.Crc32,
+            servers);
+        var mismatches = keys.Where((k, i) => locator.Locate(Encoding.UTF8.GetBytes(k)) != placed[i]!.GetValue<int>()).ToArray();
+        Assert.True(mismatches.Length == 0, $"{mismatches.Length} of {keys.Length} keys placed elsewhere by the bridge, first: {string.Join(", ", mismatches.Take(5))}");
+    }
+
     [Fact]
     public void Php_decodes_records_and_chooses_witnesses_as_the_library_does()
     {

@@ -41,6 +41,10 @@ while (($line = fgets(STDIN)) !== false) {
                     array_map(static fn ($i) => $pool->entry($i), range(0, $request['count'] - 1))),
                 'counters' => $pool->counters,
             ],
+            'placement' => (static function (array $r) {
+                $placed = new Ballast\Pool(in_array($r['options']['distribution'], ['ketama', 'modula'], true) ? new Memcached() : new Memcache(), $r['options']);
+                return array_map(static fn ($key) => $placed->serverOf($key), $r['keys']);
+            })($request),
             'witnesses' => Ballast\ViewStore::chooseWitnesses($request['names']),
             'decode' => array_map(static function ($text) {
                 $e = Ballast\ViewEntry::decode(base64_decode($text));
