@@ -15,6 +15,21 @@ public sealed class ChaosOptions
     /// <summary>Frontends (F): each its own client, reaching each server through its own proxy.</summary>
     public int Frontends { get; set; } = 3;
 
+    /// <summary>
+    /// PHP frontends (php-cli processes, one worker each) beside the .NET ones, on the same workload and checked alike:
+    /// through the PHP bridge (<c>php/ballast.php</c>), or bare php-memcache with <see cref="PhpBare"/>. 0 for none.
+    /// </summary>
+    public int PhpFrontends { get; set; }
+
+    /// <summary>PHP frontends use bare php-memcache with its default failover (the control), not the bridge.</summary>
+    public bool PhpBare { get; set; }
+
+    /// <summary>
+    /// The PHP frontends' extension through the bridge: "memcache" (php-memcache, default; the .NET frontends then place
+    /// keys with <see cref="KeyDistribution.PeclConsistent"/>) or "memcached" (php-memcached, ketama).
+    /// </summary>
+    public string PhpExtension { get; set; } = "memcache";
+
     /// <summary>Concurrent workers per frontend (W).</summary>
     public int WorkersPerFrontend { get; set; } = 4;
 
@@ -101,6 +116,16 @@ public sealed class ChaosOptions
         Check(Duration >= TimeSpan.FromSeconds(2) && Duration <= TimeSpan.FromHours(1), "--duration", "2 s to 1 h");
         Check(ThinkTime >= TimeSpan.Zero, "--think", "zero or more");
         Check(Bound > TimeSpan.Zero, "--bound", "more than zero");
+        Check(PhpFrontends is >= 0 and <= 16, "--php-frontends", "0 to 16");
+        Check(PhpExtension is "memcache" or "memcached", "--php-extension", "memcache or memcached");
+        Check(!PhpBare || PhpExtension == "memcache", "--php-bare", "used with --php-extension memcache (the control is PECL memcache's failover)");
+        if (PhpFrontends > 0)
+        {
+            // The bridge supports Offline pools (its deletes do not reach a gutter, replicated values carry a header PHP
+            // does not read, Rehash keeps no view); bare php-memcache, the control, runs beside offline or rehash.
+            Check(Policies.All(p => p == FailoverPolicy.Offline || (PhpBare && p == FailoverPolicy.Rehash)), "--policy", "offline with --php-frontends (or rehash with --php-bare)");
+        }
+
         if (Policies.Contains(FailoverPolicy.Replicated))
         {
             Check(Servers >= 2, "--servers", "at least 2 under the replicated policy");

@@ -6,6 +6,15 @@ namespace Ballast.Cli.Chaos;
 /// <summary>One policy's measurements. Serialized as one object of <c>ballast chaos --json</c>'s array.</summary>
 public sealed class PolicyResult
 {
+    /// <summary>Reads made by PHP frontends (<c>--php-frontends</c>), included in <see cref="Reads"/>.</summary>
+    public int PhpReads { get; init; }
+
+    /// <summary>Stale reads made by PHP frontends, included in <see cref="StaleReads"/>.</summary>
+    public int PhpStaleReads { get; init; }
+
+    /// <summary>Stale reads beyond the bound made by PHP frontends, included in <see cref="StaleBeyondBound"/>.</summary>
+    public int PhpStaleBeyondBound { get; init; }
+
     /// <summary>The policy's name.</summary>
     public required string Policy { get; init; }
 
@@ -118,6 +127,9 @@ public sealed class PolicyResult
             AppErrors = history.AppErrors,
             P50ReadMs = Math.Round(Percentile(latencies, 0.50), 3),
             P99ReadMs = Math.Round(Percentile(latencies, 0.99), 3),
+            PhpReads = reads.Count(r => r.Frontend >= options.Frontends),
+            PhpStaleReads = check.Stale.Count(s => s.Read.Frontend >= options.Frontends),
+            PhpStaleBeyondBound = check.Stale.Count(s => s.BeyondBound && s.Read.Frontend >= options.Frontends),
             Writes = writes.Count,
             FailedDeletes = writes.Count(w => w.Failed),
             CancelledCalls = history.CancelledCalls,

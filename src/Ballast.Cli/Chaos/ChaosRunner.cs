@@ -91,6 +91,12 @@ public sealed class ChaosRunner
         }
 
         options.ConnectVia = server => cluster.RouteFor(frontend, server);
+        if (_options.PhpFrontends > 0)
+        {
+            // Placed as the PHP frontends' extension places keys.
+            options.Distribution = _options.PhpExtension == "memcached" ? KeyDistribution.Ketama : KeyDistribution.PeclConsistent;
+        }
+
         options.SharedView.Bound = _options.Bound;
         if (_options.View == SharedViewStoreKind.Etcd)
         {
@@ -116,6 +122,8 @@ public sealed class ChaosRunner
         var db = new VersionedDatabase(_options.Keys);
         var keys = new ZipfSampler(_options.Keys, _options.ZipfExponent);
         var clients = new List<MemcachedClient>();
+        var phpFrontends = new List<PhpChaosFrontend>();
+        var phpDirectory = _options.PhpFrontends > 0 ? Directory.CreateTempSubdirectory("ballast-chaos-php-") : null;
         RunClock? clock = null;
         try
         {
@@ -132,6 +140,19 @@ public sealed class ChaosRunner
             clock = new RunClock();
             var injector = new FaultInjector(cluster, clock, history, _options);
             var workers = clients.Select((c, f) => new Workload(f, c, db, history, keys, clock, _options).RunAsync(ct)).ToList();
+            if (phpDirectory is not null)
+            {
+                // PHP frontends are numbered after the .NET ones; each waits for its first view read like a .NET one.
+                PhpChaosFrontend.WriteScripts(phpDirectory.FullName);
+                for (var p = 0; p < _options.PhpFrontends; p++)
+                {
+                    var frontend = _options.Frontends + p;
+                    var php = PhpChaosFrontend.Start(phpDirectory.FullName, _options, cluster.ServerEndPoints, frontend, clock);
+                    phpFrontends.Add(php);
+                    workers.Add(php.RunAsync(frontend, db, history.NewWorker(), clock, ct));
+                }
+            }
+
             var faults = injector.RunAsync(Schedule, ct);
             var all = Task.WhenAll(workers.Append(faults));
             while (!all.IsCompleted)
@@ -159,6 +180,13 @@ public sealed class ChaosRunner
             {
                 await client.DisposeAsync().ConfigureAwait(false);
             }
+
+            foreach (var php in phpFrontends)
+            {
+                await php.DisposeAsync().ConfigureAwait(false);
+            }
+
+            phpDirectory?.Delete(recursive: true);
         }
 
         void Note(int frontend, ServerEndPoint server, bool failed, string detail)

@@ -47,6 +47,9 @@ public sealed class RunClock
 {
     private readonly long _start = Stopwatch.GetTimestamp();
 
+    /// <summary>The run's start as a <see cref="Stopwatch"/> timestamp (on Linux, CLOCK_MONOTONIC in ns, as PHP's hrtime).</summary>
+    public long StartTimestamp => _start;
+
     /// <summary>Milliseconds since the run started.</summary>
     public double NowMs => Stopwatch.GetElapsedTime(_start).TotalMilliseconds;
 

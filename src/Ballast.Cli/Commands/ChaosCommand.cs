@@ -29,10 +29,14 @@ public static class ChaosCommand
         var json = new Option<bool>("--json") { Description = "Print a JSON array, one object per policy." };
         var view = new Option<string>("--view") { Description = "Where the shared view lives: memcached (witness servers of the pool) or etcd.", DefaultValueFactory = _ => "memcached" };
         var etcdEndpoints = new Option<string?>("--etcd-endpoints") { Description = "With --view etcd: etcd endpoints (http://host:port,...); when omitted, an etcd is started on a free loopback port and stopped after the run." };
+        var phpFrontends = new Option<int>("--php-frontends") { Description = "PHP frontends (php-cli workers) on the same workload, through the PHP bridge (php/ballast.php); their reads are checked too.", DefaultValueFactory = _ => 0 };
+        var phpBare = new Option<bool>("--php-bare") { Description = "PHP frontends use bare php-memcache with its default failover (the control), not the bridge." };
+        var phpExtension = new Option<string>("--php-extension") { Description = "The PHP frontends' extension: memcache (pecl-consistent placement) or memcached (ketama).", DefaultValueFactory = _ => "memcache" };
         var report = new Option<string?>("--report") { Description = "Write a self-contained HTML timeline to this file." };
         var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap) against real memcached servers.")
         {
             policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, cancelRatio, touchRatio, counterRatio, json, report, view, etcdEndpoints,
+            phpFrontends, phpBare, phpExtension,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -45,6 +49,9 @@ public static class ChaosCommand
                     Faults = ChaosNames.ParseFaults(parse.GetValue(faults)!),
                     Servers = parse.GetValue(servers),
                     Frontends = parse.GetValue(frontends),
+                    PhpFrontends = parse.GetValue(phpFrontends),
+                    PhpBare = parse.GetValue(phpBare),
+                    PhpExtension = parse.GetValue(phpExtension)!,
                     WorkersPerFrontend = parse.GetValue(workers),
                     Duration = ChaosNames.ParseDuration(parse.GetValue(duration)!, "--duration"),
                     Seed = parse.GetValue(seed),
@@ -138,6 +145,10 @@ public static class ChaosCommand
             }
 
             PrintTable(stdout, results);
+            foreach (var r in results.Where(r => r.PhpReads > 0))
+            {
+                stdout.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{r.Policy}: the PHP frontends ({(options.PhpBare ? "bare php-memcache" : "through the bridge")}) made {r.PhpReads:N0} of the reads, {r.PhpStaleReads:N0} stale, {r.PhpStaleBeyondBound:N0} beyond the bound.")));
+            }
             foreach (var r in results.Where(r => r.AppErrors > 0))
             {
                 var types = string.Join(", ", r.ErrorsByType.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Value} {e.Key}")));
