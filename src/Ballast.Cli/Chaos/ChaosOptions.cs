@@ -54,6 +54,13 @@ public sealed class ChaosOptions
     /// <summary>Fraction of operations that increment one of four counters; no value may be handed out twice within one server epoch.</summary>
     public double CounterRatio { get; set; }
 
+    /// <summary>
+    /// Reads rotate over every read API (a leased get and refill, get-and-touch, a get-many of the key and another,
+    /// a get into a buffer, <c>GetOrCreateAsync</c>) and writes over delete and mark-stale, so the checker covers
+    /// each path, not only the leased get and the delete.
+    /// </summary>
+    public bool ApiMix { get; set; }
+
     /// <summary>How long each policy runs.</summary>
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -27,15 +27,28 @@ public sealed class VersionedDatabase
     /// <summary>The cache key of a key index.</summary>
     public static string CacheKey(int key) => "chaos:k" + key.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>The cached value for a version.</summary>
-    public static byte[] Encode(long version) => System.Text.Encoding.ASCII.GetBytes("v" + version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>
+    /// A cached value: the version as a JSON string (<c>"v42"</c>, quotes included), so that <c>GetOrCreateAsync</c>
+    /// (which stores JSON) and the leased refills of .NET and PHP frontends write and read the same bytes.
+    /// </summary>
+    public static byte[] Encode(long version) => System.Text.Encoding.ASCII.GetBytes("\"v" + version.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\"");
+
+    /// <summary>The value as <c>GetOrCreateAsync</c> creates it (a string that serializes to <see cref="Encode"/>'s bytes).</summary>
+    public static string Text(long version) => "v" + version.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Decodes a cached value; false when it is not one this workload wrote.</summary>
     public static bool TryDecode(ReadOnlySpan<byte> value, out long version)
     {
         version = 0;
-        return value.Length > 1 && value[0] == (byte)'v'
-            && System.Buffers.Text.Utf8Parser.TryParse(value[1..], out version, out var consumed) && consumed == value.Length - 1;
+        return value.Length > 3 && value[0] == (byte)'"' && value[1] == (byte)'v' && value[^1] == (byte)'"'
+            && System.Buffers.Text.Utf8Parser.TryParse(value[2..^1], out version, out var consumed) && consumed == value.Length - 3;
+    }
+
+    /// <summary>Decodes a value <c>GetOrCreateAsync</c> returned; false when it is not one this workload wrote.</summary>
+    public static bool TryDecode(string? text, out long version)
+    {
+        version = 0;
+        return text is ['v', .. var digits] && long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out version);
     }
 }
 

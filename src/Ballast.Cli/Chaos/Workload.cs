@@ -34,13 +34,18 @@ public sealed class Workload
     {
         var log = _history.NewWorker();
         var random = new Random(HashCode.Combine(_options.Seed, _frontend, worker));
+
+        // Reused for this worker's reads into a buffer, as an application would reuse one.
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64);
         while (!ct.IsCancellationRequested && _clock.Elapsed < _options.Duration)
         {
             var key = _keys.Next(random);
             var done = random.NextDouble() switch
             {
                 var p when p < _options.CounterRatio => await CountAsync(key % Counters, log, ct).ConfigureAwait(false),
-                _ when random.NextDouble() < _options.ReadRatio => await ReadAsync(key, random, log, ct).ConfigureAwait(false),
+                _ when random.NextDouble() < _options.ReadRatio => _options.ApiMix && random.Next(5) is var api and > 1
+                    ? await ReadThroughAsync((ReadApi)api, key, random, buffer, log, ct).ConfigureAwait(false)
+                    : await ReadAsync(key, random, log, ct, touching: _options.ApiMix ? random.Next(2) == 1 : random.NextDouble() < _options.TouchRatio).ConfigureAwait(false),
                 _ => await WriteAsync(key, random, log, ct).ConfigureAwait(false),
             };
             if (!done)
@@ -68,59 +73,25 @@ public sealed class Workload
     /// <summary>The cache key of counter <paramref name="counter"/>.</summary>
     public static string CounterKey(int counter) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"chaos:counter:{counter}");
 
-    /// <summary>One cache-aside read (with get-and-touch for a share of reads); false when cancelled.</summary>
-    private async Task<bool> ReadAsync(int key, Random random, HistoryRecorder.WorkerLog log, CancellationToken ct)
+    /// <summary>
+    /// Runs one read and records it: the version it returned (from the cache, or from the database on a miss or an
+    /// error, as an application falls back) and whether it hit. False when the run is cancelled.
+    /// </summary>
+    private async Task<bool> RecordReadAsync(int key, HistoryRecorder.WorkerLog log, CancellationToken ct, Func<string, Task<(long Version, bool Hit)?>> read)
     {
         var name = VersionedDatabase.CacheKey(key);
         var start = _clock.NowMs;
         long version;
-        var hit = false;
-        var touching = random.NextDouble() < _options.TouchRatio;
+        bool hit;
         try
         {
-            var result = touching
-                ? await _client.GetAndTouchAsync(name, TouchTimeToLive, ct).ConfigureAwait(false)
-                : await _client.GetForRefillAsync(name, ct).ConfigureAwait(false);
-            if (result.IsHit && VersionedDatabase.TryDecode(result.Value, out version))
+            if (await read(name).ConfigureAwait(false) is not { } outcome)
             {
-                hit = true;
+                // The caller gave up before anything was read.
+                return true;
             }
-            else
-            {
-                if (result.IsHit)
-                {
-                    log.AppError(new InvalidDataException($"Key {name}: a value this workload never wrote."));
-                }
 
-                version = _db.Read(key);
-                if (result.Lease is { } lease)
-                {
-                    using var caller = CallerToken(random, ct);
-                    try
-                    {
-                        await _client.RefillAsync(name, VersionedDatabase.Encode(version), lease, cancellationToken: caller.Token).ConfigureAwait(false);
-                        if (touching)
-                        {
-                            await _client.TouchAsync(name, TouchTimeToLive, ct).ConfigureAwait(false);
-                        }
-                    }
-                    catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                    {
-                        return false;
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        // The caller gave up on its refill; the refill's fate is the library's to settle.
-                        log.CallCancelled();
-                    }
-#pragma warning disable CA1031 // The application sees the exception; the chaos run counts it and goes on.
-                    catch (Exception e)
-#pragma warning restore CA1031
-                    {
-                        log.AppError(e);
-                    }
-                }
-            }
+            (version, hit) = outcome;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -132,10 +103,123 @@ public sealed class Workload
         {
             log.AppError(e);
             version = _db.Read(key);
+            hit = false;
         }
 
         log.Read(new ReadRecord(_frontend, key, version, start, _clock.NowMs, hit));
         return true;
+    }
+
+    /// <summary>One cache-aside read (with get-and-touch when <paramref name="touching"/>); false when cancelled.</summary>
+    private Task<bool> ReadAsync(int key, Random random, HistoryRecorder.WorkerLog log, CancellationToken ct, bool touching)
+        => RecordReadAsync(key, log, ct, async name =>
+        {
+            var result = touching
+                ? await _client.GetAndTouchAsync(name, TouchTimeToLive, ct).ConfigureAwait(false)
+                : await _client.GetForRefillAsync(name, ct).ConfigureAwait(false);
+            if (Decode(result.Value, name, log, out var version))
+            {
+                return (version, true);
+            }
+
+            version = _db.Read(key);
+            if (result.Lease is { } lease)
+            {
+                using var caller = CallerToken(random, ct);
+                try
+                {
+                    await _client.RefillAsync(name, VersionedDatabase.Encode(version), lease, cancellationToken: caller.Token).ConfigureAwait(false);
+                    if (touching)
+                    {
+                        await _client.TouchAsync(name, TouchTimeToLive, ct).ConfigureAwait(false);
+                    }
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    // The caller gave up on its refill; the refill's fate is the library's to settle.
+                    log.CallCancelled();
+                }
+#pragma warning disable CA1031 // The application sees the exception; the chaos run counts it and goes on.
+                catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    log.AppError(e);
+                }
+            }
+
+            return (version, false);
+        });
+
+    /// <summary>The read APIs <see cref="ChaosOptions.ApiMix"/> adds to the leased get (0) and get-and-touch (1).</summary>
+    private enum ReadApi
+    {
+        GetMany = 2,
+        IntoBuffer = 3,
+        GetOrCreate = 4,
+    }
+
+    /// <summary>
+    /// One read through another API: a get-many of the key and another one, a get into a reused buffer, or
+    /// GetOrCreate (which takes the lease and refills itself). The first two hold no lease, so a miss reads the
+    /// database without refilling, as an application using them would. False when cancelled.
+    /// </summary>
+    private Task<bool> ReadThroughAsync(ReadApi api, int key, Random random, System.Buffers.ArrayBufferWriter<byte> buffer, HistoryRecorder.WorkerLog log, CancellationToken ct)
+        => RecordReadAsync(key, log, ct, async name =>
+        {
+            long version;
+            switch (api)
+            {
+                case ReadApi.GetMany:
+                    var other = VersionedDatabase.CacheKey(_keys.Next(random));
+                    var found = await _client.GetManyAsync([name, other], ct).ConfigureAwait(false);
+                    return found.TryGetValue(name, out var many) && Decode(many.Value, name, log, out version) ? (version, true) : (_db.Read(key), false);
+
+                case ReadApi.IntoBuffer:
+                    buffer.ResetWrittenCount();
+                    var into = await _client.GetAsync(name, buffer, ct).ConfigureAwait(false);
+                    return into.IsHit && Decode(buffer.WrittenMemory.ToArray(), name, log, out version) ? (version, true) : (_db.Read(key), false);
+
+                default:
+                    using (var caller = CallerToken(random, ct))
+                    {
+                        var created = false;
+                        try
+                        {
+                            var text = await _client.GetOrCreateAsync(name, _ =>
+                            {
+                                created = true;
+                                return ValueTask.FromResult(VersionedDatabase.Text(_db.Read(key)));
+                            }, ChaosJson.Default.String, cancellationToken: caller.Token).ConfigureAwait(false);
+                            if (!VersionedDatabase.TryDecode(text, out version))
+                            {
+                                throw new InvalidDataException($"Key {name}: GetOrCreate returned a value this workload never wrote.");
+                            }
+
+                            return (version, !created);
+                        }
+                        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                        {
+                            // The caller gave up; its lease is the library's to give back. Nothing was read.
+                            log.CallCancelled();
+                            return null;
+                        }
+                    }
+            }
+        });
+
+    private static bool Decode(byte[]? value, string name, HistoryRecorder.WorkerLog log, out long version)
+    {
+        if (VersionedDatabase.TryDecode(value, out version))
+        {
+            return true;
+        }
+
+        if (value is not null)
+        {
+            log.AppError(new InvalidDataException($"Key {name}: a value this workload never wrote."));
+        }
+
+        return false;
     }
 
     /// <summary>One write: a new version in the database, then the invalidation; false when cancelled.</summary>
@@ -148,7 +232,15 @@ public sealed class Workload
         using var caller = CallerToken(random, ct);
         try
         {
-            await _client.DeleteAsync(name, caller.Token).ConfigureAwait(false);
+            if (_options.ApiMix && random.Next(2) == 1)
+            {
+                // Mark-stale invalidates like a delete (confirmed or fenced): the old value stays, but no read serves it.
+                await _client.MarkStaleAsync(name, TouchTimeToLive, caller.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                await _client.DeleteAsync(name, caller.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

@@ -69,7 +69,9 @@ $nextKey = static function () use ($cumulative, $sum, $random): int {
 
     return $lo;
 };
-$decode = static fn (mixed $value): ?int => is_string($value) && preg_match('/^v(\d{1,18})$/', $value, $m) === 1 ? (int) $m[1] : null;
+// Values are the version as a JSON string ("v42" with its quotes), as the .NET workload writes them (GetOrCreate stores JSON).
+$decode = static fn (mixed $value): ?int => is_string($value) && preg_match('/^"v(\d{1,18})"$/', $value, $m) === 1 ? (int) $m[1] : null;
+$encode = static fn (int $version): string => "\"v$version\"";
 
 $say(['t' => 'hello', 'ms' => $now()]);
 while ($now() < $config['duration_ms']) {
@@ -97,9 +99,9 @@ while ($now() < $config['duration_ms']) {
 
                 $version = $database('read', $key);
                 if ($bare !== null) {
-                    $bare->set($name, "v$version", 0, 0);
+                    $bare->set($name, $encode($version), 0, 0);
                 } elseif ($lease !== null) {
-                    $pool->refill($name, "v$version", $lease);
+                    $pool->refill($name, $encode($version), $lease);
                 }
             }
         } catch (Throwable $error) {

@@ -26,6 +26,7 @@ public static class ChaosCommand
         var cancelRatio = new Option<double>("--cancel-ratio") { Description = "Fraction of deletes and refills cancelled mid-flight (0-40 ms in).", DefaultValueFactory = _ => 0 };
         var touchRatio = new Option<double>("--touch-ratio") { Description = "Fraction of reads made with get-and-touch (misses also touch).", DefaultValueFactory = _ => 0 };
         var counterRatio = new Option<double>("--counter-ratio") { Description = "Fraction of operations that increment counters (checked: no value twice per server epoch).", DefaultValueFactory = _ => 0 };
+        var apiMix = new Option<bool>("--api-mix") { Description = "Reads rotate over every read API (leased get, get-and-touch, get-many, get into a buffer, GetOrCreate) and writes over delete and mark-stale." };
         var json = new Option<bool>("--json") { Description = "Print a JSON array, one object per policy." };
         var view = new Option<string>("--view") { Description = "Where the shared view lives: memcached (witness servers of the pool) or etcd.", DefaultValueFactory = _ => "memcached" };
         var etcdEndpoints = new Option<string?>("--etcd-endpoints") { Description = "With --view etcd: etcd endpoints (http://host:port,...); when omitted, an etcd is started on a free loopback port and stopped after the run." };
@@ -35,7 +36,7 @@ public static class ChaosCommand
         var report = new Option<string?>("--report") { Description = "Write a self-contained HTML timeline to this file." };
         var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap) against real memcached servers.")
         {
-            policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, cancelRatio, touchRatio, counterRatio, json, report, view, etcdEndpoints,
+            policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, cancelRatio, touchRatio, counterRatio, apiMix, json, report, view, etcdEndpoints,
             phpFrontends, phpBare, phpExtension,
         };
         command.SetAction(async (parse, ct) =>
@@ -60,6 +61,7 @@ public static class ChaosCommand
                     CancelRatio = parse.GetValue(cancelRatio),
                     TouchRatio = parse.GetValue(touchRatio),
                     CounterRatio = parse.GetValue(counterRatio),
+                    ApiMix = parse.GetValue(apiMix),
                     View = parse.GetValue(view) switch
                     {
                         "memcached" => SharedViewStoreKind.Memcached,

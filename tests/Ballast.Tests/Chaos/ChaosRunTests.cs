@@ -74,6 +74,35 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The same claim over every read and write API (<see cref="ChaosOptions.ApiMix"/>: get-many, a get into a buffer
+    /// and GetOrCreate beside the leased get and get-and-touch; mark-stale beside delete), with a third of the calls
+    /// cancelled. Rehash runs the same workload as the control: it must still show reads stale beyond the bound, or
+    /// the mix would hide staleness rather than check it.
+    /// </summary>
+    [Fact]
+    public async Task Every_read_and_write_api_keeps_the_promise_and_the_control_still_fails()
+    {
+        var options = Options(FailoverPolicy.Rehash, FailoverPolicy.Offline, FailoverPolicy.Gutter, FailoverPolicy.Replicated);
+        options.ApiMix = true;
+        options.TouchRatio = 0;
+        options.CounterRatio = 0;
+        options.Duration = TimeSpan.FromSeconds(11);
+        var runner = new ChaosRunner(options);
+        var results = await runner.RunAsync();
+        foreach (var result in results)
+        {
+            Log(runner, result);
+            Assert.True(result.Reads > 1000, $"{result.Policy}: too few reads ({result.Reads}).");
+            Assert.False(result.ErrorsByType.ContainsKey(nameof(InvalidDataException)), $"{result.Policy}: a read returned a value the workload never wrote.");
+        }
+
+        var rehash = results.Single(r => r.Policy == "rehash");
+        Assert.True(rehash.Stale.Any(s => s.StalenessMs > options.Bound.TotalMilliseconds), "the control (Rehash) served no read stale beyond the bound under the API mix");
+        var violations = results.Where(r => r.Policy != "rehash").SelectMany(r => ChaosReport.ExplainViolations(r, 5)).ToArray();
+        Assert.True(violations.Length == 0, "Stale reads beyond the bound:\n" + string.Join("\n", violations));
+    }
+
     private void Log(ChaosRunner runner, PolicyResult result)
     {
         output.WriteLine(runner.Schedule.ToString());

@@ -196,6 +196,10 @@ public sealed class ChaosPartsTests
         Assert.Equal(42, version);
         Assert.False(VersionedDatabase.TryDecode("v"u8, out _));
         Assert.False(VersionedDatabase.TryDecode("42"u8, out _));
+        Assert.False(VersionedDatabase.TryDecode("v42"u8, out _));
+        Assert.True(VersionedDatabase.TryDecode("\"v42\""u8, out var quoted) && quoted == 42);
+        Assert.True(VersionedDatabase.TryDecode(VersionedDatabase.Text(42), out var text) && text == 42);
+        Assert.Equal(VersionedDatabase.Encode(42), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(VersionedDatabase.Text(42)));
         Assert.False(VersionedDatabase.TryDecode("v4x"u8, out _));
     }
 

@@ -21,9 +21,19 @@ public sealed class SingleFlightTests
             using var caller = new CancellationTokenSource();
             var call = flights.RunAsync<int>($"k{i}", async token =>
             {
-                using var _ = token.Register(() => runCancelled.TrySetResult());
                 started.TrySetResult();
-                await Task.Delay(Timeout.Infinite, token);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, token);
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    // Seen here, not through a registration of its own: that would race with the delay's, as the
+                    // run's did (the delay's continuation can dispose it before it fires).
+                    runCancelled.TrySetResult();
+                    throw;
+                }
+
                 return 0;
             }, caller.Token);
             await started.Task.WaitAsync(TimeSpan.FromSeconds(5));
