@@ -63,6 +63,18 @@ public sealed class PolicyResult
     /// <summary>Counter values handed out twice within one epoch of the counter's server.</summary>
     public int CounterDuplicates { get; init; }
 
+    /// <summary>Every counter value handed out, for explaining duplicates (not in the JSON).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<CounterRecord> Counters { get; init; } = [];
+
+    /// <summary>The second handing-out of each duplicated value (not in the JSON).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<CounterRecord> DuplicateCounters { get; init; } = [];
+
+    /// <summary>Counter index → its server's index (not in the JSON).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<int> CounterServers { get; init; } = [];
+
     /// <summary>The bound B, ms; null when the policy promises none (Rehash).</summary>
     public double? BoundMs { get; init; }
 
@@ -135,6 +147,9 @@ public sealed class PolicyResult
             CancelledCalls = history.CancelledCalls,
             CounterValues = counters.Count,
             CounterDuplicates = duplicates.Count,
+            Counters = counters,
+            DuplicateCounters = duplicates,
+            CounterServers = counterServers ?? [],
             BoundMs = bound?.TotalMilliseconds,
             PromisesIntegrity = policy != FailoverPolicy.Rehash,
             ErrorsByType = new SortedDictionary<string, int>(history.ErrorsByType.ToDictionary(), StringComparer.Ordinal),
@@ -220,6 +235,18 @@ public static class ChaosReport
                 .Select(e => FormattableString.Invariant($"frontend {e.Frontend} {(e.Failed ? "down" : "up")} at {e.AtMs / 1000:0.000} s"));
             lines.Add(FormattableString.Invariant(
                 $"{result.Policy}: key k{r.Key} (server {server}) read by frontend {r.Frontend} at {r.StartMs / 1000:0.000} s {(r.Hit ? "hit" : "db")} v{r.Version}; missed v{s.MissedVersion} written by frontend {s.Missed.Frontend} at {s.Missed.StartMs / 1000:0.000} s, delete {(s.Missed.Failed ? "threw" : "returned")} at {s.MissedWriteEndMs / 1000:0.000} s ({s.StalenessMs:0} ms before the read); faults: {string.Join("; ", faults.DefaultIfEmpty("none"))}; events of server {server}: {string.Join("; ", events.DefaultIfEmpty("none"))}"));
+        }
+
+        foreach (var duplicate in result.DuplicateCounters.Take(max))
+        {
+            var server = duplicate.Counter < result.CounterServers.Count ? result.CounterServers[duplicate.Counter] : -1;
+            var first = result.Counters.FirstOrDefault(c => c.Counter == duplicate.Counter && c.Value == duplicate.Value);
+            var faults = result.FaultEvents.Where(f => f.Window.Server == server && f.StartMs <= duplicate.AtMs && f.EndMs >= first.AtMs - 3000)
+                .Select(f => FormattableString.Invariant($"{f.Window.Kind.Name()} {f.StartMs / 1000:0.000}-{f.EndMs / 1000:0.000} s"));
+            var events = result.ClientEvents.Where(e => e.Server == server && e.AtMs >= first.AtMs - 3000 && e.AtMs <= duplicate.AtMs + 500)
+                .Select(e => FormattableString.Invariant($"frontend {e.Frontend} {(e.Failed ? "down" : "up")} at {e.AtMs / 1000:0.000} s ({e.Detail})"));
+            lines.Add(FormattableString.Invariant(
+                $"{result.Policy}: counter {duplicate.Counter} (server {server}) handed out {duplicate.Value} to frontend {first.Frontend} at {first.AtMs / 1000:0.000} s and again to frontend {duplicate.Frontend} at {duplicate.AtMs / 1000:0.000} s; faults of that server: {string.Join("; ", faults.DefaultIfEmpty("none"))}; its events: {string.Join("; ", events.DefaultIfEmpty("none"))}"));
         }
 
         return lines;

@@ -313,10 +313,16 @@ internal sealed partial class ServerPool
             return;
         }
 
-        // Connections opened while the server was cut off may still hold requests whose bytes were lost; each step
-        // is retried. The lock stays with this frontend (its owner) if the flush fails, so it tries again itself.
-        var flushDone = await RetryAsync(() => node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).AsTask(), cancellationToken).ConfigureAwait(false);
-        if (!flushDone)
+        // One attempt per round, never retried at once on another connection: a flush whose answer was lost may still
+        // be in the server's socket buffer, and a retry that succeeded and readmitted the server could be followed by
+        // that late flush, which would restart counters under frontends already using the server (the same number
+        // twice). A failed attempt ends the round; the lock stays with this frontend (its owner), which probes and
+        // tries again, by which time a late flush has landed before any readmission.
+        try
+        {
+            await node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+        }
+        catch (MemcachedException)
         {
             health.ContactLost();
             return;
@@ -339,25 +345,6 @@ internal sealed partial class ServerPool
             Journal.Supersede(node.EndPoint.ToString(), up.Epoch);
             Readmit(node, up.Epoch, flushedHere: true, downFor);
         }
-    }
-
-    private static async Task<bool> RetryAsync<T>(Func<Task<T>> step, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            try
-            {
-                await step().ConfigureAwait(false);
-                return true;
-            }
-            catch (MemcachedException)
-            {
-                // A poisoned connection is replaced on the next attempt.
-            }
-        }
-
-        return false;
     }
 
     private void Readmit(ServerNode node, long epoch, bool flushedHere, TimeSpan downFor)

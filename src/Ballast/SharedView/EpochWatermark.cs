@@ -49,22 +49,20 @@ internal sealed class EpochWatermark
     public ViewEntry Recovered(int index, long nowUnixMs, string writer)
         => new(Math.Min(Math.Max(this[index] + 2, nowUnixMs), ViewEntry.MaxEpoch), false, nowUnixMs, writer);
 
-    /// <summary>Sends <c>flush_all</c> to a lost server, retried on a fresh connection; false when it did not answer.</summary>
+    /// <summary>Sends <c>flush_all</c> to a lost server once; false when it did not answer.</summary>
     public static async Task<bool> FlushAsync(ServerNode node, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; attempt < 3; attempt++)
+        // One attempt: a flush whose answer was lost may land later, and a retry that succeeded and readmitted the
+        // server would be followed by it (counters restarted under frontends already using the server). The recovery
+        // tries again on its next round, after that late flush.
+        try
         {
-            try
-            {
-                await node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-                return true;
-            }
-            catch (MemcachedException)
-            {
-                // A poisoned connection is replaced on the next attempt.
-            }
+            await node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            return true;
         }
-
-        return false;
+        catch (MemcachedException)
+        {
+            return false;
+        }
     }
 }
