@@ -230,21 +230,20 @@ internal sealed class MemcachedViewStore : IViewStore
     }
 
     /// <inheritdoc />
-    public async Task RenewFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken)
+    public Task RenewFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken)
+        => Task.WhenAll(FailbackLockHolders(index).Select(holder => RenewLockAsync(holder, FailbackLockKey(index, epoch), cancellationToken)));
+
+    /// <summary>Writes this frontend's lock back on a witness a flush emptied (best effort: the other copies still hold it).</summary>
+    private async Task RenewLockAsync(ServerNode holder, CacheKey key, CancellationToken cancellationToken)
     {
-        var key = FailbackLockKey(index, epoch);
-        var value = ViewLock.Value(_frontendId, _lockTimeToLive, _time);
-        await Task.WhenAll(FailbackLockHolders(index).Select(async holder =>
+        try
         {
-            try
-            {
-                await holder.ExecuteAsync(new StoreCommand(key, value, StoreMode.Set, ViewLock.Seconds(_lockTimeToLive), 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-            }
-            catch (MemcachedException)
-            {
-                // The lock still stands on the holders the flush did not reach; at worst a late frontend flushes again.
-            }
-        })).ConfigureAwait(false);
+            await holder.ExecuteAsync(new StoreCommand(key, ViewLock.Value(_frontendId, _lockTimeToLive, _time), StoreMode.Set, ViewLock.Seconds(_lockTimeToLive), 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+        }
+        catch (MemcachedException)
+        {
+            // The lock still stands on the holders the flush did not reach.
+        }
     }
 
     private IReadOnlyList<ServerNode> FailbackLockHolders(int index)
@@ -308,12 +307,18 @@ internal sealed class MemcachedViewStore : IViewStore
             {
                 await Task.Delay(_bound, _time, cancellationToken).ConfigureAwait(false);
             }
-            stillLost = [.. fenced];
             var snapshots = new Dictionary<int, RecordSnapshot[]>();
-            foreach (var i in stillLost)
+            foreach (var i in fenced)
             {
                 snapshots[i] = await SnapshotAsync(i, _lockTimeToLive / 4, _time, cancellationToken).ConfigureAwait(false);
             }
+
+            // Flush only what is still lost. This recovery's own flushes wipe the lock on witnesses that are among the
+            // lost servers, so another frontend's recovery can overlap this one and readmit a server meanwhile; a
+            // flush after that readmission would restart its counters under frontends already using it (a CI chaos
+            // run handed counter values out twice that way, with no fault on the server). A record newer than the
+            // one this recovery read, and up, is that readmission: leave it.
+            stillLost = [.. fenced.Where(i => !snapshots[i].Any(copy => copy.Entry is { IsDown: false } up && up.Epoch > read.Entries[i].Epoch))];
 
             // Flush first, write after: a record written before another lost server's flush would be wiped by it.
             var flushed = new List<ServerNode>();
@@ -324,6 +329,9 @@ internal sealed class MemcachedViewStore : IViewStore
                     flushed.Add(_servers[i]);
                 }
             }
+
+            // Put this recovery's lock back where its flushes wiped it, so no other recovery starts under it.
+            await Task.WhenAll(flushed.Where(_witnesses.Contains).Select(w => RenewLockAsync(w, _recoveryLock, cancellationToken))).ConfigureAwait(false);
 
             var recovered = new List<int>();
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -252,6 +252,23 @@ internal sealed class IntegrityHarness : IAsyncDisposable
         return new MemcachedClient(options);
     }
 
+    /// <summary>Polls an asynchronous condition every 20 ms until it holds or the timeout passes (no thread blocked meanwhile).</summary>
+    public static async Task<bool> WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+
     public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
