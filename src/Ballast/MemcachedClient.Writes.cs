@@ -24,7 +24,9 @@ public sealed partial class MemcachedClient
 
     /// <summary>
     /// Stores a value with the caller's version (a row version, say). Under <see cref="FailoverPolicy.Replicated"/>
-    /// the newest version wins on read; other policies store the value as <see cref="SetAsync(string, ReadOnlyMemory{byte}, TimeSpan?, uint, CancellationToken)"/> does.
+    /// the newest version wins on read, and a replica that already holds a higher version keeps it (the set compares
+    /// versions and writes by compare-and-swap): <see cref="StoreStatus.NotStored"/> when no replica took this one.
+    /// Other policies store the value as <see cref="SetAsync(string, ReadOnlyMemory{byte}, TimeSpan?, uint, CancellationToken)"/> does.
     /// </summary>
     public ValueTask<StoreResult> SetVersionedAsync(string key, ReadOnlyMemory<byte> value, long version, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
         => StoreAsync(key, value, StoreMode.Set, timeToLive, 0, 0, version, cancellationToken);

@@ -94,8 +94,65 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
         }
 
         var wrapped = ReplicaCopy.WrapValue(Pool.Clock.Next(), version, value.Span);
+        if (version is { } callerVersion && mode == StoreMode.Set)
+        {
+            var targets = Replicas(key).Where(Pool.IsReadable).ToArray();
+            if (targets.Length == 0)
+            {
+                return new StoreResult(StoreStatus.ServerDown, 0);
+            }
+
+            var results = await Task.WhenAll(targets.Select(node => SetVersionedOnReplicaAsync(node, key, wrapped, callerVersion, ttlSeconds, flags, cancellationToken))).ConfigureAwait(false);
+            return results.FirstOrDefault(r => r.IsStored, results[0]);
+        }
+
         return await WriteReplicasAsync(key, Replicas(key).Where(Pool.IsReadable).Select(node => (node, 0UL)), wrapped, mode, ttlSeconds, flags, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A caller-versioned set on one replica that never replaces a copy with a higher caller version: it reads the
+    /// copy, then writes by compare-and-swap against it (or adds where there is none), and looks again when another
+    /// write came in between. A set of row version 5 that arrives after one of version 7 (two requests racing) is
+    /// then <see cref="StoreStatus.NotStored"/> there, where an unconditional set let it overwrite 7 on every replica.
+    /// </summary>
+    private async Task<StoreResult> SetVersionedOnReplicaAsync(ServerNode node, CacheKey key, byte[] wrapped, long version, long ttlSeconds, uint flags, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxVersionedAttempts; attempt++)
+        {
+            GetResult current;
+            try
+            {
+                current = await node.ExecuteAsync(new GetCommand(key), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (MemcachedException)
+            {
+                // The copy cannot be read: an add, which never replaces one, and whose failure is settled by the store
+                // path like any other (the key invalidated there, or the server fenced).
+                return await StoreOrInvalidateAsync(node, key, new StoreCommand(key, wrapped, StoreMode.Add, ttlSeconds, flags, 0), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (ReplicaCopy.TryRead(current, out var copy) && copy.CallerVersion is { } existing && existing > version)
+            {
+                return new StoreResult(StoreStatus.NotStored, copy.Cas);
+            }
+
+            var command = current.Cas == 0
+                ? new StoreCommand(key, wrapped, StoreMode.Add, ttlSeconds, flags, 0)
+                : new StoreCommand(key, wrapped, StoreMode.Set, ttlSeconds, flags, current.Cas);
+            var result = await StoreOrInvalidateAsync(node, key, command, cancellationToken).ConfigureAwait(false);
+            if (result.Status is not (StoreStatus.Exists or StoreStatus.NotFound or StoreStatus.NotStored))
+            {
+                return result;
+            }
+        }
+
+        // Other writes kept changing the copy: each of them passed the same check against what it read, so what stays
+        // there is never older than a version it replaced. This one gives way.
+        return new StoreResult(StoreStatus.Exists, 0);
+    }
+
+    /// <summary>How often a caller-versioned set looks again when other writes keep changing the copy it read.</summary>
+    private const int MaxVersionedAttempts = 4;
 
     public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
     {

@@ -35,6 +35,36 @@ public sealed class ReplicaVersionTests
         Assert.Equal("v6", (await client.GetAndTouchAsync(key, TimeSpan.FromMinutes(1))).AsString());
     }
 
+    /// <summary>
+    /// Two requests race: the one that read row version 7 stores first, the one that read version 5 arrives after.
+    /// An unconditional set let 5 overwrite 7 on every replica, so every frontend read the older row until the next
+    /// write. The set now compares versions against each replica's copy (compare-and-swap), and 5 gives way.
+    /// </summary>
+    [Fact]
+    public async Task A_versioned_set_that_arrives_after_a_newer_one_does_not_replace_it_on_any_replica()
+    {
+        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Replicated, frontendCount: 2);
+        var key = harness.KeyOn(0, "row-race");
+        Assert.True((await harness.Frontends[0].SetVersionedAsync(key, Bytes("v7"), 7)).IsStored);
+        Assert.Equal(StoreStatus.NotStored, (await harness.Frontends[1].SetVersionedAsync(key, Bytes("v5"), 5)).Status);
+        Assert.Equal("v7", (await harness.Frontends[1].GetAsync(key)).AsString());
+
+        // Every replica kept 7: read each one alone.
+        foreach (var server in new[] { 0, 1, 2 })
+        {
+            var options = new MemcachedClientOptions { SharedView = { Enabled = false } };
+            options.Servers.Add(harness.EndPoint(server));
+            await using var direct = new MemcachedClient(options);
+            var raw = await direct.GetAsync(key);
+            Assert.True(!raw.IsHit || ReplicaCopy.TryRead(raw, out var copy) && copy.CallerVersion == 7, $"server {server} holds another version");
+        }
+
+        // A newer version, and the same version again, still go through.
+        Assert.True((await harness.Frontends[1].SetVersionedAsync(key, Bytes("v9"), 9)).IsStored);
+        Assert.True((await harness.Frontends[0].SetVersionedAsync(key, Bytes("v9 again"), 9)).IsStored);
+        Assert.Equal("v9 again", (await harness.Frontends[0].GetAsync(key)).AsString());
+    }
+
     /// <summary>A replicated tombstone as stored: magic 0xBA, 'T', the clock stamp big-endian.</summary>
     private static byte[] Tombstone(long stamp)
     {
