@@ -204,35 +204,16 @@ internal sealed class EtcdViewStore : IViewStore
     }
 
     /// <inheritdoc />
-    public bool RecoveryUnderWayElsewhere { get; private set; }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<int>> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
+    public async Task<LostRecovery> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
     {
-        long lease;
+        long lease = 0;
         try
         {
-            var ttl = (long)Math.Max(1, Math.Ceiling(_context.LockTimeToLive.TotalSeconds));
-            lease = (await CallAsync((_, deadline) => new Lease.LeaseClient(Channel).LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false)).ID;
-        }
-        catch (RpcException)
-        {
-            return [];
-        }
-
-        var owner = ByteString.CopyFromUtf8(_context.FrontendId);
-        try
-        {
-            // The lock: create the key only if it does not exist, bound to a lease, so a frontend that dies holding it
-            // loses it after the lock's time to live.
-            var take = new TxnRequest();
-            take.Compare.Add(new Compare { Key = _lockKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
-            take.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _lockKey, Value = owner, Lease = lease } });
-            var taken = await CallAsync((kv, deadline) => kv.TxnAsync(take, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false);
-            RecoveryUnderWayElsewhere = !taken.Succeeded;
-            if (!taken.Succeeded)
+            bool taken;
+            (taken, lease) = await TakeLeasedKeyAsync(_lockKey, cancellationToken).ConfigureAwait(false);
+            if (!taken)
             {
-                return [];
+                return LostRecovery.HeldElsewhere;
             }
 
             var read = await ReadAsync(CallTimeout, _context.Time, cancellationToken).ConfigureAwait(false);
@@ -261,7 +242,7 @@ internal sealed class EtcdViewStore : IViewStore
 
             if (fenced.Count == 0)
             {
-                return [];
+                return LostRecovery.None;
             }
 
             if (someoneMayUseThem)
@@ -291,18 +272,21 @@ internal sealed class EtcdViewStore : IViewStore
                 }
             }
 
-            return recovered;
+            return new LostRecovery(recovered, false);
         }
         catch (RpcException)
         {
-            return [];
+            return LostRecovery.None;
         }
         finally
         {
             try
             {
                 // Revoking the lease deletes the lock with it.
-                await CallAsync((_, deadline) => new Lease.LeaseClient(Channel).LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: deadline, cancellationToken: CancellationToken.None).ResponseAsync).ConfigureAwait(false);
+                if (lease != 0)
+                {
+                    await CallAsync((_, deadline) => new Lease.LeaseClient(Channel).LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: deadline, cancellationToken: CancellationToken.None).ResponseAsync).ConfigureAwait(false);
+                }
             }
             catch (RpcException)
             {
@@ -320,29 +304,34 @@ internal sealed class EtcdViewStore : IViewStore
     public async Task<bool?> TryTakeFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken)
     {
         var key = ByteString.CopyFromUtf8($"ballast/{_context.PoolName}/failback/{index.ToString(CultureInfo.InvariantCulture)}/{epoch.ToString(CultureInfo.InvariantCulture)}");
-        var owner = ByteString.CopyFromUtf8(_context.FrontendId);
         try
         {
-            var ttl = (long)Math.Max(1, Math.Ceiling(_context.LockTimeToLive.TotalSeconds));
-            var lease = (await CallAsync((_, deadline) => new Lease.LeaseClient(Channel).LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false)).ID;
-            var take = new TxnRequest();
-            take.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
-            take.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = owner, Lease = lease } });
-            take.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
-            var taken = await CallAsync((kv, deadline) => kv.TxnAsync(take, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false);
-            if (taken.Succeeded)
-            {
-                return true;
-            }
-
-            // Held already: by this frontend when an earlier answer was lost, else by another.
-            var holder = taken.Responses.Count > 0 ? taken.Responses[0].ResponseRange?.Kvs.FirstOrDefault() : null;
-            return holder is not null && holder.Value == owner;
+            return (await TakeLeasedKeyAsync(key, cancellationToken).ConfigureAwait(false)).Taken;
         }
         catch (RpcException)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// A lock in etcd: <paramref name="key"/> created only if it does not exist, naming this frontend, bound to a new
+    /// lease of the lock's time to live (so a frontend that dies holding it loses it then). Taken also when the key
+    /// already names this frontend (an earlier answer was lost). Returns the lease, for a holder that releases early.
+    /// </summary>
+    /// <exception cref="RpcException">etcd did not answer.</exception>
+    private async Task<(bool Taken, long Lease)> TakeLeasedKeyAsync(ByteString key, CancellationToken cancellationToken)
+    {
+        var ttl = (long)Math.Max(1, Math.Ceiling(_context.LockTimeToLive.TotalSeconds));
+        var lease = (await CallAsync((_, deadline) => new Lease.LeaseClient(Channel).LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false)).ID;
+        var owner = ByteString.CopyFromUtf8(_context.FrontendId);
+        var take = new TxnRequest();
+        take.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+        take.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = owner, Lease = lease } });
+        take.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+        var taken = await CallAsync((kv, deadline) => kv.TxnAsync(take, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false);
+        var holder = taken.Succeeded || taken.Responses.Count == 0 ? null : taken.Responses[0].ResponseRange?.Kvs.FirstOrDefault();
+        return (taken.Succeeded || (holder is not null && holder.Value == owner), lease);
     }
 
     /// <inheritdoc />

@@ -94,19 +94,10 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
         }
 
         var wrapped = ReplicaCopy.WrapValue(Pool.Clock.Next(), version, value.Span);
-        if (version is { } callerVersion && mode == StoreMode.Set)
-        {
-            var targets = Replicas(key).Where(Pool.IsReadable).ToArray();
-            if (targets.Length == 0)
-            {
-                return new StoreResult(StoreStatus.ServerDown, 0);
-            }
-
-            var results = await Task.WhenAll(targets.Select(node => SetVersionedOnReplicaAsync(node, key, wrapped, callerVersion, ttlSeconds, flags, cancellationToken))).ConfigureAwait(false);
-            return results.FirstOrDefault(r => r.IsStored, results[0]);
-        }
-
-        return await WriteReplicasAsync(key, Replicas(key).Where(Pool.IsReadable).Select(node => (node, 0UL)), wrapped, mode, ttlSeconds, flags, cancellationToken).ConfigureAwait(false);
+        var targets = Replicas(key).Where(Pool.IsReadable);
+        return version is { } callerVersion && mode == StoreMode.Set
+            ? await WriteEachAsync(targets, node => SetVersionedOnReplicaAsync(node, key, wrapped, callerVersion, ttlSeconds, flags, cancellationToken)).ConfigureAwait(false)
+            : await WriteEachAsync(targets, node => StoreOrInvalidateAsync(node, key, new StoreCommand(key, wrapped, mode, ttlSeconds, flags, 0), cancellationToken).AsTask()).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -157,7 +148,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
     public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
     {
         var wrapped = ReplicaCopy.WrapValue(Pool.Clock.Next(), null, value.Span);
-        return await WriteReplicasAsync(key, lease.Tokens.Where(t => Pool.IsReadable(t.Node)).Select(t => (t.Node, t.Cas)), wrapped, StoreMode.Set, ttlSeconds, 0, cancellationToken).ConfigureAwait(false);
+        return await WriteEachAsync(lease.Tokens.Where(t => Pool.IsReadable(t.Node)), t => StoreOrInvalidateAsync(t.Node, key, new StoreCommand(key, wrapped, StoreMode.Set, ttlSeconds, 0, t.Cas), cancellationToken).AsTask()).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -176,9 +167,10 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
         return outcomes.All(o => o.Fenced) ? DeleteStatus.ServerFenced : DeleteStatus.Deleted;
     }
 
-    private async ValueTask<StoreResult> WriteReplicasAsync(CacheKey key, IEnumerable<(ServerNode Node, ulong Cas)> targets, byte[] wrapped, StoreMode mode, long ttlSeconds, uint flags, CancellationToken cancellationToken)
+    /// <summary>Writes to every target together; stored when any replica took it, <c>ServerDown</c> when there is none.</summary>
+    private static async ValueTask<StoreResult> WriteEachAsync<T>(IEnumerable<T> targets, Func<T, Task<StoreResult>> write)
     {
-        var writes = targets.Select(t => StoreOrInvalidateAsync(t.Node, key, new StoreCommand(key, wrapped, mode, ttlSeconds, flags, t.Cas), cancellationToken).AsTask()).ToArray();
+        var writes = targets.Select(write).ToArray();
         if (writes.Length == 0)
         {
             return new StoreResult(StoreStatus.ServerDown, 0);

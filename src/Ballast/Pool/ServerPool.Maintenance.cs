@@ -162,8 +162,8 @@ internal sealed partial class ServerPool
 
         try
         {
-            var recovered = await ViewStore!.RecoverLostAsync(lost, cancellationToken).ConfigureAwait(false);
-            return recovered.Count > 0 || ViewStore.RecoveryUnderWayElsewhere;
+            var outcome = await ViewStore!.RecoverLostAsync(lost, cancellationToken).ConfigureAwait(false);
+            return outcome.Recovered.Count > 0 || outcome.UnderWayElsewhere;
         }
         catch (MemcachedException)
         {
@@ -313,16 +313,10 @@ internal sealed partial class ServerPool
             return;
         }
 
-        // One attempt per round, never retried at once on another connection: a flush whose answer was lost may still
-        // be in the server's socket buffer, and a retry that succeeded and readmitted the server could be followed by
-        // that late flush, which would restart counters under frontends already using the server (the same number
-        // twice). A failed attempt ends the round; the lock stays with this frontend (its owner), which probes and
-        // tries again, by which time a late flush has landed before any readmission.
-        try
-        {
-            await node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-        }
-        catch (MemcachedException)
+        // One attempt per round (see EpochWatermark.FlushAsync). A failed attempt ends the round; the lock stays with
+        // this frontend (its owner), which probes and tries again, by which time a late flush has landed before any
+        // readmission.
+        if (!await EpochWatermark.FlushAsync(node, cancellationToken).ConfigureAwait(false))
         {
             health.ContactLost();
             return;

@@ -61,13 +61,7 @@ internal interface IViewStore : IAsyncDisposable
     /// Fails closed on lost records: under one lock for the whole pool, flushes every server in
     /// <paramref name="lost"/> that answers, then writes a new "up" record for each (at an epoch past any this
     /// frontend has seen and past the writer's Unix time in ms, so frontends that remember older epochs take it).
-    /// Returns the indexes it recovered; empty when another frontend holds the lock or no quorum answered.
+    /// Returns the indexes it recovered (none when another frontend holds the lock, which it says, or no quorum answered).
     /// </summary>
-    Task<IReadOnlyList<int>> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Whether the last <see cref="RecoverLostAsync"/> found the recovery lock held by another frontend, whose recovery
-    /// is then under way: a first read waits for it rather than give up on the servers it recovers.
-    /// </summary>
-    bool RecoveryUnderWayElsewhere { get; }
+    Task<LostRecovery> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken);
 }

@@ -233,18 +233,8 @@ internal sealed class MemcachedViewStore : IViewStore
     public Task RenewFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken)
         => Task.WhenAll(FailbackLockHolders(index).Select(holder => RenewLockAsync(holder, FailbackLockKey(index, epoch), cancellationToken)));
 
-    /// <summary>Writes this frontend's lock back on a witness a flush emptied (best effort: the other copies still hold it).</summary>
-    private async Task RenewLockAsync(ServerNode holder, CacheKey key, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await holder.ExecuteAsync(new StoreCommand(key, ViewLock.Value(_frontendId, _lockTimeToLive, _time), StoreMode.Set, ViewLock.Seconds(_lockTimeToLive), 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-        }
-        catch (MemcachedException)
-        {
-            // The lock still stands on the holders the flush did not reach.
-        }
-    }
+    private Task RenewLockAsync(ServerNode holder, CacheKey key, CancellationToken cancellationToken)
+        => ViewLock.RenewAsync(holder, key, _frontendId, _lockTimeToLive, _time, cancellationToken);
 
     private IReadOnlyList<ServerNode> FailbackLockHolders(int index)
     {
@@ -256,18 +246,14 @@ internal sealed class MemcachedViewStore : IViewStore
         => CacheKey.Create($"{_keyPrefix}last_failback:{index}:{epoch}", InvalidKeyHandling.Reject);
 
     /// <inheritdoc />
-    public bool RecoveryUnderWayElsewhere { get; private set; }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<int>> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
+    public async Task<LostRecovery> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
     {
         var locks = await Task.WhenAll(_witnesses.Select(w => ViewLock.TryTakeAsync(w, _recoveryLock, _frontendId, _lockTimeToLive, _time, cancellationToken))).ConfigureAwait(false);
         try
         {
-            RecoveryUnderWayElsewhere = locks.Count(held => held == true) < WriteQuorum && locks.Any(held => held == false);
             if (locks.Count(held => held == true) < WriteQuorum)
             {
-                return [];
+                return locks.Any(held => held == false) ? LostRecovery.HeldElsewhere : LostRecovery.None;
             }
 
             // Under the lock, look again: another frontend may have recovered them just before.
@@ -300,7 +286,7 @@ internal sealed class MemcachedViewStore : IViewStore
 
             if (fenced.Count == 0)
             {
-                return [];
+                return LostRecovery.None;
             }
 
             if (someoneMayUseThem)
@@ -347,7 +333,7 @@ internal sealed class MemcachedViewStore : IViewStore
             }
 
             await RestoreFlushedWitnessesAsync(flushed, cancellationToken).ConfigureAwait(false);
-            return recovered;
+            return new LostRecovery(recovered, false);
         }
         finally
         {

@@ -79,6 +79,22 @@ internal static class ViewLock
         return null;
     }
 
+    /// <summary>
+    /// Writes this owner's lock back on <paramref name="node"/> after a flush emptied it (best effort: the lock's other
+    /// copies still stand where the flush did not reach).
+    /// </summary>
+    public static async Task RenewAsync(ServerNode node, CacheKey key, string owner, TimeSpan timeToLive, TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await node.ExecuteAsync(new StoreCommand(key, Value(owner, timeToLive, time), StoreMode.Set, Seconds(timeToLive), 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+        }
+        catch (MemcachedException)
+        {
+            // The copies the flush did not reach still hold it.
+        }
+    }
+
     /// <summary>Deletes the lock if this owner still holds it (best effort: its time to live ends it anyway).</summary>
     public static async Task ReleaseAsync(ServerNode node, CacheKey key, string owner, CancellationToken cancellationToken)
     {

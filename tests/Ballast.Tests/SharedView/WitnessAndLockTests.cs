@@ -133,7 +133,7 @@ public sealed class WitnessAndLockTests
             var store = new MemcachedViewStore(nodes, nodes, "overlap", "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, TimeSpan.FromSeconds(1));
             var straggler = TimeSpan.FromMilliseconds(200);
             await store.ReadAsync(straggler, TimeProvider.System, default);
-            Assert.Equal([0, 1, 2], (await store.RecoverLostAsync([0, 1, 2], default)).Order());
+            Assert.Equal([0, 1, 2], (await store.RecoverLostAsync([0, 1, 2], default)).Recovered.Order());
 
             // Server 2's record is evicted from two witnesses: lost, and known to frontends (so fenced, then the bound).
             Assert.All(await OnServersAsync(servers, "delete ballast:overlap:view:2\r\n", 0, 1), answer => Assert.Equal("DELETED", answer));
@@ -147,7 +147,7 @@ public sealed class WitnessAndLockTests
             var readmitted = Encoding.ASCII.GetString(new ViewEntry(read.Entries[2].Epoch + 1, false, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), "aaaa0001").Encode());
             Assert.All(await OnServersAsync(servers, $"set ballast:overlap:view:2 0 0 {readmitted.Length}\r\n{readmitted}\r\n", 0, 1, 2), answer => Assert.Equal("STORED", answer));
 
-            Assert.DoesNotContain(2, await recovery);
+            Assert.DoesNotContain(2, (await recovery).Recovered);
             Assert.Equal("VALUE sentinel 0 1", (await OnServersAsync(servers, "get sentinel\r\n", 2))[0]);
         }
         finally
