@@ -24,7 +24,7 @@ public sealed partial class MemcachedClient
         }
 
         Span<byte> utf8 = stackalloc byte[CacheKey.MaxLength];
-        return Operation.Start(operation, _pool.Primary(key.GetUtf8(utf8)).EndPoint);
+        return Operation.Start(operation, _pool.Servers.Primary(key.GetUtf8(utf8)).EndPoint);
     }
 
     /// <summary>Starts measuring an operation on many keys or servers (no one server to tag).</summary>

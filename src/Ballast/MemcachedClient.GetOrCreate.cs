@@ -148,7 +148,7 @@ public sealed partial class MemcachedClient
         }
         catch (MemcachedException error)
         {
-            _options.Logger.ReadFailedAsMiss(error, node.EndPoint, key);
+            node.Errors.Absorbed(AbsorbedError.ReadMiss, key, error);
             return GetResult.Miss;
         }
 
@@ -193,7 +193,7 @@ public sealed partial class MemcachedClient
     private bool IsHomeReadable(string key)
     {
         Span<byte> utf8 = stackalloc byte[Protocol.CacheKey.MaxLength];
-        return _pool.IsReadable(_pool.Primary(Key(key).GetUtf8(utf8)));
+        return _pool.Access.IsReadable(_pool.Servers.Primary(Key(key).GetUtf8(utf8)));
     }
 
     private void LogLeaseWait(string key, long waitStart, string outcome)

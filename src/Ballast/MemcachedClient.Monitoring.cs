@@ -1,3 +1,4 @@
+using Ballast.Diagnostics;
 using Ballast.Protocol.Commands;
 using Ballast.SharedView;
 
@@ -10,7 +11,7 @@ namespace Ballast;
 public sealed partial class MemcachedClient
 {
     /// <summary>This frontend's id, as it signs the shared view's records and locks.</summary>
-    internal string FrontendId => _pool.FrontendId;
+    internal string FrontendId => _pool.Identity.FrontendId;
 
     /// <summary>False when the pool keeps no shared view (Rehash, or switched off).</summary>
     internal bool SharedViewEnabled => _pool.View.Enabled;
@@ -31,7 +32,7 @@ public sealed partial class MemcachedClient
     /// or every server with the etcd store) hear from a frontend only when it has traffic for them.
     /// </summary>
     internal bool ReceivesViewReads(ServerEndPoint server)
-        => _pool.ViewStore is MemcachedViewStore store && store.Witnesses.Contains(Node(server));
+        => _pool.Protocol?.HostsReplica(Node(server)) == true;
 
     /// <summary>
     /// Sends <c>version</c> to a server this frontend holds up, as a heartbeat: a timeout counts towards its failure
@@ -40,13 +41,15 @@ public sealed partial class MemcachedClient
     /// </summary>
     internal async Task<bool> HeartbeatAsync(ServerEndPoint server, CancellationToken cancellationToken)
     {
+        var node = Node(server);
         try
         {
-            await Node(server).ExecuteAsync(TextCommand.Version(), cancellationToken).ConfigureAwait(false);
+            await node.ExecuteAsync(TextCommand.Version(), cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
+            node.Errors.Absorbed(AbsorbedError.MonitorRequestFailed, null, error);
             return false;
         }
     }
@@ -66,6 +69,7 @@ public sealed partial class MemcachedClient
         }
         catch (MemcachedException error)
         {
+            node.Errors.Absorbed(AbsorbedError.MonitorRequestFailed, null, error);
             return new ServerStatistics(node.EndPoint, null, error.Message);
         }
     }

@@ -100,11 +100,7 @@ public sealed class ChaosRunner
         options.SharedView.Bound = _options.Bound;
         if (_options.View == SharedViewStoreKind.Etcd)
         {
-            options.SharedView.Store = SharedViewStoreKind.Etcd;
-            foreach (var endpoint in _etcdEndpoints)
-            {
-                options.SharedView.EtcdEndpoints.Add(endpoint);
-            }
+            options.SharedView.UseEtcdView(_etcdEndpoints);
         }
         options.Failback.RehashRetryInterval = _options.RehashRetryInterval;
         if (cluster.GutterEndPoint is { } gutter)

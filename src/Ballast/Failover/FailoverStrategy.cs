@@ -4,6 +4,7 @@ using Ballast.Diagnostics;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
+using Ballast.SharedView;
 
 namespace Ballast.Failover;
 
@@ -13,18 +14,29 @@ namespace Ballast.Failover;
 /// </summary>
 internal abstract class FailoverStrategy
 {
-    protected FailoverStrategy(ServerPool pool) => Pool = pool;
-
-    protected ServerPool Pool { get; }
-
-    public static FailoverStrategy Create(ServerPool pool) => pool.Policy switch
+    protected FailoverStrategy(FailoverContext context)
     {
-        FailoverPolicy.Offline => new OfflineStrategy(pool),
-        FailoverPolicy.Gutter => new GutterStrategy(pool),
-        FailoverPolicy.Replicated => new ReplicatedStrategy(pool),
-        FailoverPolicy.Rehash => new RehashStrategy(pool),
-        _ => throw new ArgumentOutOfRangeException(nameof(pool), pool.Policy, "Unknown failover policy."),
+        Context = context;
+        Access = context.Access;
+    }
+
+    /// <summary>The servers, their access, invalidations and options.</summary>
+    protected FailoverContext Context { get; }
+
+    /// <summary>Whether a server may be read or reached now: the check on every keyed operation.</summary>
+    protected ServerAccess Access { get; }
+
+    public static FailoverStrategy Create(FailoverContext context) => context.Options.FailoverPolicy switch
+    {
+        FailoverPolicy.Offline => new OfflineStrategy(context),
+        FailoverPolicy.Gutter => new GutterStrategy(context),
+        FailoverPolicy.Replicated => new ReplicatedStrategy(context),
+        FailoverPolicy.Rehash => new RehashStrategy(context),
+        _ => throw new ArgumentOutOfRangeException(nameof(context), context.Options.FailoverPolicy, "Unknown failover policy."),
     };
+
+    /// <summary>The node a refill lease's token was granted on.</summary>
+    protected ServerNode NodeOf(LeaseToken token) => Context.Servers.All[token.NodeIndex];
 
     /// <summary>Reads a key. A server failure is a miss, never an error: that is the promise.</summary>
     /// <param name="key">The key.</param>
@@ -73,7 +85,7 @@ internal abstract class FailoverStrategy
     public virtual async ValueTask<bool> TouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
     {
         var node = Primary(key);
-        if (!Pool.IsReadable(node))
+        if (!Access.IsReadable(node))
         {
             return false;
         }
@@ -86,7 +98,7 @@ internal abstract class FailoverStrategy
     public virtual async ValueTask<GetResult> GetAndTouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
     {
         var node = Primary(key);
-        if (!Pool.IsReadable(node))
+        if (!Access.IsReadable(node))
         {
             return GetResult.Miss;
         }
@@ -100,7 +112,7 @@ internal abstract class FailoverStrategy
     /// value readable as fresh. True when an item was marked, or its server fenced (no one reads it before a flush).
     /// </summary>
     public virtual ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(MarkStaleOnAsync(InvalidationTargets(key), key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
+        => Context.Invalidations.Detach(MarkStaleOnAsync(InvalidationTargets(key), key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
 
     /// <summary>The servers that hold copies of a key, which an invalidation must reach: the key's own server here.</summary>
     protected virtual IReadOnlyList<ServerNode> InvalidationTargets(CacheKey key) => [Primary(key)];
@@ -118,7 +130,7 @@ internal abstract class FailoverStrategy
         var marks = new Task<(DeleteStatus Result, bool Fenced)>[nodes.Count];
         for (var i = 0; i < nodes.Count; i++)
         {
-            marks[i] = Pool.Invalidations.ConfirmOrFenceAsync(nodes[i], key, () => new DeleteCommand(key, staleSeconds: staleSeconds), callerLeft).AsTask();
+            marks[i] = Context.Invalidations.ConfirmOrFenceAsync(nodes[i], key, () => new DeleteCommand(key, staleSeconds: staleSeconds), callerLeft).AsTask();
         }
 
         var outcomes = await Task.WhenAll(marks).ConfigureAwait(false);
@@ -132,7 +144,7 @@ internal abstract class FailoverStrategy
     public virtual ServerNode HomeFor(CacheKey key)
     {
         var node = Primary(key);
-        if (!Pool.IsReadable(node))
+        if (!Access.IsReadable(node))
         {
             throw new ServerUnavailableException($"Server {node.EndPoint}, which holds key '{key.Text}', is down or fenced; the request was not sent.", node.EndPoint);
         }
@@ -147,19 +159,20 @@ internal abstract class FailoverStrategy
         var length = key.GetUtf8(candidate).Length;
         candidate[length] = (byte)'-';
         n.TryFormat(candidate[(length + 1)..], out var digits, provider: System.Globalization.CultureInfo.InvariantCulture);
-        return Pool.Main[Pool.Locator.Locate(candidate[..(length + 1 + digits)])];
+        return Context.Servers.Main[Context.Servers.Locator.Locate(candidate[..(length + 1 + digits)])];
     }
 
     protected ServerNode Primary(CacheKey key)
     {
-        if (Pool.Main.Length == 1)
+        var main = Context.Servers.Main;
+        if (main.Length == 1)
         {
             // Every distribution puts every key on the only server: no need to encode the key to hash it.
-            return Pool.Main[0];
+            return main[0];
         }
 
         Span<byte> utf8 = stackalloc byte[CacheKey.MaxLength];
-        return Pool.Primary(key.GetUtf8(utf8));
+        return Context.Servers.Primary(key.GetUtf8(utf8));
     }
 
     /// <summary>Reads from one server; a failure of the server is a miss (its detector has counted it).</summary>
@@ -171,7 +184,7 @@ internal abstract class FailoverStrategy
         }
         catch (MemcachedException error)
         {
-            Pool.Options.Logger.ReadFailedAsMiss(error, node.EndPoint, command.Key);
+            node.Errors.Absorbed(AbsorbedError.ReadMiss, command.Key, error);
             return GetResult.Miss;
         }
     }
@@ -184,7 +197,7 @@ internal abstract class FailoverStrategy
     {
         if (raw.MustRefill)
         {
-            return GetResult.Miss with { Lease = new RefillLease(key.Text, [new LeaseToken(node, raw.Cas, gutterEpoch)]) };
+            return GetResult.Miss with { Lease = new RefillLease(key.Text, [new LeaseToken(node.Index, raw.Cas, gutterEpoch)]) };
         }
 
         return ServableRule.IsServable(raw) ? raw : GetResult.Miss;
@@ -196,12 +209,13 @@ internal abstract class FailoverStrategy
     /// </summary>
     protected ValueTask<StoreResult> RefillUnderTokenAsync(CacheKey key, ReadOnlyMemory<byte> value, LeaseToken token, long ttlSeconds, CancellationToken cancellationToken)
     {
-        if (!Pool.IsReadable(token.Node))
+        var node = NodeOf(token);
+        if (!Access.IsReadable(node))
         {
             return new ValueTask<StoreResult>(new StoreResult(StoreStatus.ServerDown, 0));
         }
 
-        return StoreOrInvalidateAsync(token.Node, key, new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken);
+        return StoreOrInvalidateAsync(node, key, new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken);
     }
 
     /// <summary>
@@ -215,11 +229,12 @@ internal abstract class FailoverStrategy
         {
             try
             {
-                await token.Node.ExecuteAsync(new DeleteCommand(key, token.Cas), CancellationToken.None).ConfigureAwait(false);
+                await NodeOf(token).ExecuteAsync(new DeleteCommand(key, token.Cas), CancellationToken.None).ConfigureAwait(false);
             }
-            catch (MemcachedException)
+            catch (MemcachedException error)
             {
                 // The placeholder expires with the lease.
+                NodeOf(token).Errors.Absorbed(AbsorbedError.PlaceholderKept, key.Text, error);
             }
         }
     }
@@ -229,7 +244,7 @@ internal abstract class FailoverStrategy
     /// invalidation runs to its end (see <see cref="Invalidator"/>).
     /// </summary>
     protected ValueTask<DeleteStatus> InvalidateAsync(ServerNode node, CacheKey key, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(Pool.Invalidations.DeleteAsync(node, key, cancellationToken), cancellationToken, "invalidation", key.Text, node);
+        => Context.Invalidations.Detach(Context.Invalidations.DeleteAsync(node, key, cancellationToken), cancellationToken, "invalidation", key.Text, node);
 
     /// <summary>
     /// A store on one server. If its fate is unknown (timeout, lost connection) the key is invalidated (confirmed or
@@ -237,5 +252,5 @@ internal abstract class FailoverStrategy
     /// invalidation still run to their end.
     /// </summary>
     protected ValueTask<StoreResult> StoreOrInvalidateAsync(ServerNode node, CacheKey key, MetaCommand<StoreResult> command, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(Pool.Invalidations.MutateOrInvalidateAsync(node, key, command, cancellationToken), cancellationToken, "store", key.Text, node);
+        => Context.Invalidations.Detach(Context.Invalidations.MutateOrInvalidateAsync(node, key, command, cancellationToken), cancellationToken, "store", key.Text, node);
 }

@@ -35,7 +35,13 @@ internal sealed class PresentedGetCommand : GetCommand
     protected override bool TryResultOnFailure(Exception error, out GetResult result)
     {
         result = GetResult.Miss;
-        return error is MemcachedException;
+        if (error is not MemcachedException)
+        {
+            return false;
+        }
+
+        _node!.Errors.Absorbed(Diagnostics.AbsorbedError.ReadMiss, CacheKey.Text, error);
+        return true;
     }
 
     protected override void OnResultConsumed(bool reusable)

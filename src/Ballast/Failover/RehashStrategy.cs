@@ -13,8 +13,8 @@ internal sealed class RehashStrategy : FailoverStrategy
 {
     private const int MaxFailoverAttempts = 20;
 
-    public RehashStrategy(ServerPool pool)
-        : base(pool)
+    public RehashStrategy(FailoverContext context)
+        : base(context)
     {
     }
 
@@ -44,7 +44,7 @@ internal sealed class RehashStrategy : FailoverStrategy
     public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
     {
         var token = lease.Tokens[0];
-        return await token.Node.ExecuteAsync(new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
+        return await NodeOf(token).ExecuteAsync(new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>PECL deletes on whichever server the key maps to now; a failure is the caller's problem.</summary>

@@ -45,9 +45,31 @@ public sealed class SharedViewOptions
     /// <summary>How often the view is read: <see cref="Bound"/> divided by 4.</summary>
     public TimeSpan RefreshInterval => Bound / 4;
 
+    /// <summary>The store registered with <see cref="UseStore"/>, if any; null keeps the records on witness servers of the pool.</summary>
+    internal Func<SharedViewStoreContext, ISharedViewStore>? StoreFactory { get; private set; }
+
+    /// <summary>
+    /// Keeps the view's records in another store than the pool's own servers: one built by <paramref name="factory"/>
+    /// for each client (the etcd package's <c>UseEtcdView</c> calls this). The store is only storage: quorums,
+    /// fencing, readmission and the recovery of lost records stay Ballast's (see <see cref="ISharedViewStore"/>).
+    /// </summary>
+    /// <param name="factory">Builds the store of one client; called once, when the client is created.</param>
+    /// <returns>These options.</returns>
+    public SharedViewOptions UseStore(Func<SharedViewStoreContext, ISharedViewStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        StoreFactory = factory;
+        return this;
+    }
+
     internal void Validate()
     {
         OptionChecks.Range(Bound, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(1), nameof(Bound));
+        if (Store == SharedViewStoreKind.Etcd && StoreFactory is null)
+        {
+            throw new ArgumentException("The option Store is Etcd, but no etcd store is registered: install the package Ballast.SharedView.Etcd and call options.SharedView.UseEtcdView() (it takes EtcdEndpoints and EtcdCredentials as bound from configuration, or endpoints of its own).", nameof(Store));
+        }
+
         if (Store == SharedViewStoreKind.Etcd && (EtcdEndpoints.Count == 0 || EtcdEndpoints.Any(e => !Uri.TryCreate(e, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))))
         {
             throw new ArgumentException($"The option EtcdEndpoints must list at least one http:// or https:// endpoint when Store is Etcd (got '{string.Join(",", EtcdEndpoints)}').", nameof(EtcdEndpoints));

@@ -37,6 +37,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         _connections = new MetaConnection?[options.ConnectionsPerServer];
         _connecting = new Task<MetaConnection>?[options.ConnectionsPerServer];
         Health = new ServerHealth(options.FailureDetection, time);
+        Errors = new Diagnostics.ErrorsAsMisses(endPoint, options.Logger, time);
         _connectTo = options.ConnectVia?.Invoke(endPoint) ?? endPoint;
     }
 
@@ -47,6 +48,9 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     /// <summary>The server's health: the one owner of its state in this frontend.</summary>
     public ServerHealth Health { get; }
+
+    /// <summary>Where this server's errors that become misses, false or null are counted and logged.</summary>
+    public Diagnostics.ErrorsAsMisses Errors { get; }
 
     /// <summary>
     /// The TLS or login failure (<see cref="System.Security.Authentication.AuthenticationException"/>) of the latest
@@ -108,6 +112,28 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
 
         return ConnectAndExecuteAsync(slot, command, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends <c>flush_all</c> before the server is readmitted (a failback, a lost-record recovery), once; false when it
+    /// did not answer.
+    /// </summary>
+    public async Task<bool> TryFlushAsync(CancellationToken cancellationToken)
+    {
+        // One attempt, never retried at once on another connection: a flush whose answer was lost may still sit in the
+        // server's socket buffer, and a retry that succeeded and readmitted the server would be followed by it
+        // (counters restarted under frontends already using the server: the same number twice). The caller tries
+        // again on its next round, after that late flush.
+        try
+        {
+            await ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            return true;
+        }
+        catch (MemcachedException error)
+        {
+            Errors.Absorbed(Diagnostics.AbsorbedError.FlushFailed, null, error);
+            return false;
+        }
     }
 
     public async ValueTask DisposeAsync()

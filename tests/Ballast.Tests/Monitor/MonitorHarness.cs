@@ -47,8 +47,7 @@ internal sealed class MonitorHarness : IAsyncDisposable
                 MonitorSettings.ConfigureClient(options, timeoutGiven: false);
                 if (etcdEndpoint is not null)
                 {
-                    options.SharedView.Store = SharedViewStoreKind.Etcd;
-                    options.SharedView.EtcdEndpoints.Add(etcdEndpoint);
+                    options.SharedView.UseEtcdView([etcdEndpoint]);
                 }
 
                 var settings = new MonitorSettings { Listen = new IPEndPoint(IPAddress.Loopback, 0), Client = options, LoggerFactory = NullLoggerFactory.Instance };

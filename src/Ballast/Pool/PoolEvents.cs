@@ -1,14 +1,22 @@
 namespace Ballast.Pool;
 
 /// <summary>
-/// Work that nobody awaits is still observed: every fire-and-forget task of the pool goes through
-/// <see cref="Observe"/>, whose failure is reported, never dropped; and events are raised on a worker, in order.
+/// Where the parts of a pool report: server transitions (raised on a worker, in order, never inline on the thread
+/// that holds a lock or serves a caller) and work that nobody awaits, which is still observed: every fire-and-forget
+/// task goes through <see cref="Observe"/>, whose failure is reported, never dropped.
 /// </summary>
-internal sealed partial class ServerPool
+internal sealed class PoolEvents
 {
-    private SerialDispatcher? _dispatcher;
+    private readonly IServerEvents _sink;
+    private readonly TimeProvider _time;
+    private readonly SerialDispatcher _dispatcher;
 
-    private SerialDispatcher Dispatcher => _dispatcher ??= new SerialDispatcher(error => Events.OnBackgroundFailure("event subscriber", error));
+    public PoolEvents(IServerEvents sink, TimeProvider time)
+    {
+        _sink = sink;
+        _time = time;
+        _dispatcher = new SerialDispatcher(error => sink.OnBackgroundFailure("event subscriber", error));
+    }
 
     /// <summary>
     /// Observes <paramref name="task"/>: a failure is reported; a cancellation (a caller leaving, the pool shutting
@@ -35,22 +43,24 @@ internal sealed partial class ServerPool
     }
 
     /// <summary>Reports a failure of background work.</summary>
-    public void ReportBackgroundFailure(string operation, Exception error) => Events.OnBackgroundFailure(operation, error);
+    public void ReportBackgroundFailure(string operation, Exception error) => _sink.OnBackgroundFailure(operation, error);
 
-    private void RaiseFailed(ServerNode node, ServerFailureReason reason, long epoch, string? detail)
+    /// <summary>Raises the client's <c>ServerFailed</c> for <paramref name="node"/>.</summary>
+    public void ServerFailed(ServerNode node, ServerFailureReason reason, long epoch, string? detail)
     {
         var args = new ServerFailedEventArgs(node.EndPoint, reason, _time.GetUtcNow(), epoch, detail);
-        Dispatcher.Post(() => Events.OnServerFailed(args));
+        _dispatcher.Post(() => _sink.OnServerFailed(args));
     }
 
-    private void RaiseRecovered(ServerNode node, long epoch, bool flushedHere, TimeSpan downFor)
+    /// <summary>Raises the client's <c>ServerRecovered</c> for <paramref name="node"/>.</summary>
+    public void ServerRecovered(ServerNode node, long epoch, bool flushedHere, TimeSpan downFor)
     {
         var args = new ServerRecoveredEventArgs(node.EndPoint, _time.GetUtcNow(), epoch, flushedHere, downFor);
-        Dispatcher.Post(() => Events.OnServerRecovered(args));
+        _dispatcher.Post(() => _sink.OnServerRecovered(args));
     }
 
     /// <summary>A piece of observed work, kept unformatted until its failure is reported.</summary>
-    private sealed class ObservedWork(ServerPool pool, string operation, ServerNode? node, string? key)
+    private sealed class ObservedWork(PoolEvents events, string operation, ServerNode? node, string? key)
     {
         public void Report(Exception error)
         {
@@ -60,7 +70,7 @@ internal sealed partial class ServerPool
             }
 
             var what = key is null ? operation : $"{operation} of '{key}'";
-            pool.ReportBackgroundFailure(node is null ? what : $"{what} on {node.EndPoint}", error);
+            events.ReportBackgroundFailure(node is null ? what : $"{what} on {node.EndPoint}", error);
         }
     }
 }
