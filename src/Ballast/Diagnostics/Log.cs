@@ -55,4 +55,7 @@ internal static partial class Log
 
     [LoggerMessage(19, LogLevel.Warning, "Server {Server}: an error was absorbed as {AbsorbedAs} (key '{Key}'); {Count} of this kind since the last such line")]
     public static partial void ErrorAbsorbed(this ILogger logger, Exception error, ServerEndPoint server, AbsorbedError absorbedAs, string? key, int count);
+
+    [LoggerMessage(20, LogLevel.Debug, "Key '{Key}': the factory's value is returned without being stored, because {Why}")]
+    public static partial void CreatedWithoutLease(this ILogger logger, string key, string why);
 }

@@ -178,31 +178,68 @@ internal sealed class FailbackCoordinator
             return;
         }
 
-        // One attempt per round (see ServerNode.TryFlushAsync). A failed attempt ends the round; the lock stays with
-        // this frontend (its owner), which probes and tries again, by which time a late flush has landed before any
-        // readmission.
-        if (!await node.TryFlushAsync(cancellationToken).ConfigureAwait(false))
+        // No flush before every frontend that could still use the server has stopped: the fence must have been held by
+        // a write quorum for the bound. The hold time counts from when this frontend lost contact, which may be long
+        // before its fence could be published (a frontend cut off from everything publishes all its fences when its
+        // links return, and flushed at once servers that others were still counting on).
+        if (_protocol.FenceHeldFor(node.Index, entry.Epoch) is not { } held || held < _options.SharedView.Bound)
         {
-            health.ContactLost();
             return;
         }
 
-        if (_options.Failback.FlushPoolOnFailback)
+        // A server that hosts a replica of the view loses its copy of every record to the flush: one such flush at a
+        // time in the pool (with lost-record recoveries), so that a majority of the records is never lost at once,
+        // and a read of them from before the flush, to put that copy back from.
+        PoolLock? poolLock = null;
+        ViewReadResult? beforeFlush = null;
+        if (_protocol.HostsReplica(node))
         {
-            await FlushAsync(_servers.Main.Where(n => n != node), cancellationToken).ConfigureAwait(false);
+            poolLock = await _protocol.TryTakePoolLockAsync(cancellationToken).ConfigureAwait(false);
+            if (poolLock is null)
+            {
+                return;
+            }
+
+            beforeFlush = await _protocol.ReadAsync(straggler, cancellationToken).ConfigureAwait(false);
+            if (!beforeFlush.Value.IsQuorum)
+            {
+                await poolLock.DisposeAsync().ConfigureAwait(false);
+                return;
+            }
         }
 
-        // Where a flush reached the lock (a one-server pool, a pool flush), put it back at once so a frontend that
-        // probes late does not flush again.
-        await _protocol.RenewFailbackLockAsync(node.Index, entry.Epoch, cancellationToken).ConfigureAwait(false);
-
-        var up = entry.Next(down: false, _time.GetUtcNow().ToUnixTimeMilliseconds(), _frontendId);
-        var swapped = await _protocol.ReadmitAsync(node.Index, up, before, node, cancellationToken).ConfigureAwait(false);
-        if (swapped >= _protocol.WriteQuorum)
+        await using (poolLock)
         {
-            _view.ApplyLocal(node.Index, up);
-            _journal.Supersede(node.EndPoint.ToString(), up.Epoch);
-            Readmit(node, up.Epoch, flushedHere: true, downFor);
+            // One attempt per round (see ServerNode.TryFlushAsync). A failed attempt ends the round; the lock stays with
+            // this frontend (its owner), which probes and tries again, by which time a late flush has landed before any
+            // readmission.
+            if (!await node.TryFlushAsync(cancellationToken).ConfigureAwait(false))
+            {
+                health.ContactLost();
+                return;
+            }
+
+            if (_options.Failback.FlushPoolOnFailback)
+            {
+                await FlushAsync(_servers.Main.Where(n => n != node), cancellationToken).ConfigureAwait(false);
+            }
+
+            // Where a flush reached a lock (a one-server pool, a pool flush, a witness), put it back at once so a
+            // frontend that probes late does not flush again.
+            await _protocol.RenewFailbackLockAsync(node.Index, entry.Epoch, cancellationToken).ConfigureAwait(false);
+            if (poolLock is not null)
+            {
+                await poolLock.RenewAfterFlushAsync([node.Index], cancellationToken).ConfigureAwait(false);
+            }
+
+            var up = entry.Next(down: false, _time.GetUtcNow().ToUnixTimeMilliseconds(), _frontendId);
+            var swapped = await _protocol.ReadmitAsync(node.Index, up, before, node, beforeFlush, cancellationToken).ConfigureAwait(false);
+            if (swapped >= _protocol.WriteQuorum)
+            {
+                _view.ApplyLocal(node.Index, up);
+                _journal.Supersede(node.EndPoint.ToString(), up.Epoch);
+                Readmit(node, up.Epoch, flushedHere: true, downFor);
+            }
         }
     }
 

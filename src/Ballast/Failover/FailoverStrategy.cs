@@ -103,8 +103,9 @@ internal abstract class FailoverStrategy
             return GetResult.Miss;
         }
 
+        var epoch = EpochOf(node);
         var raw = await ReadOrMissAsync(node, new GetCommand(key, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false);
-        return Present(key, node, raw);
+        return Present(key, node, raw, epoch);
     }
 
     /// <summary>
@@ -193,11 +194,16 @@ internal abstract class FailoverStrategy
     /// Turns a raw hit into what a caller may see: lease placeholders and stale items are misses (the one rule,
     /// <see cref="ServableRule"/>), and a won lease becomes a <see cref="RefillLease"/>.
     /// </summary>
-    internal static GetResult Present(CacheKey key, ServerNode node, GetResult raw, long gutterEpoch = 0)
+    /// <param name="key">The key read.</param>
+    /// <param name="node">The server it was read from.</param>
+    /// <param name="raw">What the server answered.</param>
+    /// <param name="serverEpoch">The server's epoch in the shared view when the read was sent (a lease is void once it changes).</param>
+    /// <param name="gutterEpoch">The outage epoch of a gutter read, else 0.</param>
+    internal static GetResult Present(CacheKey key, ServerNode node, GetResult raw, long serverEpoch, long gutterEpoch = 0)
     {
         if (raw.MustRefill)
         {
-            return GetResult.Miss with { Lease = new RefillLease(key.Text, [new LeaseToken(node.Index, raw.Cas, gutterEpoch)]) };
+            return GetResult.Miss with { Lease = new RefillLease(key.Text, [new LeaseToken(node.Index, raw.Cas, gutterEpoch, serverEpoch, node.ConnectionsOpened)]) };
         }
 
         return ServableRule.IsServable(raw) ? raw : GetResult.Miss;
@@ -215,8 +221,24 @@ internal abstract class FailoverStrategy
             return new ValueTask<StoreResult>(new StoreResult(StoreStatus.ServerDown, 0));
         }
 
-        return StoreOrInvalidateAsync(node, key, new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken);
+        if (!LeaseHolds(node, token))
+        {
+            return new ValueTask<StoreResult>(new StoreResult(StoreStatus.NotFound, 0));
+        }
+
+        return StoreOrInvalidateAsync(node, key, new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken, token.ConnectionWatermark);
     }
+
+    /// <summary>
+    /// Whether a lease granted by <paramref name="node"/> can still be used: the server's epoch in the view is the one
+    /// it was granted in (no fence, flush and readmission since), and a connection opened by then is still open (a
+    /// restart closes every one). Otherwise the lease is void: its placeholder is gone, whatever CAS now answers.
+    /// </summary>
+    protected bool LeaseHolds(ServerNode node, LeaseToken token)
+        => EpochOf(node) == token.ServerEpoch && node.HasConnectionOpenedBy(token.ConnectionWatermark);
+
+    /// <summary>The server's epoch in the shared view (0 without a view).</summary>
+    protected long EpochOf(ServerNode node) => Access.View[node.Index].Epoch;
 
     /// <summary>
     /// Gives a refill lease back: deletes each placeholder the lease won, only if it is still that placeholder (its
@@ -240,6 +262,23 @@ internal abstract class FailoverStrategy
     }
 
     /// <summary>
+    /// A write that was not sent (the key's server is down here, or this frontend's view lapsed): it did not land,
+    /// so it is an invalidation. Unless the server is fenced for every frontend, others may still read the key's old
+    /// value there, so the key is deleted there (confirmed, or the server fenced) before this returns
+    /// <see cref="StoreStatus.ServerDown"/>; when neither can be done, <see cref="ServerUnavailableException"/> says
+    /// the invalidation is owed (the journal keeps retrying it), as <c>DeleteAsync</c> does.
+    /// </summary>
+    protected async ValueTask<StoreResult> NotStoredAsync(ServerNode node, CacheKey key, CancellationToken cancellationToken)
+    {
+        if (!Access.IsFencedForEveryone(node))
+        {
+            await InvalidateAsync(node, key, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new StoreResult(StoreStatus.ServerDown, 0);
+    }
+
+    /// <summary>
     /// A delete of a key on one server, confirmed or fenced. The caller's token ends only the caller's wait: the
     /// invalidation runs to its end (see <see cref="Invalidator"/>).
     /// </summary>
@@ -251,6 +290,11 @@ internal abstract class FailoverStrategy
     /// fenced) before the error is rethrown. A caller who cancels stops waiting; the store and, if needed, the
     /// invalidation still run to their end.
     /// </summary>
-    protected ValueTask<StoreResult> StoreOrInvalidateAsync(ServerNode node, CacheKey key, MetaCommand<StoreResult> command, CancellationToken cancellationToken)
-        => Context.Invalidations.Detach(Context.Invalidations.MutateOrInvalidateAsync(node, key, command, cancellationToken), cancellationToken, "store", key.Text, node);
+    /// <param name="node">The server.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="command">The store.</param>
+    /// <param name="cancellationToken">Ends the caller's wait.</param>
+    /// <param name="connectionWatermark">For a refill: send only on a connection opened by then (see <see cref="LeaseToken"/>).</param>
+    protected ValueTask<StoreResult> StoreOrInvalidateAsync(ServerNode node, CacheKey key, MetaCommand<StoreResult> command, CancellationToken cancellationToken, long connectionWatermark = long.MaxValue)
+        => Context.Invalidations.Detach(Context.Invalidations.MutateOrInvalidateAsync(node, key, command, cancellationToken, connectionWatermark), cancellationToken, "store", key.Text, node);
 }

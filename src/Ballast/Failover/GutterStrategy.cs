@@ -49,8 +49,9 @@ internal sealed class GutterStrategy : FailoverStrategy
         var primary = Primary(key);
         if (Access.IsReadable(primary))
         {
+            var serverEpoch = EpochOf(primary);
             var raw = await ReadOrMissAsync(primary, command(false), cancellationToken).ConfigureAwait(false);
-            return Present(key, primary, raw);
+            return Present(key, primary, raw, serverEpoch);
         }
 
         if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Access.IsReadable(gutter))
@@ -58,16 +59,17 @@ internal sealed class GutterStrategy : FailoverStrategy
             return GetResult.Miss;
         }
 
+        var gutterServerEpoch = EpochOf(gutter);
         var stored = await ReadOrMissAsync(gutter, command(true), cancellationToken).ConfigureAwait(false);
-        return PresentGutterEntry(key, gutter, stored, epoch);
+        return PresentGutterEntry(key, gutter, stored, epoch, gutterServerEpoch);
     }
 
     /// <summary>A gutter read as a caller may see it: only an entry written in this outage (its epoch) is a hit.</summary>
-    private static GetResult PresentGutterEntry(CacheKey key, ServerNode gutter, GetResult stored, long epoch)
+    private static GetResult PresentGutterEntry(CacheKey key, ServerNode gutter, GetResult stored, long epoch, long gutterServerEpoch)
     {
         if (!ServableRule.IsServable(stored))
         {
-            return Present(key, gutter, stored, epoch);
+            return Present(key, gutter, stored, gutterServerEpoch, epoch);
         }
 
         return ValueEnvelope.TryUnwrap(stored.Value!, out var kind, out var stamp, out var value) && kind == EnvelopeKind.GutterEntry && stamp == epoch
@@ -86,17 +88,31 @@ internal sealed class GutterStrategy : FailoverStrategy
         if (mode is not StoreMode.Set and not StoreMode.Add || cas != 0)
         {
             // Append, prepend, replace and CAS act on a value the gutter may not hold; they wait for the server.
-            return new StoreResult(StoreStatus.ServerDown, 0);
+            return await NotStoredAnywhereAsync(key, primary, cancellationToken).ConfigureAwait(false);
         }
 
         if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Access.IsReadable(gutter))
         {
-            return new StoreResult(StoreStatus.ServerDown, 0);
+            return await NotStoredAnywhereAsync(key, primary, cancellationToken).ConfigureAwait(false);
         }
 
         var wrapped = ValueEnvelope.Wrap(EnvelopeKind.GutterEntry, epoch, value.Span);
         var ttl = CappedTtl(ttlSeconds);
         return await StoreOrInvalidateAsync(gutter, key, new StoreCommand(key, wrapped, mode, ttl, flags, 0), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A write that landed nowhere is an invalidation (see <see cref="FailoverStrategy.NotStoredAsync"/>): of the key's
+    /// server unless every frontend has it fenced, and of its gutter entry, which other frontends may serve in this
+    /// outage.
+    /// </summary>
+    private async ValueTask<StoreResult> NotStoredAnywhereAsync(CacheKey key, ServerNode primary, CancellationToken cancellationToken)
+    {
+        var gutter = GutterFor(key);
+        var primaryInvalidated = NotStoredAsync(primary, key, cancellationToken).AsTask();
+        var gutterInvalidated = gutter is null ? Task.CompletedTask : InvalidateAsync(gutter, key, cancellationToken).AsTask();
+        await Task.WhenAll(primaryInvalidated, gutterInvalidated).ConfigureAwait(false);
+        return await primaryInvalidated.ConfigureAwait(false);
     }
 
     public override ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)

@@ -28,7 +28,7 @@ internal sealed class OfflineStrategy : FailoverStrategy
 
         // Hot path, no async wrapper: the command itself presents the hit and turns a server failure into a miss, so
         // the caller awaits the command directly (one allocation per read besides the value).
-        return node.ExecuteAsync(PresentedGetCommand.Rent(key, node, leaseSeconds), cancellationToken);
+        return node.ExecuteAsync(PresentedGetCommand.Rent(key, node, leaseSeconds, EpochOf(node)), cancellationToken);
     }
 
     public override ValueTask<BufferedGetResult> GetIntoAsync(CacheKey key, IBufferWriter<byte> destination, CancellationToken cancellationToken)
@@ -116,6 +116,7 @@ internal sealed class OfflineStrategy : FailoverStrategy
             return null;
         }
 
+        var epoch = EpochOf(node);
         GetResult[] found;
         try
         {
@@ -129,7 +130,7 @@ internal sealed class OfflineStrategy : FailoverStrategy
 
         for (var j = 0; j < found.Length; j++)
         {
-            found[j] = Present(keys[j], node, found[j]);
+            found[j] = Present(keys[j], node, found[j], epoch);
         }
 
         return found;
@@ -154,7 +155,7 @@ internal sealed class OfflineStrategy : FailoverStrategy
         var node = Primary(key);
         if (!Access.IsReadable(node))
         {
-            return new ValueTask<StoreResult>(new StoreResult(StoreStatus.ServerDown, 0));
+            return NotStoredAsync(node, key, cancellationToken);
         }
 
         return StoreOrInvalidateAsync(node, key, new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken);

@@ -27,7 +27,7 @@ internal sealed class RehashStrategy : FailoverStrategy
         }
 
         var raw = await ReadOrMissAsync(node, new GetCommand(key, vivifySeconds: leaseSeconds), cancellationToken).ConfigureAwait(false);
-        return Present(key, node, raw);
+        return Present(key, node, raw, 0);
     }
 
     public override async ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
@@ -64,7 +64,7 @@ internal sealed class RehashStrategy : FailoverStrategy
             return GetResult.Miss;
         }
 
-        return Present(key, node, await ReadOrMissAsync(node, new GetCommand(key, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false));
+        return Present(key, node, await ReadOrMissAsync(node, new GetCommand(key, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false), 0);
     }
 
     /// <summary>PECL has no mark-stale; like its delete, it goes to whichever server the key maps to now, unconfirmed.</summary>

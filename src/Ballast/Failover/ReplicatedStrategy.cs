@@ -50,6 +50,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
             return GetResult.Miss;
         }
 
+        var epochs = replicas.Select(EpochOf).ToArray();
         var results = await ReadReplicasAsync(replicas, () => new GetCommand(key, vivifySeconds: leaseSeconds), cancellationToken).ConfigureAwait(false);
         var newest = Present(ReplicaCopy.Newest(results));
         if (newest.IsHit || leaseSeconds == 0)
@@ -62,7 +63,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
         var tokens = results
             .Select((raw, i) => (raw, node: replicas[i]))
             .Where(x => x.raw.MustRefill || (ReplicaCopy.TryRead(x.raw, out var copy) && copy.IsTombstone))
-            .Select(x => new LeaseToken(x.node.Index, x.raw.Cas, 0))
+            .Select(x => new LeaseToken(x.node.Index, x.raw.Cas, 0, epochs[Array.IndexOf(replicas, x.node)], x.node.ConnectionsOpened))
             .ToArray();
         return tokens.Length == 0 ? GetResult.Miss : GetResult.Miss with { Lease = new RefillLease(key.Text, tokens) };
     }
@@ -97,10 +98,17 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
         }
 
         var wrapped = ReplicaCopy.WrapValue(_clock.Next(), version, value.Span);
-        var targets = Replicas(key).Where(Access.IsReadable);
-        return version is { } callerVersion && mode == StoreMode.Set
-            ? await WriteEachAsync(targets, node => SetVersionedOnReplicaAsync(node, key, wrapped, callerVersion, ttlSeconds, flags, cancellationToken)).ConfigureAwait(false)
-            : await WriteEachAsync(targets, node => StoreOrInvalidateAsync(node, key, new StoreCommand(key, wrapped, mode, ttlSeconds, flags, 0), cancellationToken).AsTask()).ConfigureAwait(false);
+        var replicas = Replicas(key);
+        var targets = replicas.Where(Access.IsReadable).ToArray();
+
+        // A replica this write skips keeps its copy, which a frontend that reaches only that replica would read: the
+        // write did not land there, so the copy is invalidated (unless every frontend has the replica fenced).
+        var skipped = replicas.Except(targets).Select(node => NotStoredAsync(node, key, cancellationToken).AsTask()).ToArray();
+        var written = version is { } callerVersion && mode == StoreMode.Set
+            ? WriteEachAsync(targets, node => SetVersionedOnReplicaAsync(node, key, wrapped, callerVersion, ttlSeconds, flags, cancellationToken)).AsTask()
+            : WriteEachAsync(targets, node => StoreOrInvalidateAsync(node, key, new StoreCommand(key, wrapped, mode, ttlSeconds, flags, 0), cancellationToken).AsTask()).AsTask();
+        await Task.WhenAll(skipped.Append<Task>(written)).ConfigureAwait(false);
+        return await written.ConfigureAwait(false);
     }
 
     /// <summary>
@@ -153,7 +161,8 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
     public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
     {
         var wrapped = ReplicaCopy.WrapValue(_clock.Next(), null, value.Span);
-        return await WriteEachAsync(lease.Tokens.Select(NodeOf).Zip(lease.Tokens).Where(t => Access.IsReadable(t.First)), t => StoreOrInvalidateAsync(t.First, key, new StoreCommand(key, wrapped, StoreMode.Set, ttlSeconds, 0, t.Second.Cas), cancellationToken).AsTask()).ConfigureAwait(false);
+        var usable = lease.Tokens.Select(t => (Node: NodeOf(t), Token: t)).Where(t => Access.IsReadable(t.Node) && LeaseHolds(t.Node, t.Token));
+        return await WriteEachAsync(usable, t => StoreOrInvalidateAsync(t.Node, key, new StoreCommand(key, wrapped, StoreMode.Set, ttlSeconds, 0, t.Token.Cas), cancellationToken, t.Token.ConnectionWatermark).AsTask()).ConfigureAwait(false);
     }
 
     /// <summary>

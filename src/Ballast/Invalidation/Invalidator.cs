@@ -82,13 +82,19 @@ internal sealed class Invalidator
     /// measured from that moment. So from then on the answer must come within a quarter of the bound, or the server
     /// is fenced at once, with no retries: other frontends then stop reading it within the bound of the caller's return.
     /// </param>
-    public async ValueTask<(T Result, bool Fenced)> ConfirmOrFenceAsync<T>(ServerNode node, CacheKey key, Func<MetaCommand<T>> command, CancellationToken callerLeft = default)
+    /// <param name="fenceAtOnce">
+    /// True when a request of the caller's already waited out the quarter of the bound after the caller left (a store
+    /// whose fate is unknown): no attempt more, the server is fenced at once.
+    /// </param>
+    /// <param name="coversSince">When the request this settles was sent; the fence must come after it. Default: now.</param>
+    public async ValueTask<(T Result, bool Fenced)> ConfirmOrFenceAsync<T>(ServerNode node, CacheKey key, Func<MetaCommand<T>> command, CancellationToken callerLeft = default, bool fenceAtOnce = false, long? coversSince = null)
     {
         var lifetime = _lifetime;
+        var sentAt = coversSince ?? _time.GetTimestamp();
 
         // Sent even when the view says the server is fenced: the fence may be being lifted right now (a failback
         // flushed it and is about to readmit it), and an invalidation that lands is safe whatever the view says.
-        if (_access.CanReach(node))
+        if (_access.CanReach(node) && !fenceAtOnce)
         {
             try
             {
@@ -115,7 +121,7 @@ internal sealed class Invalidator
                     }
                 }
 
-                if (await _fencer.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, error.Message, lifetime).ConfigureAwait(false))
+                if (await _fencer.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, error.Message, lifetime, coversSince: sentAt).ConfigureAwait(false))
                 {
                     return (default!, true);
                 }
@@ -127,8 +133,9 @@ internal sealed class Invalidator
             }
         }
 
-        // Down here or in the view: it will be flushed before anyone reads it again, provided the fence is published.
-        if (await _fencer.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, null, lifetime).ConfigureAwait(false))
+        // Down here or in the view (or the caller's time is up): it will be flushed before anyone reads it again,
+        // provided the fence is published.
+        if (await _fencer.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, null, lifetime, coversSince: sentAt).ConfigureAwait(false))
         {
             return (default!, true);
         }
@@ -152,15 +159,23 @@ internal sealed class Invalidator
     /// after the caller left) the key is invalidated, confirmed or fenced, before the error is rethrown, so neither
     /// the old value nor a half-applied new one can be read.
     /// </summary>
-    public async ValueTask<T> MutateOrInvalidateAsync<T>(ServerNode node, CacheKey key, MetaCommand<T> command, CancellationToken callerLeft = default)
+    /// <param name="node">The server.</param>
+    /// <param name="key">The key the mutation writes.</param>
+    /// <param name="command">The mutation.</param>
+    /// <param name="callerLeft">The caller's token (see <see cref="ConfirmOrFenceAsync{T}"/>).</param>
+    /// <param name="connectionWatermark">Send only on a connection opened no later than this (a refill under a lease); <see cref="long.MaxValue"/> for any.</param>
+    public async ValueTask<T> MutateOrInvalidateAsync<T>(ServerNode node, CacheKey key, MetaCommand<T> command, CancellationToken callerLeft = default, long connectionWatermark = long.MaxValue)
     {
+        var sentAt = _time.GetTimestamp();
         try
         {
-            return await AttemptAsync(node, command, callerLeft, evenIfDown: false).ConfigureAwait(false);
+            return await AttemptAsync(node, command, callerLeft, evenIfDown: false, connectionWatermark).ConfigureAwait(false);
         }
         catch (MemcachedException error) when (error is not MemcachedServerErrorException)
         {
-            await DeleteAsync(node, key, callerLeft).ConfigureAwait(false);
+            // A caller who left has had its quarter of the bound: the delete is not tried (it would wait another
+            // quarter, and other frontends would read the old value past the bound measured from the caller's return).
+            await ConfirmOrFenceAsync(node, key, () => new DeleteCommand(key), callerLeft, fenceAtOnce: callerLeft.IsCancellationRequested, coversSince: sentAt).ConfigureAwait(false);
             throw;
         }
     }
@@ -170,13 +185,15 @@ internal sealed class Invalidator
     /// operation timeout); once the caller has left, at most a quarter of the bound more, then it counts as failed
     /// (its answer, if one comes, is still consumed by the connection and changes nothing).
     /// </summary>
-    private ValueTask<T> AttemptAsync<T>(ServerNode node, MetaCommand<T> command, CancellationToken callerLeft, bool evenIfDown = true)
+    private ValueTask<T> AttemptAsync<T>(ServerNode node, MetaCommand<T> command, CancellationToken callerLeft, bool evenIfDown = true, long connectionWatermark = long.MaxValue)
     {
         // The common case, no token that can fire: the command's own task, with no state machine of its own. The
         // command takes no token at all: it ends with its answer, its connection's timeout, or the client's disposal
         // (which fails what is in flight), and registering each store on the pool's shutdown token cost an allocation
         // and a contended lock per write.
-        var answer = node.ExecuteAsync(command, CancellationToken.None, evenIfDown);
+        var answer = connectionWatermark == long.MaxValue
+            ? node.ExecuteAsync(command, CancellationToken.None, evenIfDown)
+            : node.ExecuteOnConnectionOpenedByAsync(command, connectionWatermark, CancellationToken.None);
         return !callerLeft.CanBeCanceled || answer.IsCompleted ? answer : AttemptAfterCallerMayLeaveAsync(node, command, answer, callerLeft);
     }
 

@@ -17,7 +17,9 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     private readonly Task<MetaConnection>?[] _connecting;
     private readonly Lock _connectLock = new();
     private readonly ServerEndPoint _connectTo;
+    private readonly long[] _openedAs;
     private int _nextSlot;
+    private long _connectionsOpened;
     private bool _disposed;
     private Exception? _configurationError;
     private long _configurationErrorAt;
@@ -36,6 +38,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         _onLocalFailure = onLocalFailure;
         _connections = new MetaConnection?[options.ConnectionsPerServer];
         _connecting = new Task<MetaConnection>?[options.ConnectionsPerServer];
+        _openedAs = new long[options.ConnectionsPerServer];
         Health = new ServerHealth(options.FailureDetection, time);
         Errors = new Diagnostics.ErrorsAsMisses(endPoint, options.Logger, time);
         _connectTo = options.ConnectVia?.Invoke(endPoint) ?? endPoint;
@@ -86,6 +89,47 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         {
             // How they ended is recorded where it matters (RecentConfigurationError, the health state).
         }
+    }
+
+    /// <summary>How many connections to the server have been opened: each new one (after a reset, a timeout, a restart) counts.</summary>
+    public long ConnectionsOpened => Interlocked.Read(ref _connectionsOpened);
+
+    /// <summary>True when a healthy connection opened no later than the <paramref name="watermark"/>-th is open now.</summary>
+    public bool HasConnectionOpenedBy(long watermark)
+    {
+        for (var slot = 0; slot < _connections.Length; slot++)
+        {
+            if (Volatile.Read(ref _connections[slot]) is { IsHealthy: true } && Volatile.Read(ref _openedAs[slot]) <= watermark)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="command"/> only on a connection opened no later than the <paramref name="watermark"/>-th (a
+    /// refill under a lease: a connection opened since may reach a restarted server), never opening one; the command
+    /// fails with <see cref="ServerUnavailableException"/> when there is none.
+    /// </summary>
+    public ValueTask<T> ExecuteOnConnectionOpenedByAsync<T>(MetaCommand<T> command, long watermark, CancellationToken cancellationToken)
+    {
+        var start = (int)((uint)Interlocked.Increment(ref _nextSlot) % (uint)_connections.Length);
+        for (var i = 0; i < _connections.Length; i++)
+        {
+            var slot = (start + i) % _connections.Length;
+            if (Volatile.Read(ref _connections[slot]) is { IsHealthy: true } connection && Volatile.Read(ref _openedAs[slot]) <= watermark)
+            {
+                command.RegisterCancellation(cancellationToken);
+                connection.Send(command);
+                return command.AsValueTask();
+            }
+        }
+
+        command.Fail(new ServerUnavailableException(
+            $"Server {EndPoint}: no connection opened before the refill lease of {Describe(command)} was granted is open (the server may have restarted since); the request was not sent.", EndPoint));
+        return command.AsValueTask();
     }
 
     /// <summary>
@@ -230,6 +274,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
 
         Volatile.Write(ref _configurationError, null);
+        Volatile.Write(ref _openedAs[slot], Interlocked.Increment(ref _connectionsOpened));
         Volatile.Write(ref _connections[slot], connection);
         if (_disposed)
         {

@@ -19,6 +19,7 @@ internal sealed class Fencer : IFencer
     private readonly TimeSpan _straggler;
     private readonly TimeProvider _time;
     private readonly CancellationToken _lifetime;
+    private readonly Publish?[] _latest;
 
     /// <param name="view">This frontend's copy of the view.</param>
     /// <param name="protocol">The view's protocol; null when the pool keeps no shared view.</param>
@@ -36,10 +37,11 @@ internal sealed class Fencer : IFencer
         _straggler = straggler;
         _time = time;
         _lifetime = lifetime;
+        _latest = new Publish?[view.Count];
     }
 
     /// <inheritdoc />
-    public async Task<bool> FenceAsync(ServerNode node, ServerFailureReason reason, string? detail, CancellationToken cancellationToken, bool markedDownByCaller = false)
+    public async Task<bool> FenceAsync(ServerNode node, ServerFailureReason reason, string? detail, CancellationToken cancellationToken, bool markedDownByCaller = false, long coversSince = long.MaxValue)
     {
         var newlyDown = node.Health.MarkDown() || markedDownByCaller;
         if (_protocol is null)
@@ -65,7 +67,17 @@ internal sealed class Fencer : IFencer
             _events.ServerFailed(node, reason, target.Epoch, detail);
         }
 
-        return await PublishAsync(node, target, cancellationToken).ConfigureAwait(false);
+        // One timeout used to publish two fences: the detector's and the invalidation's. A publish of this very fence
+        // that began after the failed request was sent touches the record after it too, so it covers that request.
+        if (Volatile.Read(ref _latest[node.Index]) is { } latest && latest.Epoch == target.Epoch && latest.StartedAt >= coversSince
+            && await latest.Outcome.ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        var publish = new Publish(PublishAsync(node, target, cancellationToken), _time.GetTimestamp(), target.Epoch);
+        Volatile.Write(ref _latest[node.Index], publish);
+        return await publish.Outcome.ConfigureAwait(false);
     }
 
     /// <summary>Publishes a fence this frontend still owes (a publish that reached no quorum). True once a quorum holds it.</summary>
@@ -78,6 +90,9 @@ internal sealed class Fencer : IFencer
     /// <summary>What a node's own failure detection calls: fence it, in the background, on the client's lifetime.</summary>
     public void OnLocalFailure(ServerNode node, ServerFailureReason reason, Exception? error)
         => _events.Observe(FenceAsync(node, reason, error?.Message, _lifetime, markedDownByCaller: true), "fence", node);
+
+    /// <summary>A publish of a fence: its outcome, when it began, and the epoch it fences.</summary>
+    private sealed record Publish(Task<bool> Outcome, long StartedAt, long Epoch);
 
     private ViewEntry Next(ViewEntry entry) => entry.Next(down: true, _time.GetUtcNow().ToUnixTimeMilliseconds(), _frontendId);
 

@@ -14,5 +14,10 @@ internal interface IFencer
     /// <param name="detail">What happened, if known.</param>
     /// <param name="cancellationToken">The lifetime of the work (the client's, never a caller's).</param>
     /// <param name="markedDownByCaller">True when the caller already marked it down here (a detector), so the event is raised all the same.</param>
-    Task<bool> FenceAsync(Pool.ServerNode node, ServerFailureReason reason, string? detail, CancellationToken cancellationToken, bool markedDownByCaller = false);
+    /// <param name="coversSince">
+    /// A timestamp (of the <see cref="TimeProvider"/>) the fence must be published after: when the failed request was
+    /// sent. A publish of the same fence that began at or after it (the detector's, for the same timeout) serves
+    /// instead of a second one. Default: always publish anew.
+    /// </param>
+    Task<bool> FenceAsync(Pool.ServerNode node, ServerFailureReason reason, string? detail, CancellationToken cancellationToken, bool markedDownByCaller = false, long coversSince = long.MaxValue);
 }

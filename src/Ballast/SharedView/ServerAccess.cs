@@ -24,6 +24,13 @@ internal sealed class ServerAccess
     public bool IsReadable(ServerNode node) => !node.Health.IsDown && View.IsUp(node.Index) && View.IsLeaseFresh;
 
     /// <summary>
+    /// Whether no frontend can read <paramref name="node"/> any more: this frontend's fresh view has it fenced, by a
+    /// fence a write quorum holds (not one this frontend still owes). Its values are gone for everyone: it is flushed
+    /// before anyone reads it again.
+    /// </summary>
+    public bool IsFencedForEveryone(ServerNode node) => View.Enabled && View.IsLeaseFresh && View[node.Index].IsDown && !node.Health.FenceOwed;
+
+    /// <summary>
     /// Whether this frontend can send to <paramref name="node"/>: it holds it up, or holds it down only because the
     /// shared view fences it while its own probes get through. Invalidations go wherever they can land.
     /// </summary>

@@ -30,6 +30,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly EpochWatermark _highestSeen;
     private readonly int[] _replicas;
+    private readonly FenceEvidence _evidence;
 
     /// <param name="store">Where the records live.</param>
     /// <param name="servers">Every server with a record (main then gutter), in view order; lost ones are flushed from here.</param>
@@ -47,6 +48,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
         _time = time;
         _highestSeen = new EpochWatermark(servers.Count);
         _replicas = Enumerable.Range(0, store.ReplicaCount).ToArray();
+        _evidence = new FenceEvidence(servers.Count, time);
         ReadQuorum = (store.ReplicaCount / 2) + 1;
         WriteQuorum = ReadQuorum;
     }
@@ -66,6 +68,15 @@ internal sealed class ViewProtocol : IAsyncDisposable
         add => _store.Changed += value;
         remove => _store.Changed -= value;
     }
+
+    /// <summary>
+    /// How long the fence of server <paramref name="index"/> at <paramref name="epoch"/> (or a later one) is known to
+    /// have been held by a write quorum of replicas; null when this frontend has not seen it so held. Once that is the
+    /// bound B, every frontend that could still read or count on the server has read the fence and stopped (a
+    /// frontend reads only while its last quorum read began within B, and every quorum read that began after the
+    /// fence was held sees it): only then may the server be flushed.
+    /// </summary>
+    public TimeSpan? FenceHeldFor(int index, long epoch) => _evidence.HeldFor(index, epoch);
 
     /// <summary>True when <paramref name="node"/> hosts a replica of the view (a witness): its flush erases records.</summary>
     public bool HostsReplica(ServerNode node) => _replicas.Any(r => _store.ServerHostingReplica(r) == node.Index);
@@ -92,12 +103,17 @@ internal sealed class ViewProtocol : IAsyncDisposable
         {
             var (merged, holders) = Merge(copies, i);
             var highest = seenAtStart[i];
+            if (merged is { IsDown: true } fence && HoldersAt(copies, i, fence.Epoch, down: true) >= WriteQuorum)
+            {
+                _evidence.HeldBy(i, fence.Epoch);
+            }
+
             if (!isQuorum)
             {
                 // Too few answers to vouch for anything; a "down" record is safe to take from any one copy.
                 entries[i] = merged is { IsDown: true } down && down.Epoch >= highest ? down : ViewEntry.Initial;
             }
-            else if (merged is not { } record || record.Epoch < highest || (!record.IsDown && holders < ReadQuorum))
+            else if (merged is not { } record || record.Epoch < highest || (!record.IsDown && !IsVouchedFor(holders, HoldersAt(copies, i, record.Epoch, down: false))))
             {
                 entries[i] = ViewEntry.Lost(Math.Max(highest, merged?.Epoch ?? 0), now);
                 continue;
@@ -139,6 +155,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
         if (holding >= WriteQuorum)
         {
             _highestSeen.Raise(index, proposed.Epoch);
+            _evidence.HeldBy(index, proposed.Epoch);
         }
 
         return new PublishResult(holding, contradiction.Epoch > 0 ? contradiction : null);
@@ -149,7 +166,13 @@ internal sealed class ViewProtocol : IAsyncDisposable
     {
         var reads = _replicas.Select(r => SnapshotReplicaAsync(r, index, cancellationToken)).ToArray();
         await QuorumWait.WhenQuorumAsync(reads, r => r is not null, ReadQuorum, straggler, _time, cancellationToken).ConfigureAwait(false);
-        return reads.Where(r => r.IsCompletedSuccessfully && r.Result is not null).Select(r => r.Result!.Value).ToArray();
+        var snapshots = reads.Where(r => r.IsCompletedSuccessfully && r.Result is not null).Select(r => r.Result!.Value).ToArray();
+        if (snapshots.Where(c => c.Entry is { IsDown: true }).Select(c => c.Entry!.Value.Epoch).OrderDescending().Skip(WriteQuorum - 1).FirstOrDefault() is > 0 and var held)
+        {
+            _evidence.HeldBy(index, held);
+        }
+
+        return snapshots;
     }
 
     /// <summary>
@@ -159,7 +182,13 @@ internal sealed class ViewProtocol : IAsyncDisposable
     /// is added, and the other records are put back from a read the other replicas vouch for.
     /// </summary>
     /// <returns>How many replicas took the readmission.</returns>
-    public async Task<int> ReadmitAsync(int index, ViewEntry up, RecordSnapshot[] before, ServerNode flushed, CancellationToken cancellationToken)
+    /// <param name="index">The server.</param>
+    /// <param name="up">Its new "up" record.</param>
+    /// <param name="before">Its record on each replica, read before the flush.</param>
+    /// <param name="flushed">The flushed server.</param>
+    /// <param name="beforeFlush">A quorum read of every record made before the flush (when the server hosts a replica), which vouches for what that replica held.</param>
+    /// <param name="cancellationToken">The client's lifetime.</param>
+    public async Task<int> ReadmitAsync(int index, ViewEntry up, RecordSnapshot[] before, ServerNode flushed, ViewReadResult? beforeFlush, CancellationToken cancellationToken)
     {
         var swapped = await SwapAllAsync(index, up, before, [flushed], cancellationToken).ConfigureAwait(false);
         if (swapped >= WriteQuorum)
@@ -167,8 +196,26 @@ internal sealed class ViewProtocol : IAsyncDisposable
             _highestSeen.Raise(index, up.Epoch);
         }
 
-        await RestoreFlushedReplicasAsync([flushed], cancellationToken).ConfigureAwait(false);
+        await RestoreFlushedReplicasAsync([flushed], beforeFlush, cancellationToken).ConfigureAwait(false);
         return swapped;
+    }
+
+    /// <summary>
+    /// Takes the pool-wide lock (<see cref="PoolLock"/>) on a write quorum of replicas; null when another frontend
+    /// holds it or too few replicas answered (then nothing of it is kept).
+    /// </summary>
+    public async Task<PoolLock?> TryTakePoolLockAsync(CancellationToken cancellationToken)
+    {
+        var locks = await Task.WhenAll(_replicas.Select(r => TryTakeLockAsync(r, RecoveryLock, cancellationToken))).ConfigureAwait(false);
+        var held = _replicas.Where(r => locks[r] == true).ToArray();
+        var poolLock = new PoolLock(_store, RecoveryLock, _frontendId, _lockTimeToLive, held);
+        if (held.Length >= WriteQuorum)
+        {
+            return poolLock;
+        }
+
+        await poolLock.DisposeAsync().ConfigureAwait(false);
+        return null;
     }
 
     /// <summary>
@@ -233,7 +280,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
     public async Task<LostRecovery> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
     {
         var locks = await Task.WhenAll(_replicas.Select(r => TryTakeLockAsync(r, RecoveryLock, cancellationToken))).ConfigureAwait(false);
-        try
+        await using var poolLock = new PoolLock(_store, RecoveryLock, _frontendId, _lockTimeToLive, [.. _replicas.Where(r => locks[r] == true)]);
         {
             if (locks.Count(held => held == true) < WriteQuorum)
             {
@@ -302,7 +349,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
             }
 
             // Put this recovery's lock back where its flushes wiped it, so no other recovery starts under it.
-            await Task.WhenAll(_replicas.Where(r => IsHostedByAny(r, flushed)).Select(r => RenewLockAsync(r, RecoveryLock, cancellationToken))).ConfigureAwait(false);
+            await poolLock.RenewAfterFlushAsync(flushed.Select(n => n.Index), cancellationToken).ConfigureAwait(false);
 
             var recovered = new List<int>();
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -317,18 +364,8 @@ internal sealed class ViewProtocol : IAsyncDisposable
                 }
             }
 
-            await RestoreFlushedReplicasAsync(flushed, cancellationToken).ConfigureAwait(false);
+            await RestoreFlushedReplicasAsync(flushed, read, cancellationToken).ConfigureAwait(false);
             return new LostRecovery(recovered, false);
-        }
-        finally
-        {
-            for (var r = 0; r < locks.Length; r++)
-            {
-                if (locks[r] == true)
-                {
-                    await ReleaseLockAsync(r, RecoveryLock).ConfigureAwait(false);
-                }
-            }
         }
     }
 
@@ -356,6 +393,18 @@ internal sealed class ViewProtocol : IAsyncDisposable
         var others = _replicas.Where(r => _store.ServerHostingReplica(r) != index).ToArray();
         return others.Length > 0 ? others : _replicas;
     }
+
+    /// <summary>
+    /// Whether an "up" record the replicas agree on counts: a read quorum holds it, or so few replicas do not hold it at
+    /// its epoch that a newer record published to a write quorum would have had to reach one that does (then it would
+    /// be the newest). The second matters only with two replicas (a pool of two servers), where a restarted or flushed
+    /// replica otherwise made the other server's record lost, and its recovery flushed a server that had no fault.
+    /// </summary>
+    private bool IsVouchedFor(int holders, int holdersAtEpoch) => holders >= ReadQuorum || _store.ReplicaCount - holdersAtEpoch < WriteQuorum;
+
+    /// <summary>How many replicas hold a valid copy of record <paramref name="index"/> at <paramref name="epoch"/> (down or up as asked).</summary>
+    private static int HoldersAt(ViewEntry?[]?[] copies, int index, long epoch, bool down)
+        => copies.Count(copy => copy?[index] is { } entry && entry.Epoch == epoch && entry.IsDown == down);
 
     private bool IsHostedByAny(int replica, IReadOnlyList<ServerNode> nodes)
         => _store.ServerHostingReplica(replica) is { } host && nodes.Any(n => n.Index == host);
@@ -422,11 +471,14 @@ internal sealed class ViewProtocol : IAsyncDisposable
 
     /// <summary>
     /// After a flush of servers that host replicas, puts back every record those replicas lost, from the other
-    /// replicas: only records that a quorum of unflushed replicas vouches for (or "down" ones), and only where none is
-    /// (version 0), so a fence that reached a flushed replica since wins. A record that cannot be vouched for is left
-    /// out: reads then find it lost.
+    /// replicas: records that a quorum of unflushed replicas vouches for, "down" ones, and records the read made before
+    /// the flush (<paramref name="beforeFlush"/>) vouched for and that the unflushed replicas still hold unchanged; and
+    /// only where none is (version 0), so a fence that reached a flushed replica since wins. A record that cannot be
+    /// vouched for is left out: reads then find it lost. The read before the flush is what lets a pool of two servers
+    /// settle: with one replica flushed, the other alone can vouch for nothing, and without it every flush lost the
+    /// other server's record, whose recovery flushed that server, which lost the first server's record again.
     /// </summary>
-    private async Task RestoreFlushedReplicasAsync(IReadOnlyList<ServerNode> flushed, CancellationToken cancellationToken)
+    private async Task RestoreFlushedReplicasAsync(IReadOnlyList<ServerNode> flushed, ViewReadResult? beforeFlush, CancellationToken cancellationToken)
     {
         var flushedReplicas = _replicas.Where(r => IsHostedByAny(r, flushed)).ToArray();
         if (flushedReplicas.Length == 0)
@@ -443,7 +495,9 @@ internal sealed class ViewProtocol : IAsyncDisposable
         for (var i = 0; i < _servers.Count; i++)
         {
             var (merged, holders) = Merge(copies, i);
-            if (merged is not { } record || (!record.IsDown && holders < ReadQuorum))
+            var vouchedBeforeFlush = beforeFlush is { IsQuorum: true } earlier && merged is { } candidate
+                && !earlier.Entries[i].IsLost && earlier.Entries[i].Epoch == candidate.Epoch;
+            if (merged is not { } record || (!record.IsDown && holders < ReadQuorum && !vouchedBeforeFlush))
             {
                 continue;
             }
