@@ -8,13 +8,21 @@ namespace Ballast.Extensions;
 /// invalidation owed. Degraded: some server down, fenced, probing or recovering, the view stale, or invalidations
 /// owed; the cache still works and turns the rest into misses. Unhealthy (the registration's failure status): fewer
 /// than a majority of the servers up, so the shared view has no quorum and every read misses. The result's data holds
-/// each server's state (keyed <c>host:port</c>), the view's freshness and age, and the owed invalidations.
+/// each server's state (keyed <c>host:port</c>), the view's freshness and age, and the owed invalidations. While the
+/// client's first read of the shared view is under way (<see cref="IMemcachedClient.IsStarting"/>) it is Healthy,
+/// described as starting: readiness probes must not fail every deploy for a view that was never read yet.
 /// </summary>
 internal sealed class BallastHealthCheck(IMemcachedClient client) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
+        if (client.IsStarting)
+        {
+            data["starting"] = true;
+            return Task.FromResult(HealthCheckResult.Healthy($"Pool {client.PoolName}: starting (the first read of the shared view is under way).", data));
+        }
+
         var up = 0;
         var servers = client.Servers;
         foreach (var server in servers)

@@ -10,6 +10,14 @@ namespace Ballast;
 /// </summary>
 public sealed partial class MemcachedClient
 {
+    /// <summary>Writes a new pool's first shared-view records without flushing (<c>ballast view init</c>; see <see cref="ViewProtocol.InitializeAsync"/>).</summary>
+    internal Task<(bool Done, string Detail)> InitializeSharedViewAsync(CancellationToken cancellationToken)
+        => _pool.Protocol?.InitializeAsync(cancellationToken) ?? Task.FromResult((false, "the pool keeps no shared view (Rehash, or the view switched off)."));
+
+    /// <summary>Every replica's copy of every record (<c>ballast view show</c>).</summary>
+    internal Task<IReadOnlyList<(string Server, string Replica, string? Record)>> DescribeSharedViewAsync(CancellationToken cancellationToken)
+        => _pool.Protocol?.DescribeAsync(cancellationToken) ?? Task.FromResult<IReadOnlyList<(string, string, string?)>>([]);
+
     /// <summary>This frontend's id, as it signs the shared view's records and locks.</summary>
     internal string FrontendId => _pool.Identity.FrontendId;
 

@@ -29,6 +29,7 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
     private readonly TimeProvider _time;
     private int _disposed;
     private long _backgroundFailures;
+    private int _newPoolFlushReported;
 
     /// <summary>Creates a client. Connections open lazily, on first use of each server.</summary>
     /// <param name="options">The pool and its settings; copied and validated here, so later edits have no effect on this client.</param>
@@ -60,6 +61,12 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
     /// <summary>A server was readmitted after its flush (the seed's <c>setReconnectedCallback</c>). Raised on a background thread.</summary>
     public event EventHandler<ServerRecoveredEventArgs>? ServerRecovered;
 
+    /// <summary>
+    /// This frontend flushed a server (<c>flush_all</c> answered), whatever the reason: a failback it won, a lost
+    /// record, a brand-new pool, the application's own flush. Raised on a background thread.
+    /// </summary>
+    public event EventHandler<ServerFlushedEventArgs>? ServerFlushed;
+
     /// <summary>The pool's failover policy.</summary>
     public FailoverPolicy Policy => _options.FailoverPolicy;
 
@@ -74,6 +81,13 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
 
     /// <summary>True while this frontend's copy of the shared view is fresh (read from a quorum within the bound).</summary>
     public bool IsSharedViewFresh => _pool.View.IsLeaseFresh;
+
+    /// <summary>
+    /// True until the client's first read of the shared view has ended (it may recover a brand-new pool's records
+    /// first): until then operations wait for it, at most an operation timeout each. A health check reports this as
+    /// starting, not as a stale view.
+    /// </summary>
+    public bool IsStarting => !_pool.Ready.IsCompleted;
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -98,6 +112,12 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
     {
         RecordFailback(args);
         Raise(ServerRecovered, args);
+    }
+
+    void IServerEvents.OnServerFlushed(ServerFlushedEventArgs args)
+    {
+        RecordFlush(args);
+        Raise(ServerFlushed, args);
     }
 
     void IServerEvents.OnBackgroundFailure(string operation, Exception error)

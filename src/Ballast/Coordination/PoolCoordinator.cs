@@ -33,12 +33,22 @@ internal sealed class PoolCoordinator : IAsyncDisposable
         Events = new PoolEvents(sink, time);
         Identity = PoolIdentity.For(options, PoolIdentity.NewFrontendId());
         Servers = new ServerSet(options, time, (node, reason, error) => _fencer?.OnLocalFailure(node, reason, error));
+        foreach (var node in Servers.All)
+        {
+            node.Flushed = Events.ServerFlushed;
+        }
+
         var viewEnabled = options.SharedView.Enabled && options.FailoverPolicy != FailoverPolicy.Rehash;
         View = new ClusterView(Servers.All.Length, options.SharedView.Bound, time, viewEnabled);
         Access = new ServerAccess(View);
         Protocol = viewEnabled
-            ? new ViewProtocol(CreateStore(), Servers.All, Identity.FrontendId, options.SharedView.Bound, options.Failback.LockTimeToLive, time)
+            ? new ViewProtocol(CreateStore(), Servers.All, Identity.FrontendId, options.SharedView.Bound, options.Failback.LockTimeToLive, time, options.SharedView.ReadOnly)
             : null;
+        if (Protocol is { } protocol && protocol.Store.ServerHostingReplica(0) is not null && protocol.Store.ReplicaCount - protocol.WriteQuorum < 1)
+        {
+            options.Logger.ViewCannotTolerateFailure(Identity.PoolName, protocol.Store.ReplicaCount, protocol.WriteQuorum);
+        }
+
         Journal = new InvalidationJournal(options.Invalidation.JournalPath);
         _fencer = new Fencer(View, Protocol, Events, Identity.FrontendId, options.SharedView.RefreshInterval / 2, time, _shutdown.Token);
         Invalidations = new Invalidator(_fencer, Journal, Access, Events, options, time, _shutdown.Token);

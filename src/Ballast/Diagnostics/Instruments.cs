@@ -40,7 +40,7 @@ internal static class Instruments
 
     public static readonly Counter<long> Failbacks = Meter.CreateCounter<long>("ballast.server.failbacks", "{failback}", "Servers readmitted after an outage.");
 
-    public static readonly Counter<long> FailbackFlushes = Meter.CreateCounter<long>("ballast.failback.flushes", "{flush}", "Failbacks whose flush this frontend ran.");
+    public static readonly Counter<long> Flushes = Meter.CreateCounter<long>("ballast.server.flushes", "{flush}", "Flushes (flush_all) this frontend made, by server and reason (ballast.flush.reason: Failback, LostRecord, NewPool, PoolFlushOnFailback, Application).");
 
     public static readonly Counter<long> ErrorsAbsorbed = Meter.CreateCounter<long>("ballast.client.errors_absorbed", "{error}", "Server errors turned into a miss, false or null (the promise), by server, what they became (ballast.absorbed_as) and error.type.");
 

@@ -58,4 +58,13 @@ internal static partial class Log
 
     [LoggerMessage(20, LogLevel.Debug, "Key '{Key}': the factory's value is returned without being stored, because {Why}")]
     public static partial void CreatedWithoutLease(this ILogger logger, string key, string why);
+
+    [LoggerMessage(21, LogLevel.Warning, "Pool {Pool}: its shared view is kept on {Replicas} server(s) and needs {Quorum} of them, so while any of them cannot be reached every key misses (fail closed). A pool needs three servers for its view to tolerate one failure; or keep the view in etcd (SharedView.UseEtcdView).")]
+    public static partial void ViewCannotTolerateFailure(this ILogger logger, string pool, int replicas, int quorum);
+
+    [LoggerMessage(22, LogLevel.Information, "Server {Server} was flushed by this frontend ({Reason}, epoch {Epoch})")]
+    public static partial void ServerFlushed(this ILogger logger, ServerEndPoint server, ServerFlushReason reason, long epoch);
+
+    [LoggerMessage(23, LogLevel.Warning, "Pool {Pool} had no shared view yet: this frontend flushed every server once before reading any, so whatever they cached is gone. To adopt a warm pool without emptying it, run `ballast view init` with the pool's servers before the first frontend starts.")]
+    public static partial void NewPoolFlushed(this ILogger logger, string pool);
 }

@@ -114,7 +114,7 @@ internal sealed class FailbackCoordinator
             var wait = _options.FailoverPolicy == FailoverPolicy.Rehash ? _options.Failback.RehashRetryInterval : HoldTime(node);
             if (downFor >= wait)
             {
-                var flushed = _options.Failback.FlushPoolOnFailback && await FlushAsync(_servers.Main, cancellationToken).ConfigureAwait(false);
+                var flushed = _options.Failback.FlushPoolOnFailback && await FlushPoolAsync(_servers.Main, 0, cancellationToken).ConfigureAwait(false);
                 Readmit(node, 0, flushed, downFor);
             }
 
@@ -213,7 +213,7 @@ internal sealed class FailbackCoordinator
             // One attempt per round (see ServerNode.TryFlushAsync). A failed attempt ends the round; the lock stays with
             // this frontend (its owner), which probes and tries again, by which time a late flush has landed before any
             // readmission.
-            if (!await node.TryFlushAsync(cancellationToken).ConfigureAwait(false))
+            if (!await node.TryFlushAsync(ServerFlushReason.Failback, entry.Epoch, cancellationToken).ConfigureAwait(false))
             {
                 health.ContactLost();
                 return;
@@ -221,7 +221,7 @@ internal sealed class FailbackCoordinator
 
             if (_options.Failback.FlushPoolOnFailback)
             {
-                await FlushAsync(_servers.Main.Where(n => n != node), cancellationToken).ConfigureAwait(false);
+                await FlushPoolAsync(_servers.Main.Where(n => n != node), entry.Epoch, cancellationToken).ConfigureAwait(false);
             }
 
             // Where a flush reached a lock (a one-server pool, a pool flush, a witness), put it back at once so a
@@ -245,6 +245,8 @@ internal sealed class FailbackCoordinator
 
     private void Readmit(ServerNode node, long epoch, bool flushedHere, TimeSpan downFor)
     {
+        // A lost-record recovery this frontend ran flushed it too, though the readmission reached it through the view.
+        flushedHere |= node.Health.WasFlushedHereFor(epoch);
         node.Health.ObserveEpoch(epoch);
         if (node.Health.Readmit())
         {
@@ -261,22 +263,10 @@ internal sealed class FailbackCoordinator
         return hold > failback.MaxHoldTime ? failback.MaxHoldTime : hold;
     }
 
-    private async Task<bool> FlushAsync(IEnumerable<ServerNode> nodes, CancellationToken cancellationToken)
+    /// <summary>Flushes every server given (<see cref="FailbackOptions.FlushPoolOnFailback"/>); true when all answered.</summary>
+    private static async Task<bool> FlushPoolAsync(IEnumerable<ServerNode> nodes, long epoch, CancellationToken cancellationToken)
     {
-        var flushes = nodes.Select(async n =>
-        {
-            try
-            {
-                await n.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-                return true;
-            }
-            catch (MemcachedException error)
-            {
-                n.Errors.Absorbed(AbsorbedError.FlushFailed, null, error);
-                return false;
-            }
-        });
-        var results = await Task.WhenAll(flushes).ConfigureAwait(false);
+        var results = await Task.WhenAll(nodes.Select(n => n.TryFlushAsync(ServerFlushReason.PoolFlushOnFailback, epoch, cancellationToken))).ConfigureAwait(false);
         return results.All(ok => ok);
     }
 }

@@ -42,6 +42,15 @@ public sealed class SharedViewOptions
     /// </summary>
     public EtcdCredentials? EtcdCredentials { get; set; }
 
+    /// <summary>
+    /// For tools that run once (the <c>ballast</c> command line's get, set, delete, stats, locate): the client reads
+    /// the view and honours every fence, but never writes a record (no fence, no repair, no recovery) and never
+    /// flushes a server, so looking at a pool changes nothing in it. A server whose record is lost or fenced is simply
+    /// unreadable to it, and a delete that cannot be confirmed fails instead of fencing; a pool that has no view at all
+    /// yet (no frontend ever started on it) is read as it is. Default false.
+    /// </summary>
+    public bool ReadOnly { get; set; }
+
     /// <summary>How often the view is read: <see cref="Bound"/> divided by 4.</summary>
     public TimeSpan RefreshInterval => Bound / 4;
 

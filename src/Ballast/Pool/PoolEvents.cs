@@ -59,6 +59,13 @@ internal sealed class PoolEvents
         _dispatcher.Post(() => _sink.OnServerRecovered(args));
     }
 
+    /// <summary>Raises the client's <c>ServerFlushed</c> for <paramref name="node"/>: every flush is counted and told.</summary>
+    public void ServerFlushed(ServerNode node, ServerFlushReason reason, long epoch)
+    {
+        var args = new ServerFlushedEventArgs(node.EndPoint, reason, _time.GetUtcNow(), epoch);
+        _dispatcher.Post(() => _sink.OnServerFlushed(args));
+    }
+
     /// <summary>A piece of observed work, kept unformatted until its failure is reported.</summary>
     private sealed class ObservedWork(PoolEvents events, string operation, ServerNode? node, string? key)
     {

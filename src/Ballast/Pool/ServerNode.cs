@@ -52,6 +52,9 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     /// <summary>The server's health: the one owner of its state in this frontend.</summary>
     public ServerHealth Health { get; }
 
+    /// <summary>Told of every flush of this server that landed: the pool counts and reports it.</summary>
+    public Action<ServerNode, ServerFlushReason, long>? Flushed { get; set; }
+
     /// <summary>Where this server's errors that become misses, false or null are counted and logged.</summary>
     public Diagnostics.ErrorsAsMisses Errors { get; }
 
@@ -160,9 +163,9 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     /// <summary>
     /// Sends <c>flush_all</c> before the server is readmitted (a failback, a lost-record recovery), once; false when it
-    /// did not answer.
+    /// did not answer. A flush that lands is told (<see cref="Flushed"/>), with its reason and the epoch it belongs to.
     /// </summary>
-    public async Task<bool> TryFlushAsync(CancellationToken cancellationToken)
+    public async Task<bool> TryFlushAsync(ServerFlushReason reason, long epoch, CancellationToken cancellationToken)
     {
         // One attempt, never retried at once on another connection: a flush whose answer was lost may still sit in the
         // server's socket buffer, and a retry that succeeded and readmitted the server would be followed by it
@@ -171,6 +174,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         try
         {
             await ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            Flushed?.Invoke(this, reason, epoch);
             return true;
         }
         catch (MemcachedException error)

@@ -38,8 +38,10 @@ internal sealed class ViewProtocol : IAsyncDisposable
     /// <param name="bound">The view's bound B: a recovery waits it between fencing a lost server and flushing it.</param>
     /// <param name="lockTimeToLive">How long locks live.</param>
     /// <param name="time">The clock for locks and new epochs.</param>
-    public ViewProtocol(ISharedViewStore store, IReadOnlyList<ServerNode> servers, string frontendId, TimeSpan bound, TimeSpan lockTimeToLive, TimeProvider time)
+    /// <param name="readOnly">True for a client that must never write the view or flush (<see cref="SharedViewOptions.ReadOnly"/>).</param>
+    public ViewProtocol(ISharedViewStore store, IReadOnlyList<ServerNode> servers, string frontendId, TimeSpan bound, TimeSpan lockTimeToLive, TimeProvider time, bool readOnly = false)
     {
+        IsReadOnly = readOnly;
         _store = store;
         _servers = servers;
         _frontendId = frontendId;
@@ -52,6 +54,9 @@ internal sealed class ViewProtocol : IAsyncDisposable
         ReadQuorum = (store.ReplicaCount / 2) + 1;
         WriteQuorum = ReadQuorum;
     }
+
+    /// <summary>True when this frontend never writes the view or flushes: fences, locks and recoveries all fail.</summary>
+    public bool IsReadOnly { get; }
 
     /// <summary>How many replicas a read must hear from for it to renew the view's lease.</summary>
     public int ReadQuorum { get; }
@@ -126,7 +131,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
             if (entries[i].Epoch > 0)
             {
                 _highestSeen.Raise(i, entries[i].Epoch);
-                for (var r = 0; r < copies.Length; r++)
+                for (var r = 0; r < copies.Length && !IsReadOnly; r++)
                 {
                     if (copies[r] is { } copy && (copy[i]?.Epoch ?? -1) < entries[i].Epoch)
                     {
@@ -147,6 +152,11 @@ internal sealed class ViewProtocol : IAsyncDisposable
     /// </summary>
     public async Task<PublishResult> FenceAsync(int index, ViewEntry proposed, TimeSpan straggler, CancellationToken cancellationToken)
     {
+        if (IsReadOnly)
+        {
+            return new PublishResult(0, null);
+        }
+
         var writes = _replicas.Select(r => FenceReplicaAsync(r, index, proposed, cancellationToken)).ToArray();
         await QuorumWait.WhenQuorumAsync(writes, r => r.Holds, WriteQuorum, straggler, _time, cancellationToken).ConfigureAwait(false);
         var results = writes.Where(w => w.IsCompletedSuccessfully).Select(w => w.Result).ToArray();
@@ -206,6 +216,11 @@ internal sealed class ViewProtocol : IAsyncDisposable
     /// </summary>
     public async Task<PoolLock?> TryTakePoolLockAsync(CancellationToken cancellationToken)
     {
+        if (IsReadOnly)
+        {
+            return null;
+        }
+
         var locks = await Task.WhenAll(_replicas.Select(r => TryTakeLockAsync(r, RecoveryLock, cancellationToken))).ConfigureAwait(false);
         var held = _replicas.Where(r => locks[r] == true).ToArray();
         var poolLock = new PoolLock(_store, RecoveryLock, _frontendId, _lockTimeToLive, held);
@@ -228,6 +243,11 @@ internal sealed class ViewProtocol : IAsyncDisposable
     /// <returns>True: this frontend holds it. False: another does. Null: no answer, or no majority either way.</returns>
     public async Task<bool?> TryTakeFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken)
     {
+        if (IsReadOnly)
+        {
+            return null;
+        }
+
         var holders = FailbackLockHolders(index);
         var name = FailbackLockName(index, epoch);
         var majority = (holders.Length / 2) + 1;
@@ -279,6 +299,11 @@ internal sealed class ViewProtocol : IAsyncDisposable
     /// <returns>The servers it recovered (none when another frontend holds the lock, which it says, or no quorum answered).</returns>
     public async Task<LostRecovery> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
     {
+        if (IsReadOnly)
+        {
+            return LostRecovery.None;
+        }
+
         var locks = await Task.WhenAll(_replicas.Select(r => TryTakeLockAsync(r, RecoveryLock, cancellationToken))).ConfigureAwait(false);
         await using var poolLock = new PoolLock(_store, RecoveryLock, _frontendId, _lockTimeToLive, [.. _replicas.Where(r => locks[r] == true)]);
         {
@@ -340,7 +365,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
 
             // Flush first, write after: a record written before another lost server's flush would be wiped by it.
             var flushed = new List<ServerNode>();
-            foreach (var (i, ok) in await Task.WhenAll(stillLost.Select(async i => (i, await _servers[i].TryFlushAsync(cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
+            foreach (var (i, ok) in await Task.WhenAll(stillLost.Select(async i => (i, await _servers[i].TryFlushAsync(read.Entries[i].IsUnknownToEveryone ? ServerFlushReason.NewPool : ServerFlushReason.LostRecord, read.Entries[i].Epoch, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
             {
                 if (ok && snapshots[i].Length >= ReadQuorum)
                 {
@@ -360,6 +385,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
                 if (await SwapAllAsync(i, up, snapshots[i], flushed, cancellationToken).ConfigureAwait(false) >= WriteQuorum)
                 {
                     _highestSeen.Raise(i, up.Epoch);
+                    node.Health.FlushedHereFor(up.Epoch);
                     recovered.Add(i);
                 }
             }
@@ -369,7 +395,67 @@ internal sealed class ViewProtocol : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Writes the first records of a pool that has none, each saying "up", without flushing anything: an operator's
+    /// statement that what the servers cache now is what the pool should serve (adopting a warm pool). Refused unless
+    /// every replica answers and none holds any record (the pool is new to Ballast): once a frontend has used the
+    /// pool, only its records may say what is safe. Runs even in a read-only client: it is the operator's explicit act.
+    /// </summary>
+    /// <returns>Whether it was done, and what was found or written, in words.</returns>
+    public async Task<(bool Done, string Detail)> InitializeAsync(CancellationToken cancellationToken)
+    {
+        var reads = await Task.WhenAll(_replicas.Select(r => _store.ReadAllAsync(r, _servers.Count, cancellationToken))).ConfigureAwait(false);
+        if (_replicas.Where(r => reads[r] is null).Select(DescribeReplica).ToArray() is { Length: > 0 } silent)
+        {
+            return (false, $"{string.Join(", ", silent)} did not answer; every replica of the view must answer before a pool is initialized. Nothing was written.");
+        }
+
+        var existing = _replicas.SelectMany(r => reads[r]!.Select((record, i) => (r, i, record)).Where(x => x.record is not null)).ToArray();
+        if (existing.Length > 0)
+        {
+            var (r, i, _) = existing[0];
+            return (false, $"the pool already has shared-view records ({existing.Length}, e.g. that of server {_servers[i].EndPoint} on {DescribeReplica(r)}): it is initialized or in use, and its records decide what is safe. Nothing was written.");
+        }
+
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var writes = new List<Task<bool?>>();
+        for (var i = 0; i < _servers.Count; i++)
+        {
+            var value = Encode(i, new ViewEntry(Math.Min(now, ViewEntry.MaxEpoch), false, now, _frontendId));
+            writes.AddRange(_replicas.Select(r => _store.CompareAndSwapAsync(r, i, value, 0, cancellationToken)));
+        }
+
+        var results = await Task.WhenAll(writes).ConfigureAwait(false);
+        var written = results.Count(ok => ok == true);
+        return written == results.Length
+            ? (true, $"wrote {_servers.Count} records on {_replicas.Length} replica(s): every server up, nothing flushed.")
+            : (false, $"wrote {written} of {results.Length} records: another frontend or operator wrote the others meanwhile; run 'ballast view show' to see them.");
+    }
+
+    /// <summary>Every replica's copy of every record, as text (for <c>ballast view show</c>); null where a replica holds none, "no answer" where it did not answer.</summary>
+    public async Task<IReadOnlyList<(string Server, string Replica, string? Record)>> DescribeAsync(CancellationToken cancellationToken)
+    {
+        var reads = await Task.WhenAll(_replicas.Select(r => _store.ReadAllAsync(r, _servers.Count, cancellationToken))).ConfigureAwait(false);
+        var rows = new List<(string, string, string?)>();
+        for (var i = 0; i < _servers.Count; i++)
+        {
+            foreach (var r in _replicas)
+            {
+                var text = reads[r] is not { } records ? "no answer"
+                    : records[i] is not { } record ? null
+                    : TryDecode(i, record.Value.Span, out var entry) ? $"epoch {entry.Epoch} {(entry.IsDown ? "down" : "up")} by {entry.ShownWriter} at {DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(entry.ChangedAtUnixMs, 0, 253402300799999)):O}"
+                    : "not a valid record";
+                rows.Add((_servers[i].EndPoint.ToString(), DescribeReplica(r), text));
+            }
+        }
+
+        return rows;
+    }
+
     public ValueTask DisposeAsync() => _store.DisposeAsync();
+
+    private string DescribeReplica(int replica)
+        => _store.ServerHostingReplica(replica) is { } host ? $"witness {_servers[host].EndPoint}" : $"replica {replica}";
 
     /// <summary>The record as stored: the entry's text.</summary>
     private static byte[] Encode(int index, ViewEntry entry)

@@ -117,6 +117,13 @@ internal sealed class ViewRefresher
             }
         }
 
+        if (_protocol.IsReadOnly)
+        {
+            // A read-only tool on a pool no frontend ever started on: nobody was told anything, nothing is fenced, and
+            // it may not write the first records itself (`ballast view init` does): it reads the servers as they are.
+            read = read with { Entries = [.. read.Entries.Select(e => e.IsUnknownToEveryone ? ViewEntry.Initial : e)] };
+        }
+
         foreach (var index in _view.Apply(read, startTimestamp))
         {
             var entry = _view[index];
