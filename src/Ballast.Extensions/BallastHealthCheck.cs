@@ -17,12 +17,6 @@ internal sealed class BallastHealthCheck(IMemcachedClient client) : IHealthCheck
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
-        if (client.IsStarting)
-        {
-            data["starting"] = true;
-            return Task.FromResult(HealthCheckResult.Healthy($"Pool {client.PoolName}: starting (the first read of the shared view is under way).", data));
-        }
-
         var up = 0;
         var servers = client.Servers;
         foreach (var server in servers)
@@ -41,6 +35,12 @@ internal sealed class BallastHealthCheck(IMemcachedClient client) : IHealthCheck
         }
 
         data["pending_invalidations"] = owed;
+        if (client.IsStarting)
+        {
+            data["starting"] = true;
+            return Task.FromResult(HealthCheckResult.Healthy($"Pool {client.PoolName}: starting (the first read of the shared view is under way).", data));
+        }
+
         var summary = string.Create(CultureInfo.InvariantCulture, $"{up} of {servers.Count} servers up, shared view {(fresh ? "fresh" : "stale")}, {owed} invalidations owed");
         var quorum = servers.Count / 2 + 1;
         var status = up < quorum ? context.Registration.FailureStatus

@@ -38,6 +38,53 @@ public sealed class HealthCheckTests : IAsyncLifetime
         await host.StopAsync();
     }
 
+    /// <summary>
+    /// A readiness probe must not fail every deploy: until the client's first read of the shared view has ended it is
+    /// Healthy, described as starting (here the view's servers swallow every packet, so the first read takes a while).
+    /// </summary>
+    [Fact]
+    public async Task A_client_whose_first_view_read_is_under_way_is_healthy_and_starting_not_degraded()
+    {
+        var proxies = _servers.Processes.Select(p => Ballast.FaultInjection.FaultProxy.Start(p.Host, p.Port)).ToArray();
+        try
+        {
+            foreach (var proxy in proxies)
+            {
+                proxy.SetMode(Ballast.FaultInjection.ProxyFaultMode.Blackhole);
+            }
+
+            var options = _servers.Options(o => o.SharedView.Bound = TimeSpan.FromSeconds(1));
+            options.ConnectVia = endPoint =>
+            {
+                var proxy = proxies[_servers.EndPoints.ToList().IndexOf(endPoint)];
+                return new ServerEndPoint(proxy.Host, proxy.Port);
+            };
+            await using var client = new MemcachedClient(options);
+            var services = new ServiceCollection().AddLogging();
+            services.AddSingleton<IMemcachedClient>(client);
+            services.AddHealthChecks().AddBallast();
+            await using var provider = services.BuildServiceProvider();
+            var health = provider.GetRequiredService<HealthCheckService>();
+
+            var starting = (await health.CheckHealthAsync()).Entries["ballast"];
+            Assert.True(client.IsStarting);
+            Assert.Equal(HealthStatus.Healthy, starting.Status);
+            Assert.Contains("starting", starting.Description, StringComparison.Ordinal);
+            Assert.True((bool)starting.Data["starting"]);
+
+            // Once the first read has ended without a quorum, it is what it is: no view, no reads.
+            Assert.True(await Ballast.Tests.FaultInjection.TextClient.EventuallyAsync(() => !client.IsStarting, TimeSpan.FromSeconds(15)));
+            Assert.NotEqual(HealthStatus.Healthy, (await health.CheckHealthAsync()).Entries["ballast"].Status);
+        }
+        finally
+        {
+            foreach (var proxy in proxies)
+            {
+                await proxy.DisposeAsync();
+            }
+        }
+    }
+
     private static async Task<HealthReportEntry> WaitForAsync(HealthCheckService health, HealthStatus wanted)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
