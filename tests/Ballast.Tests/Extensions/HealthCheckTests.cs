@@ -85,6 +85,37 @@ public sealed class HealthCheckTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Every server answering, but too slowly for the shared view's reads to renew its lease within the bound: reads
+    /// miss (fail closed), and the health check must say Degraded although every server is up.
+    /// </summary>
+    [Fact]
+    public async Task A_lapsed_view_lease_is_degraded_even_with_every_server_up()
+    {
+        await using var harness = await Ballast.Tests.Integrity.IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1, configure: o =>
+        {
+            o.OperationTimeout = TimeSpan.FromSeconds(5);
+            o.SharedView.Bound = TimeSpan.FromMilliseconds(400);
+        });
+        var client = harness.Frontends[0];
+        var services = new ServiceCollection().AddLogging();
+        services.AddSingleton<IMemcachedClient>(client);
+        services.AddHealthChecks().AddBallast();
+        await using var provider = services.BuildServiceProvider();
+        var health = provider.GetRequiredService<HealthCheckService>();
+
+        for (var s = 0; s < 3; s++)
+        {
+            harness.Slow(0, s, TimeSpan.FromMilliseconds(300));
+        }
+
+        Assert.True(await Ballast.Tests.FaultInjection.TextClient.EventuallyAsync(() => !client.IsSharedViewFresh, TimeSpan.FromSeconds(5)), "the lease did not lapse");
+        var entry = (await health.CheckHealthAsync()).Entries["ballast"];
+        Assert.All(harness.Frontends[0].Servers, e => Assert.Equal("Up", entry.Data[e.ToString()]));
+        Assert.False((bool)entry.Data["shared_view_fresh"]);
+        Assert.Equal(HealthStatus.Degraded, entry.Status);
+    }
+
     private static async Task<HealthReportEntry> WaitForAsync(HealthCheckService health, HealthStatus wanted)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
