@@ -10,7 +10,8 @@ namespace Ballast.Cli.Chaos;
 /// <param name="StartMs">When the read began, in ms since the run started.</param>
 /// <param name="EndMs">When the application had its value.</param>
 /// <param name="Hit">True for a cache hit; false for a database read after a miss.</param>
-public readonly record struct ReadRecord(int Frontend, int Key, long Version, double StartMs, double EndMs, bool Hit);
+/// <param name="Path">The read path it took (<see cref="ReadPaths"/>); null when not told.</param>
+public readonly record struct ReadRecord(int Frontend, int Key, long Version, double StartMs, double EndMs, bool Hit, string? Path = null);
 
 /// <summary>One write: the database made <paramref name="Version"/>, then the invalidation ran until <paramref name="EndMs"/>.</summary>
 /// <param name="Frontend">The frontend that wrote.</param>
