@@ -305,7 +305,8 @@ public static class ChaosReport
         foreach (var duplicate in result.DuplicateCounters.Take(max))
         {
             var server = duplicate.Counter < result.CounterServers.Count ? result.CounterServers[duplicate.Counter] : -1;
-            var first = result.Counters.FirstOrDefault(c => c.Counter == duplicate.Counter && c.Value == duplicate.Value);
+            // The handing-out it repeats: the last one before it (an earlier one may belong to an epoch it did leave).
+            var first = result.Counters.LastOrDefault(c => c.Counter == duplicate.Counter && c.Value == duplicate.Value && c.AtMs < duplicate.AtMs);
             var faults = result.FaultEvents.Where(f => f.Window.Server == server && f.StartMs <= duplicate.AtMs && f.EndMs >= first.AtMs - 3000)
                 .Select(f => FormattableString.Invariant($"{f.Window.Kind.Name()} {f.StartMs / 1000:0.000}-{f.EndMs / 1000:0.000} s"));
             var events = result.ClientEvents.Where(e => e.Server == server && e.AtMs >= first.AtMs - 3000 && e.AtMs <= duplicate.AtMs + 500)
