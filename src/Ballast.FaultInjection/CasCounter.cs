@@ -25,6 +25,9 @@ public static class CasCounter
 
     private const int Batch = 2000;
 
+    /// <summary>How close the counter is brought before the last stores go out in one write with the vivifying read.</summary>
+    private const ulong LastStretch = 16;
+
     /// <summary>Uses one number (a store of the scratch item) and returns it: the counter's value now.</summary>
     /// <param name="host">The server's loopback address.</param>
     /// <param name="port">The server's port.</param>
@@ -62,8 +65,7 @@ public static class CasCounter
     public static async Task<bool> AdvanceToAsync(string host, int port, ulong next, CancellationToken ct = default)
     {
         using var link = await Link.OpenAsync(host, port, ct).ConfigureAwait(false);
-        var now = await link.TakeAsync(ct).ConfigureAwait(false);
-        if (now >= next)
+        if (await ApproachAsync(link, next, ct).ConfigureAwait(false) is not { } now)
         {
             return false;
         }
@@ -90,23 +92,50 @@ public static class CasCounter
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentOutOfRangeException.ThrowIfLessThan(leaseSeconds, 1);
         using var link = await Link.OpenAsync(host, port, ct).ConfigureAwait(false);
-        var now = await link.TakeAsync(ct).ConfigureAwait(false);
-        if (now >= cas)
+        if (await ApproachAsync(link, cas, ct).ConfigureAwait(false) is not { } now)
         {
             return null;
         }
 
-        var gap = cas - 1 - now;
-        if (gap > 1)
+        // The last few stores and the vivifying read in one write: memcached runs one connection's requests in order,
+        // so only another connection's change landing in that moment can take the number.
+        var request = new StringBuilder();
+        for (var i = now + 1; i < cas; i++)
         {
-            await link.StoreQuietlyAsync(gap - 1, ct).ConfigureAwait(false);
+            request.Append(Link.QuietStore);
         }
 
-        // The last store (if any) and the vivifying read in one write: memcached runs one connection's requests in
-        // order, so only another connection's change landing in that moment can take the number.
-        var last = gap > 0 ? Link.QuietStore : string.Empty;
-        var line = await link.ExchangeAsync(last + string.Create(CultureInfo.InvariantCulture, $"mg {key} N{leaseSeconds} c\r\n"), ct).ConfigureAwait(false);
+        request.Append(CultureInfo.InvariantCulture, $"mg {key} N{leaseSeconds} c\r\n");
+        var line = await link.ExchangeAsync(request.ToString(), ct).ConfigureAwait(false);
         return line.Contains(" W", StringComparison.Ordinal) ? Link.CasOf(line) : null;
+    }
+
+    /// <summary>
+    /// Moves the counter to within <see cref="LastStretch"/> numbers below <paramref name="target"/>, reading it again
+    /// after each batch (a busy server's other clients take numbers meanwhile), and returns its value then; null when
+    /// it is at or past <paramref name="target"/>.
+    /// </summary>
+    private static async Task<ulong?> ApproachAsync(Link link, ulong target, CancellationToken ct)
+    {
+        // Bounded: each round closes the gap to the last stretch unless other clients took more than it meanwhile.
+        for (var round = 0; round < 1000; round++)
+        {
+            var now = await link.TakeAsync(ct).ConfigureAwait(false);
+            if (now >= target)
+            {
+                return null;
+            }
+
+            var gap = target - 1 - now;
+            if (gap <= LastStretch)
+            {
+                return now;
+            }
+
+            await link.StoreQuietlyAsync(gap - LastStretch, ct).ConfigureAwait(false);
+        }
+
+        return null;
     }
 
     /// <summary>One text connection to one server: a line-oriented exchange of meta commands.</summary>

@@ -133,8 +133,8 @@ public sealed class ChaosRunner
                 var client = new MemcachedClient(ClientOptions(policy, cluster, f));
                 clients.Add(client);
                 var frontend = f;
-                client.ServerFailed += (_, e) => Note(frontend, e.Server, failed: true, e.ToString());
-                client.ServerRecovered += (_, e) => Note(frontend, e.Server, failed: false, e.ToString());
+                client.ServerFailed += (_, e) => Note(frontend, e.Server, e.Time, failed: true, e.ToString());
+                client.ServerRecovered += (_, e) => Note(frontend, e.Server, e.Time, failed: false, e.ToString());
             }
 
             var keys = new KeySpace(_options.Keys, _options.Servers, name => cluster.IndexOf(clients[0].Locate(name)));
@@ -212,11 +212,11 @@ public sealed class ChaosRunner
             phpDirectory?.Delete(recursive: true);
         }
 
-        void Note(int frontend, ServerEndPoint server, bool failed, string detail)
+        void Note(int frontend, ServerEndPoint server, DateTimeOffset time, bool failed, string detail)
         {
             if (clock is not null)
             {
-                history.Add(new ClientEvent(frontend, cluster.IndexOf(server), clock.NowMs, failed, detail));
+                history.Add(new ClientEvent(frontend, cluster.IndexOf(server), clock.MsOf(time), failed, detail));
             }
         }
     }

@@ -136,8 +136,9 @@ public sealed class FlushMonitor
         {
             if (_stream is null)
             {
-                _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                await _socket.ConnectAsync(new IPEndPoint(IPAddress.Parse(Process.Host), Process.Port), ct).ConfigureAwait(false);
+                var address = IPAddress.Parse(Process.Host);
+                _socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                await _socket.ConnectAsync(new IPEndPoint(address, Process.Port), ct).ConfigureAwait(false);
                 _stream = new NetworkStream(_socket, ownsSocket: false);
             }
 

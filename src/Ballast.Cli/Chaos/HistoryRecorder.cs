@@ -56,6 +56,14 @@ public sealed class RunClock
 
     /// <summary>Time since the run started.</summary>
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_start);
+
+    private readonly DateTimeOffset _startWall = DateTimeOffset.UtcNow;
+
+    /// <summary>
+    /// A wall-clock moment (a client event's own time) in ms since the run started: the events are raised on a worker
+    /// after the transition, and a check that orders them against operations needs when it happened, not when it was told.
+    /// </summary>
+    public double MsOf(DateTimeOffset moment) => (moment - _startWall).TotalMilliseconds;
 }
 
 /// <summary>

@@ -50,11 +50,31 @@ public sealed class LeaseAcrossRestart
     /// <summary>Refills under a lease of the server's earlier life that were stored.</summary>
     public int OldLeasesStored => _oldLeaseStored;
 
-    /// <summary>Before the kill: frontend R wins the lease of the server's key and reads the database.</summary>
+    /// <summary>
+    /// Before the kill: frontend R wins the lease of the server's key and reads the database. When no lease can be had
+    /// (the server is down or fenced for R, an error), the fault is a plain kill.
+    /// </summary>
     public async Task TakeLeaseAsync(FaultWindow window, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(window);
         _held = null;
+        try
+        {
+            _held = await TryTakeLeaseAsync(window, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is MemcachedException or IOException or System.Net.Sockets.SocketException)
+        {
+            _log.AppError(e);
+        }
+
+        if (_held is not null)
+        {
+            Interlocked.Increment(ref _taken);
+        }
+    }
+
+    private async Task<Held?> TryTakeLeaseAsync(FaultWindow window, CancellationToken ct)
+    {
         var reader = _clients[window.Frontend ?? 0];
         var key = _keys.LeaseKey(window.Server);
         var name = _keys.Name(key);
@@ -74,18 +94,17 @@ public sealed class LeaseAcrossRestart
             else
             {
                 // No lease to be had here now (the server is down for R, or someone else's placeholder).
-                return;
+                return null;
             }
         }
 
         var server = _cluster.Servers[window.Server];
         if (lease is null || await CasCounter.ReadItemCasAsync(server.Host, server.Port, name, ct).ConfigureAwait(false) is not { } cas)
         {
-            return;
+            return null;
         }
 
-        _held = new Held(lease, _db.Read(key), cas);
-        Interlocked.Increment(ref _taken);
+        return new Held(lease, _db.Read(key), cas);
     }
 
     /// <summary>After the kill: the next frontend writes the database and deletes the key, recorded as a write.</summary>
@@ -134,9 +153,17 @@ public sealed class LeaseAcrossRestart
             await Task.Delay(ReadPause, ct).ConfigureAwait(false);
         }
 
-        if (await CasCounter.VivifyAtAsync(server.Host, server.Port, name, held.Cas, ct: ct).ConfigureAwait(false) == held.Cas)
+        try
         {
-            Interlocked.Increment(ref _broughtRound);
+            if (await CasCounter.VivifyAtAsync(server.Host, server.Port, name, held.Cas, ct: ct).ConfigureAwait(false) == held.Cas)
+            {
+                Interlocked.Increment(ref _broughtRound);
+            }
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            // The server is not answering (again): the refill below meets whatever it holds.
+            _log.AppError(e);
         }
 
         try

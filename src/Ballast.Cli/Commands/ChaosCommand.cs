@@ -40,7 +40,7 @@ public static class ChaosCommand
         var phpBare = new Option<bool>("--php-bare") { Description = "PHP frontends use bare php-memcache with its default failover (the control), not the bridge." };
         var phpExtension = new Option<string>("--php-extension") { Description = "The PHP frontends' extension: memcache (pecl-consistent placement) or memcached (ketama).", DefaultValueFactory = _ => "memcache" };
         var report = new Option<string?>("--report") { Description = "Write a self-contained HTML timeline to this file." };
-        var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap) against real memcached servers.")
+        var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap, lag, blip, restart) against real memcached servers.")
         {
             policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, cancelRatio, touchRatio, counterRatio, apiMix, json, report, view, etcdEndpoints,
             phpFrontends, phpBare, phpExtension, factoryDelay, distributedCacheRatio, lag,
