@@ -19,11 +19,11 @@ internal sealed class PresentedGetCommand : GetCommand
     {
     }
 
-    /// <summary>A command for one read, from the pool when one is free.</summary>
-    public static PresentedGetCommand Rent(CacheKey key, ServerNode node, long vivifySeconds)
+    /// <summary>A command for one read (and touch, when <paramref name="touchSeconds"/> is 0 or more), from the pool when one is free.</summary>
+    public static PresentedGetCommand Rent(CacheKey key, ServerNode node, long vivifySeconds, long touchSeconds = -1)
     {
         var command = CommandPool<PresentedGetCommand>.TryRent() ?? new PresentedGetCommand(key);
-        command.Reinitialize(key, withValue: true, touchSeconds: -1, vivifySeconds);
+        command.Reinitialize(key, withValue: true, touchSeconds, vivifySeconds);
         command._node = node;
         return command;
     }
