@@ -36,14 +36,7 @@ public sealed class HybridCacheUnreliableL2Tests
         Assert.DoesNotContain(logs.Events, e => e.Id.Name == "CacheBackendWriteFailure");
 
         // Server 1 is cut off from this frontend until the frontend holds it down (and fenced).
-        harness.Cut(0, 1);
-        Assert.True(await IntegrityHarness.WaitUntilAsync(
-            async () =>
-            {
-                await harness.Frontends[0].GetAsync(failed);
-                return harness.Frontends[0].GetServerState(harness.EndPoint(1)) != ServerState.Up;
-            },
-            TimeSpan.FromSeconds(10)));
+        await CutUntilDownAsync(harness, failed);
 
         var y = await hybrid.GetOrCreateAsync(failed, NewGuid);
         Assert.Equal(y, await hybrid.GetOrCreateAsync(failed, NewGuid));
@@ -77,14 +70,7 @@ public sealed class HybridCacheUnreliableL2Tests
         l1.Clear();
         Assert.Equal(x, await hybrid.GetOrCreateAsync(key, NewGuid));
 
-        harness.Cut(0, 1);
-        Assert.True(await IntegrityHarness.WaitUntilAsync(
-            async () =>
-            {
-                await harness.Frontends[0].GetAsync(key);
-                return harness.Frontends[0].GetServerState(harness.EndPoint(1)) != ServerState.Up;
-            },
-            TimeSpan.FromSeconds(10)));
+        await CutUntilDownAsync(harness, key);
 
         // L1 still serves; with L1 cleared, the read of the failed server is a miss and the factory runs again.
         Assert.Equal(x, await hybrid.GetOrCreateAsync(key, NewGuid));
@@ -93,6 +79,19 @@ public sealed class HybridCacheUnreliableL2Tests
         Assert.NotEqual(x, again);
         Assert.Equal(again, await hybrid.GetOrCreateAsync(key, NewGuid));
         Assert.DoesNotContain(logs.Events, e => e.Id.Name is "CacheBackendReadFailure" or "CacheBackendWriteFailure");
+    }
+
+    /// <summary>Cuts frontend 0 off from server 1 and reads <paramref name="key"/> (of server 1) until the frontend holds the server down.</summary>
+    private static async Task CutUntilDownAsync(IntegrityHarness harness, string key)
+    {
+        harness.Cut(0, 1);
+        Assert.True(await IntegrityHarness.WaitUntilAsync(
+            async () =>
+            {
+                await harness.Frontends[0].GetAsync(key);
+                return harness.Frontends[0].GetServerState(harness.EndPoint(1)) != ServerState.Up;
+            },
+            TimeSpan.FromSeconds(10)));
     }
 
     private static ServiceProvider Services(MemcachedClient client, CapturingLoggerProvider logs)
