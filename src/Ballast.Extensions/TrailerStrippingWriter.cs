@@ -8,15 +8,22 @@ namespace Ballast.Extensions;
 /// apart. Nothing reaches the caller until <see cref="Commit"/>, after the cache has checked the entry's flags and
 /// deadline: an entry that turns out foreign or expired leaves the caller's buffer untouched. Into a caller's
 /// <see cref="IBufferWriter{T}"/> (<see cref="Rent(IBufferWriter{byte})"/>) the value is written once, in place; for a
-/// <c>byte[]</c> result (<see cref="RentForArray"/>) it lands in a pooled scratch buffer and is copied, on the same
-/// thread and at once, into an array of exactly its length (renting and returning on one thread keeps the pool's
-/// per-thread cache warm: rented on the connection's thread and returned on the caller's, arrays piled up on one side
-/// and were allocated anew on the other). One instance per thread is reused, so a read allocates nothing but that array.
+/// <c>byte[]</c> result (<see cref="RentForArray"/>) it lands in a scratch buffer of the thread that copies it (the
+/// connection's), and is copied at once, within the same call, into an array of exactly its length: the scratch is
+/// free again before that thread copies anything else. (A pooled array rented there and returned by the caller left
+/// arrays piling up on one side and allocated anew on the other.) One writer per thread is reused, so a read allocates
+/// nothing but that array.
 /// </summary>
 internal sealed class TrailerStrippingWriter : IBufferWriter<byte>
 {
+    // Values up to this size go through the thread's own scratch; larger ones through a pooled array.
+    private const int MaxScratchBytes = 64 * 1024;
+
     [ThreadStatic]
     private static TrailerStrippingWriter? t_cached;
+
+    [ThreadStatic]
+    private static byte[]? t_scratch;
 
     private IBufferWriter<byte>? _inner;
     private byte[]? _scratch;
@@ -81,7 +88,10 @@ internal sealed class TrailerStrippingWriter : IBufferWriter<byte>
             _array = _last.Span[..(count - EntryTiming.TrailerLength)].ToArray();
             _scratch = null;
             _last = default;
-            ArrayPool<byte>.Shared.Return(scratch);
+            if (scratch.Length > MaxScratchBytes)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
         }
     }
 
@@ -89,7 +99,16 @@ internal sealed class TrailerStrippingWriter : IBufferWriter<byte>
     {
         if (_inner is NoInner)
         {
-            _scratch = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, EntryTiming.TrailerLength));
+            var size = Math.Max(sizeHint, EntryTiming.TrailerLength);
+            if (size > MaxScratchBytes)
+            {
+                _scratch = ArrayPool<byte>.Shared.Rent(size);
+            }
+            else
+            {
+                _scratch = t_scratch is { } own && own.Length >= size ? own : t_scratch = new byte[Math.Max(size, 1024)];
+            }
+
             return _last = _scratch;
         }
 
