@@ -76,12 +76,20 @@ internal sealed class TrailerStrippingWriter : IBufferWriter<byte>
 
     public void Advance(int count)
     {
-        if (_written >= 0 || count < EntryTiming.TrailerLength)
+        if (_written >= 0)
         {
-            throw new InvalidOperationException($"A cache entry must arrive in one piece of at least its {EntryTiming.TrailerLength}-byte trailer.");
+            throw new InvalidOperationException("A cache entry must arrive in one piece.");
         }
 
         _written = count;
+        if (count < EntryTiming.TrailerLength)
+        {
+            // Shorter than a trailer: a value stored by something else, which reads as a miss (HasEntry is false).
+            _scratch = null;
+            _last = default;
+            return;
+        }
+
         DeadlineUnixMilliseconds = EntryTiming.ReadDeadline(_last.Span.Slice(count - EntryTiming.TrailerLength, EntryTiming.TrailerLength));
         if (_scratch is { } scratch)
         {

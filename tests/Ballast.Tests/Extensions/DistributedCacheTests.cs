@@ -165,5 +165,18 @@ public sealed class DistributedCacheTests : IAsyncLifetime
         Assert.Null(await _a.GetAsync("foreign"));
         Assert.False(await _a.TryGetAsync("foreign", new ArrayBufferWriter<byte>()));
         Assert.Equal("not a cache entry", Encoding.UTF8.GetString((await _clientA.GetAsync("app:foreign")).Value!));
+
+        // Shorter than the trailer, or with this cache's flags but no trailer: misses too, and nothing is written.
+        await _clientA.SetAsync("app:short", "x");
+        await _clientA.SetAsync("app:short-flagged", "xy"u8.ToArray(), flags: BallastDistributedCache.EntryFlags);
+        var untouched = new ArrayBufferWriter<byte>();
+        foreach (var key in new[] { "short", "short-flagged" })
+        {
+            Assert.Null(await _b.GetAsync(key));
+            Assert.False(await _b.TryGetAsync(key, untouched));
+            await _b.RefreshAsync(key);
+        }
+
+        Assert.Equal(0, untouched.WrittenCount);
     }
 }
