@@ -110,6 +110,28 @@ public sealed class DistributedCacheTests : IAsyncLifetime
     private async Task<long> BytesSentAsync()
         => long.Parse((await _clientA.StatsAsync()).Single().Values!["bytes_written"], System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// An instance whose sliding guess is wrong for an entry touches it with that window in the read's request; the
+    /// response shows the entry's own timing and a second request puts its TTL back to its deadline, so memcached does
+    /// not keep it for the guessed window (read straight from the server, past the reads' own deadline check).
+    /// </summary>
+    [Fact]
+    public async Task A_read_whose_guess_was_wrong_sets_the_entrys_own_ttl_back()
+    {
+        await _a.SetStringAsync("guess-setter", "sliding", new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(10) });
+        await _b.SetStringAsync("fixed", "absolute", new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(2) });
+        Assert.Equal("absolute", await _a.GetStringAsync("fixed"));
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        Assert.False((await _clientA.GetAsync("app:fixed")).IsHit);
+
+        // Control: the guessed window did land with the read (its TTL was ten minutes until the correction).
+        await _b.SetStringAsync("fixed-2", "absolute", new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(2) });
+        await _clientA.GetAndTouchAsync("app:fixed-2", TimeSpan.FromMinutes(10));
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        Assert.True((await _clientA.GetAsync("app:fixed-2")).IsHit);
+        Assert.Null(await _a.GetStringAsync("fixed-2"));
+    }
+
     [Fact]
     public async Task Control_without_reads_a_sliding_entry_expires_within_the_window()
     {
