@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -9,31 +8,41 @@ namespace Ballast.Extensions;
 
 /// <summary>
 /// <see cref="IDistributedCache"/> and <see cref="IBufferDistributedCache"/> over memcached, for session state,
-/// output caching, HybridCache and FusionCache. Reads of a down, stalled or fenced server are misses, and
-/// <see cref="RemoveAsync"/> is a Ballast delete: confirmed, or its server fenced, before it returns.
+/// output caching, HybridCache and FusionCache. Reads of a down, stalled or fenced server are misses;
+/// <see cref="RemoveAsync"/> is a Ballast delete (confirmed, or its server fenced, before it returns); and a write or a
+/// refresh that did not land throws, so that the caller (HybridCache logs it) knows.
 /// </summary>
 /// <remarks>
-/// <para>Expiration: absolute (<see cref="DistributedCacheEntryOptions.AbsoluteExpiration"/> or relative to now) is
-/// memcached's own TTL. Sliding expiration renews the TTL on each read in the same request as the read (meta
-/// <c>mg ... T</c>): the entry's window and deadline travel in an 8-byte trailer of its value, and an instance learns
-/// them when it writes or first reads the entry (that first read by another instance renews with a second request).
-/// The TTL never passes the absolute deadline. memcached counts TTLs in whole seconds.</para>
-/// <para>Entries are marked with client flags <see cref="EntryFlags"/>; a value stored under the same key by anything
-/// else reads as a miss.</para>
+/// <para>Every call is one request to memcached: a read (<see cref="GetAsync"/>, <see cref="TryGetAsync"/>) renews a
+/// sliding entry in the read's own request (meta <c>mg ... T</c>), and <see cref="RefreshAsync"/> renews it without
+/// fetching its value. The sliding window travels in the entry's client flags, which every response returns, and the
+/// absolute deadline in an 8-byte trailer of its value; an instance renews with the window its last writes and reads
+/// showed, and a response that shows another one is corrected by a second request (the first read of an entry whose
+/// window differs from the others', say).</para>
+/// <para>Expiration: memcached counts TTLs in whole seconds and its clock ticks once a second, so a sliding window is
+/// rounded up to whole seconds (a sub-second one to one second) and an entry of window N lives N to N+1 seconds after
+/// its last read or refresh. An absolute expiration is kept to the millisecond: reads compare it with the cache's
+/// <see cref="TimeProvider"/> and miss from then on (memcached drops the bytes up to two seconds later). Windows above
+/// 194 days are stored as 194 days.</para>
+/// <para>Entries carry client flags <see cref="EntryFlags"/> plus their window in seconds; a value stored under the same
+/// key by anything else reads as a miss.</para>
 /// </remarks>
 public sealed class BallastDistributedCache : IBufferDistributedCache
 {
-    /// <summary>The client flags of every entry this cache writes ("BA11A570").</summary>
-    public const uint EntryFlags = 0xBA11A570;
+    /// <summary>
+    /// The client flags of an entry without sliding expiration (0xBC000000); a sliding entry's flags add its window in
+    /// seconds to it (the low 24 bits).
+    /// </summary>
+    public const uint EntryFlags = 0xBC00_0000;
 
-    // Windows learned from writes and reads, so that a read knows the TTL to renew in its own request. Bounded: past
-    // the limit it is cleared, which costs each sliding key one two-request read to learn again.
-    private const int MaxLearnedWindows = 100_000;
+    // Records of entries whose timing the guess does not tell (see KnownTimings): 64 K slots, about 0.5 MB, plus the
+    // records themselves; every other entry needs none.
+    private const int KnownTimingSlots = 1 << 16;
 
     private readonly IMemcachedClient _client;
     private readonly TimeProvider _time;
     private readonly string _prefix;
-    private readonly ConcurrentDictionary<string, EntryTiming> _windows = new(StringComparer.Ordinal);
+    private readonly KnownTimings _known = new(KnownTimingSlots);
 
     /// <summary>Creates the cache over <paramref name="client"/>.</summary>
     /// <param name="client">The client; the cache does not dispose it.</param>
@@ -54,8 +63,15 @@ public sealed class BallastDistributedCache : IBufferDistributedCache
     /// <inheritdoc />
     public async Task<byte[]?> GetAsync(string key, CancellationToken token = default)
     {
-        var stored = await ReadAsync(MapKey(key), token).ConfigureAwait(false);
-        return stored?[..^EntryTiming.Length];
+        var writer = TrailerStrippingWriter.RentForArray();
+        try
+        {
+            return await ReadAsync(key, writer, token).ConfigureAwait(false) ? writer.Commit() : null;
+        }
+        finally
+        {
+            TrailerStrippingWriter.Return(writer);
+        }
     }
 
     /// <inheritdoc />
@@ -66,40 +82,15 @@ public sealed class BallastDistributedCache : IBufferDistributedCache
     public async ValueTask<bool> TryGetAsync(string key, IBufferWriter<byte> destination, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        var mapped = MapKey(key);
-        if (_windows.TryGetValue(mapped, out var known) && known.IsSliding)
-        {
-            // Sliding: renew in the read's own request, which only the array read can do.
-            var stored = await ReadAsync(mapped, token).ConfigureAwait(false);
-            if (stored is null)
-            {
-                return false;
-            }
-
-            destination.Write(stored.AsSpan(0, stored.Length - EntryTiming.Length));
-            return true;
-        }
-
         var writer = TrailerStrippingWriter.Rent(destination);
         try
         {
-            BufferedGetResult read;
-            try
-            {
-                read = await _client.GetAsync(mapped, writer, token).ConfigureAwait(false);
-            }
-            catch (MemcachedException) when (writer.Timing is null)
-            {
-                // A value shorter than the trailer: not one of this cache's entries.
-                return false;
-            }
-
-            if (!read.IsHit || read.Flags != EntryFlags || writer.Timing is not { } timing)
+            if (!await ReadAsync(key, writer, token).ConfigureAwait(false))
             {
                 return false;
             }
 
-            await ReconcileAsync(mapped, timing, renewedWith: null, token).ConfigureAwait(false);
+            writer.Commit();
             return true;
         }
         finally
@@ -111,7 +102,7 @@ public sealed class BallastDistributedCache : IBufferDistributedCache
     /// <inheritdoc />
     public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => SetAsync(key, value, options).GetAwaiter().GetResult();
 
-    /// <inheritdoc />
+    /// <inheritdoc cref="SetAsync(string, ReadOnlySequence{byte}, DistributedCacheEntryOptions, CancellationToken)"/>
     public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -121,15 +112,28 @@ public sealed class BallastDistributedCache : IBufferDistributedCache
     /// <inheritdoc />
     public void Set(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options) => WriteAsync(key, value, options, default).AsTask().GetAwaiter().GetResult();
 
-    /// <inheritdoc />
+    /// <summary>Stores an entry.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="options">Its expiration.</param>
+    /// <param name="token">Cancels the wait, not the store.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The absolute expiration is not in the future (<c>ParamName</c> "AbsoluteExpiration", as RedisCache), or the relative or sliding expiration is not positive.</exception>
+    /// <exception cref="ServerUnavailableException">The entry was not stored (its server is down or fenced); the message names the key and the server.</exception>
+    /// <exception cref="MemcachedException">The store's fate is unknown (timeout, lost connection); Ballast has invalidated the key or fenced its server.</exception>
     public ValueTask SetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token = default)
         => WriteAsync(key, value, options, token);
 
     /// <inheritdoc />
     public void Refresh(string key) => RefreshAsync(key).GetAwaiter().GetResult();
 
-    /// <inheritdoc />
-    public async Task RefreshAsync(string key, CancellationToken token = default) => await ReadAsync(MapKey(key), token).ConfigureAwait(false);
+    /// <summary>
+    /// Renews a sliding entry's window in one request that fetches no value; an entry without one is left as it is
+    /// (the request still checks that). A missing entry is not an error.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="token">Cancels the wait.</param>
+    /// <exception cref="ServerUnavailableException">The entry's server is down or fenced, or this frontend's view of the pool is not fresh: nothing was renewed.</exception>
+    public Task RefreshAsync(string key, CancellationToken token = default) => RenewAsync(key, token).AsTask();
 
     /// <inheritdoc />
     public void Remove(string key) => RemoveAsync(key).GetAwaiter().GetResult();
@@ -141,123 +145,143 @@ public sealed class BallastDistributedCache : IBufferDistributedCache
     public async Task RemoveAsync(string key, CancellationToken token = default)
     {
         var mapped = MapKey(key);
-        _windows.TryRemove(mapped, out _);
+        _known.Forget(key);
         await _client.DeleteAsync(mapped, token).ConfigureAwait(false);
     }
 
-    /// <summary>Reads an entry (value and trailer), renewing a sliding one; null on a miss or a foreign value.</summary>
-    private async ValueTask<byte[]?> ReadAsync(string mapped, CancellationToken token)
+    /// <summary>
+    /// Reads an entry into <paramref name="writer"/> (nothing committed yet), renewing a sliding one in the same
+    /// request; false on a miss, a foreign value or a passed deadline.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadAsync(string key, TrailerStrippingWriter writer, CancellationToken token)
     {
-        TimeSpan? renewedWith = null;
-        GetResult read;
-        if (_windows.TryGetValue(mapped, out var known) && known.IsSliding)
+        var known = _known.Find(key);
+        var mapped = known?.Mapped ?? MapKey(key);
+        var expected = known?.Timing ?? _known.Guess;
+        var read = expected.IsSliding
+            ? await _client.GetAndTouchAsync(mapped, expected.TimeToLive(_time.GetUtcNow()), writer, token).ConfigureAwait(false)
+            : await _client.GetAsync(mapped, writer, token).ConfigureAwait(false);
+        if (!read.IsHit || !writer.HasEntry || !EntryTiming.TryReadWindow(read.Flags, out var window))
         {
-            if (known.TimeToLive(_time.GetUtcNow()) is not { } ttl)
-            {
-                _windows.TryRemove(mapped, out _);
-                return null;
-            }
-
-            renewedWith = ttl;
-            read = await _client.GetAndTouchAsync(mapped, ttl, token).ConfigureAwait(false);
-        }
-        else
-        {
-            read = await _client.GetAsync(mapped, token).ConfigureAwait(false);
+            return false;
         }
 
-        if (read.Value is not { Length: >= EntryTiming.Length } value || read.Flags != EntryFlags)
+        var actual = new EntryTiming(window, writer.DeadlineUnixMilliseconds);
+        var now = _time.GetUtcNow();
+        if (actual.HasExpired(now))
         {
-            _windows.TryRemove(mapped, out _);
-            return null;
+            return false;
         }
 
-        await ReconcileAsync(mapped, EntryTiming.Read(value.AsSpan(value.Length - EntryTiming.Length)), renewedWith, token).ConfigureAwait(false);
-        return value;
+        await ReconcileAsync(key, mapped, known, expected, actual, now, token).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>
-    /// After a read: learns (or forgets) the entry's window, and sets the TTL it should have when the read did not
-    /// renew it (first read of a sliding entry here) or renewed it wrongly (the entry was rewritten with other
-    /// expiration by another instance).
+    /// After a read found <paramref name="actual"/> where the request assumed <paramref name="expected"/>: when the
+    /// request left memcached with another TTL than the entry needs (it renewed with another window or none, or touched
+    /// an entry that has none), a second request sets the right one. Then the finding is learned.
     /// </summary>
-    private async ValueTask ReconcileAsync(string mapped, EntryTiming timing, TimeSpan? renewedWith, CancellationToken token)
+    private async ValueTask ReconcileAsync(string key, string mapped, KnownEntry? known, EntryTiming expected, EntryTiming actual, DateTimeOffset now, CancellationToken token)
     {
-        if (timing.IsSliding)
+        var wrong = !actual.RenewsLike(expected, now);
+        if (!wrong && (known is null ? !(actual.IsSliding && actual.HasDeadline) : known.Timing == actual))
         {
-            Learn(mapped, timing);
-        }
-        else
-        {
-            _windows.TryRemove(mapped, out _);
-        }
-
-        var due = timing.TimeToLive(_time.GetUtcNow());
-        var fixedAndUntouched = !timing.IsSliding && renewedWith is null;
-        if (fixedAndUntouched || due is null || (renewedWith is { } sent && Math.Abs((sent - due.Value).TotalSeconds) < 1))
-        {
+            // The common case: what this instance knew was right, and there is nothing new to record.
             return;
         }
 
-        await _client.TouchAsync(mapped, due.Value, token).ConfigureAwait(false);
+        if (wrong && (actual.IsSliding || expected.IsSliding))
+        {
+            await _client.GetMetadataAsync(mapped, actual.TimeToLive(now), token).ConfigureAwait(false);
+        }
+
+        _known.Learn(key, mapped, actual, fromWrite: false, guessWasWrong: wrong && known is null);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask RenewAsync(string key, CancellationToken token)
+    {
+        var known = _known.Find(key);
+        var mapped = known?.Mapped ?? MapKey(key);
+        var expected = known?.Timing ?? _known.Guess;
+        var now = _time.GetUtcNow();
+        var read = await _client.GetMetadataAsync(mapped, expected.IsSliding ? expected.TimeToLive(now) : null, token).ConfigureAwait(false);
+        if (!read.IsHit)
+        {
+            ThrowIfUnreachable(key, mapped, "refreshed");
+            return;
+        }
+
+        if (!EntryTiming.TryReadWindow(read.Flags, out var window) || window == expected.WindowSeconds)
+        {
+            // The window it was renewed with (or none, and it has none), or a foreign value: nothing to correct.
+            return;
+        }
+
+        if (window > 0)
+        {
+            // Another window: renew with it. Its deadline is in the value, which a refresh does not read; the TTL may
+            // then outlast the deadline by up to the window, and reads still miss from the deadline on.
+            var timing = new EntryTiming(window, 0);
+            await _client.GetMetadataAsync(mapped, timing.TimeToLive(now), token).ConfigureAwait(false);
+            _known.Learn(key, mapped, timing, fromWrite: false, guessWasWrong: true);
+            return;
+        }
+
+        // An entry without a window that this refresh touched: its TTL comes from its deadline, which is in its value.
+        var writer = TrailerStrippingWriter.RentForArray();
+        try
+        {
+            await ReadAsync(key, writer, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            TrailerStrippingWriter.Return(writer);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token)
     {
         ArgumentNullException.ThrowIfNull(options);
         var mapped = MapKey(key);
-        var timing = TimingOf(key, options);
-        var ttl = timing.TimeToLive(_time.GetUtcNow()) ?? throw new ArgumentOutOfRangeException(nameof(options), options.AbsoluteExpiration, $"Key '{key}': the absolute expiration must be in the future.");
-        var length = checked((int)value.Length + EntryTiming.Length);
+        var now = _time.GetUtcNow();
+        var timing = EntryTiming.For(key, options, now);
+        var length = checked((int)value.Length + EntryTiming.TrailerLength);
         var buffer = ArrayPool<byte>.Shared.Rent(length);
+        StoreResult stored;
         try
         {
             value.CopyTo(buffer);
-            timing.Write(buffer.AsSpan(length - EntryTiming.Length, EntryTiming.Length));
-            await _client.SetAsync(mapped, buffer.AsMemory(0, length), ttl, EntryFlags, token).ConfigureAwait(false);
+            timing.WriteTrailer(buffer.AsSpan(length - EntryTiming.TrailerLength, EntryTiming.TrailerLength));
+            stored = await _client.SetAsync(mapped, buffer.AsMemory(0, length), timing.TimeToLive(now), timing.Flags, token).ConfigureAwait(false);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        if (timing.IsSliding)
+        if (!stored.IsStored)
         {
-            Learn(mapped, timing);
+            _known.Forget(key);
+            var server = _client.Locate(mapped);
+            throw new ServerUnavailableException($"Key '{key}' was not stored in the distributed cache: its server {server} answered {stored.Status} (down or fenced for this frontend); readers miss it or read the value it had before.", server);
         }
-        else
-        {
-            _windows.TryRemove(mapped, out _);
-        }
+
+        _known.Learn(key, mapped, timing, fromWrite: true, guessWasWrong: false);
     }
 
-    private EntryTiming TimingOf(string key, DistributedCacheEntryOptions options)
+    /// <summary>After a miss of a request that had to land (a refresh): throws when the key's server could not be asked.</summary>
+    private void ThrowIfUnreachable(string key, string mapped, string what)
     {
-        var now = _time.GetUtcNow();
-        var deadline = options.AbsoluteExpiration ?? (options.AbsoluteExpirationRelativeToNow is { } relative ? now + relative : null);
-        if (deadline is { } d && d <= now)
+        var server = _client.Locate(mapped);
+        var state = _client.GetServerState(server);
+        if (state != ServerState.Up || !_client.IsSharedViewFresh)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), d, $"Key '{key}': the absolute expiration must be in the future.");
+            throw new ServerUnavailableException($"Key '{key}' was not {what}: its server {server} is {(state == ServerState.Up ? "up, but this frontend's view of the pool is not fresh" : state.ToString().ToLowerInvariant())}, so the request was not answered.", server);
         }
-
-        if (options.SlidingExpiration is { } sliding && sliding <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), sliding, $"Key '{key}': the sliding expiration must be positive.");
-        }
-
-        var window = options.SlidingExpiration is { } s ? (uint)Math.Min(uint.MaxValue, Math.Ceiling(s.TotalSeconds)) : 0u;
-        var deadlineSeconds = deadline is { } dl ? (uint)Math.Min(uint.MaxValue, Math.Ceiling(dl.ToUnixTimeMilliseconds() / 1000.0)) : 0u;
-        return new EntryTiming(window, deadlineSeconds);
-    }
-
-    private void Learn(string mapped, EntryTiming timing)
-    {
-        if (_windows.Count >= MaxLearnedWindows)
-        {
-            _windows.Clear();
-        }
-
-        _windows[mapped] = timing;
     }
 
     /// <summary>The memcached key for a cache key: the prefix and the key, or the prefix and the key's SHA-256 when memcached cannot take that.</summary>
@@ -265,7 +289,7 @@ public sealed class BallastDistributedCache : IBufferDistributedCache
     {
         ArgumentNullException.ThrowIfNull(key);
         var candidate = _prefix.Length == 0 ? key : _prefix + key;
-        if (candidate.Length > 0 && Encoding.UTF8.GetByteCount(candidate) <= 250 && !candidate.AsSpan().ContainsAnyInRange('\0', ' ') && !candidate.Contains('\u007f', StringComparison.Ordinal))
+        if (candidate.Length > 0 && candidate.Length <= 250 && !candidate.AsSpan().ContainsAnyInRange('\0', ' ') && !candidate.Contains('\u007f', StringComparison.Ordinal) && Encoding.UTF8.GetByteCount(candidate) <= 250)
         {
             return candidate;
         }

@@ -71,7 +71,11 @@ public static class BallastServiceCollectionExtensions
     /// <summary>
     /// Registers an <see cref="IDistributedCache"/> that is also an <see cref="IBufferDistributedCache"/>, over the
     /// client registered by <c>AddBallast</c> (the default one, or <see cref="BallastDistributedCacheOptions.ClientName"/>).
-    /// HybridCache (<c>AddHybridCache</c>) and FusionCache pick it up as their second level.
+    /// HybridCache (<c>AddHybridCache</c>) and FusionCache pick it up as their second level. As
+    /// <c>AddStackExchangeRedisCache</c> does, it replaces an <see cref="IDistributedCache"/> registered before (by
+    /// <c>AddDistributedMemoryCache</c>, say). The cache's options go through the options system: bind them with
+    /// <see cref="AddBallastDistributedCache(IServiceCollection, IConfiguration)"/> or
+    /// <c>services.Configure&lt;BallastDistributedCacheOptions&gt;(...)</c>; they are validated when the host starts.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the cache's options (key prefix, client name); optional.</param>
@@ -79,23 +83,60 @@ public static class BallastServiceCollectionExtensions
     public static IServiceCollection AddBallastDistributedCache(this IServiceCollection services, Action<BallastDistributedCacheOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var options = new BallastDistributedCacheOptions();
-        configure?.Invoke(options);
-        services.TryAddSingleton(sp => new BallastDistributedCache(
-            options.ClientName is null ? sp.GetRequiredService<IMemcachedClient>() : sp.GetRequiredKeyedService<IMemcachedClient>(options.ClientName),
-            options,
-            sp.GetService<TimeProvider>() ?? TimeProvider.System));
-        services.TryAddSingleton<IDistributedCache>(sp => sp.GetRequiredService<BallastDistributedCache>());
-        services.TryAddSingleton<IBufferDistributedCache>(sp => sp.GetRequiredService<BallastDistributedCache>());
+        var options = services.AddOptions<BallastDistributedCacheOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BallastDistributedCacheOptions>, BallastDistributedCacheOptionsValidator>());
+        services.TryAddSingleton(sp =>
+        {
+            var settings = sp.GetRequiredService<IOptions<BallastDistributedCacheOptions>>().Value;
+            return new BallastDistributedCache(
+                settings.ClientName is null ? sp.GetRequiredService<IMemcachedClient>() : sp.GetRequiredKeyedService<IMemcachedClient>(settings.ClientName),
+                settings,
+                sp.GetService<TimeProvider>() ?? TimeProvider.System);
+        });
+        if (!services.Any(d => d.ServiceType == typeof(IDistributedCache) && d.ImplementationFactory == CacheFactory))
+        {
+            services.Add(ServiceDescriptor.Singleton(typeof(IDistributedCache), CacheFactory));
+            services.Add(ServiceDescriptor.Singleton(typeof(IBufferDistributedCache), CacheFactory));
+        }
+
         return services;
     }
 
-    /// <summary>Registers the default client from <paramref name="section"/> and the distributed cache over it.</summary>
+    /// <summary>
+    /// Registers the distributed cache (see <see cref="AddBallastDistributedCache(IServiceCollection, Action{BallastDistributedCacheOptions}?)"/>)
+    /// with its options bound from <paramref name="section"/>, e.g. <c>builder.Configuration.GetSection("DistributedCache")</c>
+    /// holding <c>{"KeyPrefix": "app:", "ClientName": "sessions"}</c>. A key that names no option fails the start with
+    /// an <see cref="OptionsValidationException"/> naming it. The client itself comes from <c>AddBallast</c>.
+    /// </summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="section">The configuration section of the client.</param>
+    /// <param name="section">The configuration section of the cache's options.</param>
     /// <returns><paramref name="services"/>.</returns>
     public static IServiceCollection AddBallastDistributedCache(this IServiceCollection services, IConfiguration section)
-        => services.AddBallast(section).AddBallastDistributedCache();
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        var path = section is IConfigurationSection s ? s.Path : "(configuration root)";
+        return services.AddBallastDistributedCache(options =>
+        {
+            try
+            {
+                section.Bind(options, binder => binder.ErrorOnUnknownConfiguration = true);
+            }
+            catch (InvalidOperationException error)
+            {
+                throw new OptionsValidationException(Options.Options.DefaultName, typeof(BallastDistributedCacheOptions), [$"Configuration section '{path}': {error.Message}"]);
+            }
+        });
+    }
+
+    // One delegate for both interfaces, so that a second AddBallastDistributedCache call adds nothing twice.
+    private static readonly Func<IServiceProvider, object> CacheFactory = sp => sp.GetRequiredService<BallastDistributedCache>();
 
     private static IServiceCollection AddBallastClient(this IServiceCollection services, string? name, string settingsPath, Action<MemcachedClientOptions> configure)
     {

@@ -55,6 +55,12 @@ public interface IMemcachedClient : IAsyncDisposable, IDisposable
     /// <inheritdoc cref="MemcachedClient.GetAndTouchAsync(string, TimeSpan, CancellationToken)"/>
     ValueTask<GetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default);
 
+    /// <inheritdoc cref="MemcachedClient.GetAndTouchAsync(string, TimeSpan, IBufferWriter{byte}, CancellationToken)"/>
+    ValueTask<BufferedGetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, IBufferWriter<byte> destination, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="MemcachedClient.GetMetadataAsync(string, TimeSpan?, CancellationToken)"/>
+    ValueTask<BufferedGetResult> GetMetadataAsync(string key, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
+
     /// <inheritdoc cref="MemcachedClient.GetOrCreateAsync{T}(string, Func{CancellationToken, ValueTask{T}}, TimeSpan?, CancellationToken)"/>
     [RequiresUnreferencedCode("System.Text.Json reflects over T unless MemcachedClientOptions.JsonSerializerOptions carries a source-generated resolver; for AOT pass a JsonTypeInfo<T>.")]
     [RequiresDynamicCode("System.Text.Json may generate code for T at run time; for AOT pass a JsonTypeInfo<T>.")]

@@ -34,11 +34,49 @@ public sealed partial class MemcachedClient
     {
         ArgumentNullException.ThrowIfNull(destination);
         var cacheKey = Key(key);
-        return Observe("get", cacheKey).Track(_pool.Ready.IsCompleted ? _strategy.GetIntoAsync(cacheKey, destination, cancellationToken) : GetIntoWhenReadyAsync(cacheKey, destination, cancellationToken), IsHit);
+        return GetIntoAsync("get", cacheKey, destination, -1, cancellationToken);
     }
 
-    private ValueTask<BufferedGetResult> GetIntoWhenReadyAsync(Protocol.CacheKey cacheKey, IBufferWriter<byte> destination, CancellationToken cancellationToken)
-        => WhenReady(() => _strategy.GetIntoAsync(cacheKey, destination, cancellationToken), cancellationToken);
+    /// <summary>
+    /// Reads a key into <paramref name="destination"/> and sets its time to live in the same request, as a read (see
+    /// <see cref="GetAsync(string, IBufferWriter{byte}, CancellationToken)"/>): a down, stalled or fenced server gives
+    /// a miss. Under the <see cref="FailoverPolicy.Offline"/> policy the read allocates nothing.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="timeToLive">The new time to live; zero for none (the item never expires).</param>
+    /// <param name="destination">Where a hit's value is appended; left alone on a miss.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <exception cref="InvalidCacheKeyException">The key breaks memcached's rules.</exception>
+    /// <exception cref="MemcachedException">The destination refused the value (the message names key and server).</exception>
+    public ValueTask<BufferedGetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, IBufferWriter<byte> destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var cacheKey = Key(key);
+        return GetIntoAsync("get_and_touch", cacheKey, destination, Seconds(timeToLive, key), cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads a key's client flags and CAS without its value, and sets its time to live in the same request when
+    /// <paramref name="timeToLive"/> is given: a touch that tells what it touched. On a hit
+    /// <see cref="BufferedGetResult.Length"/> is 0 (nothing is read). As a read, a down, stalled or fenced server gives a
+    /// miss. Under the <see cref="FailoverPolicy.Offline"/> policy the value never leaves the server; the other
+    /// policies need it to tell the newest replica or the outage's gutter entry, and read it to drop it.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="timeToLive">The new time to live (zero for none); null leaves it.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <exception cref="InvalidCacheKeyException">The key breaks memcached's rules.</exception>
+    public ValueTask<BufferedGetResult> GetMetadataAsync(string key, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
+    {
+        var cacheKey = Key(key);
+        return GetIntoAsync(timeToLive is null ? "get_metadata" : "touch", cacheKey, null, timeToLive is { } ttl ? Seconds(ttl, key) : -1, cancellationToken);
+    }
+
+    private ValueTask<BufferedGetResult> GetIntoAsync(string operation, Protocol.CacheKey cacheKey, IBufferWriter<byte>? destination, long touchSeconds, CancellationToken cancellationToken)
+        => Observe(operation, cacheKey).Track(_pool.Ready.IsCompleted ? _strategy.GetIntoAsync(cacheKey, destination, touchSeconds, cancellationToken) : GetIntoWhenReadyAsync(cacheKey, destination, touchSeconds, cancellationToken), IsHit);
+
+    private ValueTask<BufferedGetResult> GetIntoWhenReadyAsync(Protocol.CacheKey cacheKey, IBufferWriter<byte>? destination, long touchSeconds, CancellationToken cancellationToken)
+        => WhenReady(() => _strategy.GetIntoAsync(cacheKey, destination, touchSeconds, cancellationToken), cancellationToken);
 
     /// <summary>Reads a key and decodes it as UTF-8; null on a miss.</summary>
     public async ValueTask<string?> GetStringAsync(string key, CancellationToken cancellationToken = default)

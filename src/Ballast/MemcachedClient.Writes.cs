@@ -158,15 +158,15 @@ public sealed partial class MemcachedClient
     /// envelope (a tombstone is a miss).
     /// </summary>
     public ValueTask<GetResult> GetAndTouchAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
-        => Observe("get_and_touch", Key(key)).Track(GetAndTouchCoreAsync(key, timeToLive, cancellationToken), IsHit);
-
-    private async ValueTask<GetResult> GetAndTouchCoreAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken)
     {
         var cacheKey = Key(key);
         var seconds = Seconds(timeToLive, key);
-        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
-        return await _strategy.GetAndTouchAsync(cacheKey, seconds, cancellationToken).ConfigureAwait(false);
+        return Observe("get_and_touch", cacheKey).Track(_pool.Ready.IsCompleted ? _strategy.GetAndTouchAsync(cacheKey, seconds, cancellationToken) : GetAndTouchWhenReadyAsync(cacheKey, seconds, cancellationToken), IsHit);
     }
+
+    // Apart from GetAndTouchAsync, so its lambda's closure is allocated only on this slow path, as GetAsync's is.
+    private ValueTask<GetResult> GetAndTouchWhenReadyAsync(Protocol.CacheKey cacheKey, long seconds, CancellationToken cancellationToken)
+        => WhenReady(() => _strategy.GetAndTouchAsync(cacheKey, seconds, cancellationToken), cancellationToken);
 
     private ValueTask<StoreResult> StoreAsync(string key, ReadOnlyMemory<byte> value, StoreMode mode, TimeSpan? ttl, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
     {

@@ -28,6 +28,15 @@ internal sealed class BenchReport
 
     public string? MgblastNote { get; set; }
 
+    /// <summary>memcaslap's own CPU time per operation (its TPS times its run time).</summary>
+    public double? MemcaslapCpuMicrosPerOp { get; set; }
+
+    /// <summary>mgblast's own CPU time per key, over its slices.</summary>
+    public double? MgblastCpuMicrosPerKey { get; set; }
+
+    /// <summary>The server's CPU time per key while mgblast ran: what one request costs memcached at the ceiling.</summary>
+    public double? MgblastServerCpuMicrosPerKey { get; set; }
+
     public List<(string Name, bool? Pass, string Detail)> Targets { get; } = [];
 
     public bool Failed => Targets.Any(t => t.Pass == false);
@@ -154,7 +163,7 @@ internal static class BenchRunner
             report.OperationTimeoutMs = options.OperationTimeout.TotalMilliseconds;
             var keys = BallastLoad.KeyNames(s.Keys);
             var value = BallastLoad.Value(s.ValueSize);
-            var load = new LoadSettings(s.Concurrency, s.Duration, s.ValueSize, s.Keys, s.GetRatio, s.Multiget, s.IntoBuffer);
+            var load = new LoadSettings(s.Concurrency, s.Duration, s.ValueSize, s.Keys, s.GetRatio, s.Multiget, s.IntoBuffer, started.Count == 1 ? started[0].Pid : 0);
             var warmup = load with { Duration = s.Warmup };
 
             await using (var client = new MemcachedClient(options))
@@ -173,6 +182,9 @@ internal static class BenchRunner
                     // The ceiling is measured in slices between Ballast's, so both see the machine in the same state.
                     var slices = Math.Clamp((int)(s.Duration.TotalSeconds / 2), 1, 5);
                     var ceilings = new List<double>();
+                    double mgblastKeys = 0;
+                    var mgblastCpu = TimeSpan.Zero;
+                    var serverCpuUnderMgblast = TimeSpan.Zero;
                     await log.WriteLineAsync($"  measuring Ballast for {s.Duration.TotalSeconds:0.###} s in {slices} slice(s), each followed by mgblast for as long: mgblast {servers[0].Port} 2 200 {(s.Duration / slices).TotalSeconds:0.###}").ConfigureAwait(false);
                     report.Ballast = await BallastLoad.RunInterleavedAsync(
                         client,
@@ -182,13 +194,19 @@ internal static class BenchRunner
                         slices,
                         async duration =>
                         {
-                            if (await RunMgblastSliceAsync(report, mgblast, servers[0], duration, cancellationToken).ConfigureAwait(false) is { } keysPerSecond)
+                            var serverBefore = load.ServerPid > 0 ? ProcessCpu.Of(load.ServerPid) : TimeSpan.Zero;
+                            if (await RunMgblastSliceAsync(report, mgblast, servers[0], duration, cancellationToken).ConfigureAwait(false) is { } slice)
                             {
-                                ceilings.Add(keysPerSecond);
+                                ceilings.Add(slice.KeysPerSecond);
+                                mgblastKeys += slice.KeysPerSecond * duration.TotalSeconds;
+                                mgblastCpu += slice.Cpu;
+                                serverCpuUnderMgblast += load.ServerPid > 0 ? ProcessCpu.Of(load.ServerPid) - serverBefore : TimeSpan.Zero;
                             }
                         },
                         cancellationToken).ConfigureAwait(false);
                     report.MgblastKeysPerSecond = ceilings.Count == slices ? ceilings.Average() : null;
+                    report.MgblastCpuMicrosPerKey = mgblastKeys > 0 ? mgblastCpu.TotalMicroseconds / mgblastKeys : null;
+                    report.MgblastServerCpuMicrosPerKey = mgblastKeys > 0 && load.ServerPid > 0 ? serverCpuUnderMgblast.TotalMicroseconds / mgblastKeys : null;
                 }
 
                 if (s.Down > 0)
@@ -263,6 +281,10 @@ internal static class BenchRunner
         await log.WriteLineAsync($"  running memcaslap {string.Join(' ', arguments)}").ConfigureAwait(false);
         var outcome = await ChildProcess.RunAsync("memcaslap", arguments, TimeSpan.FromSeconds(seconds + 30), cancellationToken).ConfigureAwait(false);
         report.Memcaslap = Memcaslap.Parse(outcome.Output);
+        if (report.Memcaslap is { Tps: > 0 } parsed)
+        {
+            report.MemcaslapCpuMicrosPerOp = outcome.Cpu.TotalMicroseconds / (parsed.Tps * seconds);
+        }
         if (report.Memcaslap is null)
         {
             var tail = outcome.Output.Length > 400 ? outcome.Output[^400..] : outcome.Output;
@@ -301,8 +323,8 @@ internal static class BenchRunner
         return binary;
     }
 
-    /// <summary>Runs mgblast (2 connections, 200 deep) for <paramref name="duration"/>; its keys/s, or null with a note.</summary>
-    private static async Task<double?> RunMgblastSliceAsync(BenchReport report, string binary, ServerEndPoint server, TimeSpan duration, CancellationToken cancellationToken)
+    /// <summary>Runs mgblast (2 connections, 200 deep) for <paramref name="duration"/>; its keys/s and CPU time, or null with a note.</summary>
+    private static async Task<(double KeysPerSecond, TimeSpan Cpu)?> RunMgblastSliceAsync(BenchReport report, string binary, ServerEndPoint server, TimeSpan duration, CancellationToken cancellationToken)
     {
         var arguments = new[] { server.Port.ToString(Inv), "2", "200", duration.TotalSeconds.ToString("0.###", Inv) };
         var outcome = await ChildProcess.RunAsync(binary, arguments, duration + TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
@@ -312,7 +334,7 @@ internal static class BenchRunner
             report.MgblastNote = outcome.TimedOut ? "mgblast timed out and was killed" : $"mgblast printed no result (exit {outcome.ExitCode}): {outcome.Output.Trim()}";
         }
 
-        return keysPerSecond;
+        return keysPerSecond is { } k ? (k, outcome.Cpu) : null;
     }
 
     internal static void EvaluateTargets(BenchReport report)
@@ -387,6 +409,7 @@ internal static class BenchRunner
         var unit = b.KeysPerOp > 1 ? "keys/s" : "ops/s";
         Line($"  Ballast: {(b.KeysPerOp > 1 ? b.KeysPerSecond : b.OpsPerSecond),12:N0} {unit}  ({b.Ops:N0} ops in {b.Elapsed.TotalSeconds:0.00} s, {b.Errors} errors)");
         Line($"           p50 {b.P50Ms:0.000} ms  p99 {b.P99Ms:0.000} ms  p99.9 {b.P999Ms:0.000} ms  max {b.MaxMs:0.000} ms  alloc {b.AllocBytesPerOp:0} B/op  hits {b.HitRatio:P2} of {b.KeysRead:N0} keys read");
+        Line($"           client CPU {b.ClientCpuMicrosPerOp:0.00} us/op{(b.ServerCpu > TimeSpan.Zero ? $"  server CPU {b.ServerCpuMicrosPerOp:0.00} us/op" : string.Empty)}");
         if (r.Degraded is { } d)
         {
             Line($"  Ballast, {r.Settings.Down} down: {d.OpsPerSecond,12:N0} ops/s  p50 {d.P50Ms:0.000} ms  p99 {d.P99Ms:0.000} ms  p99.9 {d.P999Ms:0.000} ms  max {d.MaxMs:0.000} ms  alloc {d.AllocBytesPerOp:0} B/op");
@@ -394,7 +417,7 @@ internal static class BenchRunner
 
         if (r.Memcaslap is { } m)
         {
-            Line($"  memcaslap: {m.Tps,12:N0} TPS  get p99 {(m.GetP99Microseconds is { } p ? (p / 1000).ToString("0.000", Inv) + " ms" : "n/a")}  -> Ballast/memcaslap {(b.KeysPerOp > 1 ? b.KeysPerSecond : b.OpsPerSecond) / m.Tps:0.00}x");
+            Line($"  memcaslap: {m.Tps,12:N0} TPS  get p99 {(m.GetP99Microseconds is { } p ? (p / 1000).ToString("0.000", Inv) + " ms" : "n/a")}  client CPU {(r.MemcaslapCpuMicrosPerOp is { } mc ? mc.ToString("0.00", Inv) + " us/op" : "n/a")}  -> Ballast/memcaslap {(b.KeysPerOp > 1 ? b.KeysPerSecond : b.OpsPerSecond) / m.Tps:0.00}x");
         }
         else if (r.MemcaslapNote is not null)
         {
@@ -403,7 +426,7 @@ internal static class BenchRunner
 
         if (r.MgblastKeysPerSecond is { } g)
         {
-            Line($"  mgblast (ceiling): {g,12:N0} keys/s  -> Ballast share {b.KeysPerSecond / g:P1}");
+            Line($"  mgblast (ceiling): {g,12:N0} keys/s  client CPU {(r.MgblastCpuMicrosPerKey is { } gc ? gc.ToString("0.00", Inv) + " us/key" : "n/a")}  server CPU {(r.MgblastServerCpuMicrosPerKey is { } gs ? gs.ToString("0.00", Inv) + " us/key" : "n/a")}  -> Ballast share {b.KeysPerSecond / g:P1}");
         }
         else if (r.MgblastNote is not null)
         {
@@ -465,6 +488,11 @@ internal static class BenchRunner
         json.WriteNumber("p999_ms", Math.Round(b.P999Ms, 4));
         json.WriteNumber("max_ms", Math.Round(b.MaxMs, 4));
         json.WriteNumber("alloc_bytes_per_op", Math.Round(b.AllocBytesPerOp, 1));
+        json.WriteNumber("client_cpu_us_per_op", Math.Round(b.ClientCpuMicrosPerOp, 3));
+        if (b.ServerCpu > TimeSpan.Zero)
+        {
+            json.WriteNumber("server_cpu_us_per_op", Math.Round(b.ServerCpuMicrosPerOp, 3));
+        }
         json.WriteNumber("errors", b.Errors);
         json.WriteNumber("keys_read", b.KeysRead);
         json.WriteNumber("hit_ratio", Math.Round(b.HitRatio, 6));
@@ -487,6 +515,10 @@ internal static class BenchRunner
             }
 
             json.WriteNumber("ratio_vs_memcaslap", Math.Round(b.KeysPerSecond / m.Tps, 3));
+            if (r.MemcaslapCpuMicrosPerOp is { } mc)
+            {
+                json.WriteNumber("memcaslap_cpu_us_per_op", Math.Round(mc, 3));
+            }
         }
         else if (r.MemcaslapNote is not null)
         {
@@ -497,6 +529,15 @@ internal static class BenchRunner
         {
             json.WriteNumber("mgblast_keys_per_sec", g);
             json.WriteNumber("share_of_mgblast", Math.Round(b.KeysPerSecond / g, 4));
+            if (r.MgblastCpuMicrosPerKey is { } gc)
+            {
+                json.WriteNumber("mgblast_cpu_us_per_key", Math.Round(gc, 3));
+            }
+
+            if (r.MgblastServerCpuMicrosPerKey is { } gs)
+            {
+                json.WriteNumber("mgblast_server_cpu_us_per_key", Math.Round(gs, 3));
+            }
         }
         else if (r.MgblastNote is not null)
         {

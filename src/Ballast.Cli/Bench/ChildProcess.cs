@@ -6,7 +6,8 @@ namespace Ballast.Cli.Bench;
 /// <summary>Runs a peer tool with a hard time limit: it is killed (with its children) when the limit passes.</summary>
 internal static class ChildProcess
 {
-    public sealed record Outcome(int ExitCode, string Output, bool TimedOut);
+    /// <summary>How the tool ended, what it printed, and its CPU time (user and system, its children included, as Linux counts it once reaped).</summary>
+    public sealed record Outcome(int ExitCode, string Output, bool TimedOut, TimeSpan Cpu = default);
 
     public static async Task<Outcome> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan limit, CancellationToken cancellationToken)
     {
@@ -22,6 +23,7 @@ internal static class ChildProcess
         }
 
         using var process = new Process { StartInfo = info };
+        var childrenCpuBefore = ProcessCpu.ReapedChildren();
         var output = new StringBuilder();
         var gate = new Lock();
         process.OutputDataReceived += (_, e) => Append(e.Data);
@@ -54,7 +56,7 @@ internal static class ChildProcess
         process.WaitForExit(1000);
         lock (gate)
         {
-            return new Outcome(timedOut ? -1 : process.ExitCode, output.ToString(), timedOut);
+            return new Outcome(timedOut ? -1 : process.ExitCode, output.ToString(), timedOut, ProcessCpu.ReapedChildren() - childrenCpuBefore);
         }
 
         void Append(string? line)

@@ -8,13 +8,15 @@ namespace Ballast.Failover;
 /// A get that copies a hit's value straight from the connection's receive buffer into the caller's
 /// <see cref="IBufferWriter{T}"/>: no array per read, and the command itself is pooled, so the read allocates nothing.
 /// It presents like <see cref="PresentedGetCommand"/>: lease placeholders and stale items are misses, and so is a
-/// failure of the server.
+/// failure of the server. It may also set the item's TTL in the same request (a get-and-touch), and without a
+/// destination it asks for no value at all (a touch that tells the item's flags).
 /// </summary>
 internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResult>
 {
     private IBufferWriter<byte>? _destination;
     private ServerEndPoint? _server;
     private Diagnostics.ErrorsAsMisses? _errors;
+    private long _touchSeconds = -1;
 
     private BufferedGetCommand(CacheKey key)
         : base(key)
@@ -22,20 +24,31 @@ internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResu
     }
 
     /// <summary>A command for one read, from the pool when one is free.</summary>
-    public static BufferedGetCommand Rent(CacheKey key, ServerEndPoint server, IBufferWriter<byte> destination, Diagnostics.ErrorsAsMisses? errors = null)
+    /// <param name="key">The key.</param>
+    /// <param name="server">The server asked, for error messages.</param>
+    /// <param name="destination">Where a hit's value goes; null to ask for no value (flags and CAS only).</param>
+    /// <param name="touchSeconds">Set the item's TTL in the same request (<c>T</c>) when 0 or more; -1 leaves it.</param>
+    /// <param name="errors">Where a failure turned into a miss is counted and logged (the server's).</param>
+    public static BufferedGetCommand Rent(CacheKey key, ServerEndPoint server, IBufferWriter<byte>? destination, long touchSeconds = -1, Diagnostics.ErrorsAsMisses? errors = null)
     {
         var command = CommandPool<BufferedGetCommand>.TryRent() ?? new BufferedGetCommand(key);
         command.CacheKey = key;
         command._server = server;
         command._errors = errors;
         command._destination = destination;
+        command._touchSeconds = touchSeconds;
         return command;
     }
 
     public override void WriteRequest(RequestBuffer buffer)
     {
         WriteCommandAndKey(buffer, "mg"u8);
-        buffer.Write(" v f c"u8);
+        buffer.Write(_destination is null ? " f c"u8 : " v f c"u8);
+        if (_touchSeconds >= 0)
+        {
+            buffer.WriteFlag((byte)'T', (ulong)_touchSeconds);
+        }
+
         WriteKeyFlagsAndOpaque(buffer);
         buffer.WriteCrlf();
     }
@@ -46,7 +59,12 @@ internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResu
         {
             case MetaResponseCode.End:
                 return BufferedGetResult.Miss;
-            case MetaResponseCode.Value:
+            case MetaResponseCode.Header when _destination is null:
+                // Flags and CAS only: nothing to copy, so nothing to claim.
+                return ServableRule.IsServable(response)
+                    ? new BufferedGetResult(0, (uint)response.GetUInt64Flag((byte)'f'), response.GetUInt64Flag((byte)'c'))
+                    : BufferedGetResult.Miss;
+            case MetaResponseCode.Value when _destination is not null:
                 // As FailoverStrategy.Present: a lease placeholder or a stale item is not a value a caller may see.
                 if (!ServableRule.IsServable(response))
                 {
@@ -123,6 +141,7 @@ internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResu
 
         ResetForReuse();
         _server = null;
+        _touchSeconds = -1;
         CacheKey = default;
         CommandPool<BufferedGetCommand>.Return(this);
     }

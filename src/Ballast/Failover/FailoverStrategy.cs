@@ -45,15 +45,24 @@ internal abstract class FailoverStrategy
     public abstract ValueTask<GetResult> GetAsync(CacheKey key, long leaseSeconds, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Reads a key into <paramref name="destination"/>. The default reads it as <see cref="GetAsync"/> does and copies
-    /// the value; a strategy whose reads need no unwrapping copies straight from the connection instead.
+    /// Reads a key into <paramref name="destination"/>, and sets its TTL in the same request when
+    /// <paramref name="touchSeconds"/> is 0 or more; without a destination, reads only its flags and CAS. The default
+    /// reads as <see cref="GetAsync"/> or <see cref="GetAndTouchAsync"/> does and copies the value; a strategy whose
+    /// reads need no unwrapping copies straight from the connection instead, and reads no value when none is wanted.
     /// </summary>
-    public virtual async ValueTask<BufferedGetResult> GetIntoAsync(CacheKey key, IBufferWriter<byte> destination, CancellationToken cancellationToken)
+    public virtual async ValueTask<BufferedGetResult> GetIntoAsync(CacheKey key, IBufferWriter<byte>? destination, long touchSeconds, CancellationToken cancellationToken)
     {
-        var result = await GetAsync(key, 0, cancellationToken).ConfigureAwait(false);
+        var result = touchSeconds >= 0
+            ? await GetAndTouchAsync(key, touchSeconds, cancellationToken).ConfigureAwait(false)
+            : await GetAsync(key, 0, cancellationToken).ConfigureAwait(false);
         if (result.Value is not { } value)
         {
             return BufferedGetResult.Miss;
+        }
+
+        if (destination is null)
+        {
+            return new BufferedGetResult(0, result.Flags, result.Cas);
         }
 
         // The value may have come from a replica or the gutter: no one server to name.

@@ -31,7 +31,7 @@ internal sealed class OfflineStrategy : FailoverStrategy
         return node.ExecuteAsync(PresentedGetCommand.Rent(key, node, leaseSeconds, EpochOf(node)), cancellationToken);
     }
 
-    public override ValueTask<BufferedGetResult> GetIntoAsync(CacheKey key, IBufferWriter<byte> destination, CancellationToken cancellationToken)
+    public override ValueTask<BufferedGetResult> GetIntoAsync(CacheKey key, IBufferWriter<byte>? destination, long touchSeconds, CancellationToken cancellationToken)
     {
         var node = Primary(key);
         if (!Access.IsReadable(node))
@@ -40,7 +40,19 @@ internal sealed class OfflineStrategy : FailoverStrategy
         }
 
         // Values are stored as they are under this policy, so they can go from the receive buffer to the caller's.
-        return node.ExecuteAsync(BufferedGetCommand.Rent(key, node.EndPoint, destination, node.Errors), cancellationToken);
+        return node.ExecuteAsync(BufferedGetCommand.Rent(key, node.EndPoint, destination, touchSeconds, node.Errors), cancellationToken);
+    }
+
+    /// <summary>As <see cref="GetAsync"/>'s hot path: the pooled command is awaited directly, with the touch in its request.</summary>
+    public override ValueTask<GetResult> GetAndTouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
+    {
+        var node = Primary(key);
+        if (!Access.IsReadable(node))
+        {
+            return new ValueTask<GetResult>(GetResult.Miss);
+        }
+
+        return node.ExecuteAsync(PresentedGetCommand.Rent(key, node, vivifySeconds: 0, EpochOf(node), touchSeconds: ttlSeconds), cancellationToken);
     }
 
     /// <summary>One batch (one round trip) per readable server; keys of unreadable servers are misses.</summary>

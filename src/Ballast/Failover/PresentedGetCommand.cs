@@ -20,11 +20,16 @@ internal sealed class PresentedGetCommand : GetCommand
     {
     }
 
-    /// <summary>A command for one read, from the pool when one is free.</summary>
-    public static PresentedGetCommand Rent(CacheKey key, ServerNode node, long vivifySeconds, long serverEpoch)
+    /// <summary>A command for one read (and touch, when <paramref name="touchSeconds"/> is 0 or more), from the pool when one is free.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="node">The server it is sent to.</param>
+    /// <param name="vivifySeconds">Above 0: on a miss, try to win a refill lease of that many seconds.</param>
+    /// <param name="serverEpoch">The server's epoch in the shared view now: a lease won by this read carries it.</param>
+    /// <param name="touchSeconds">Set the item's TTL in the same request when 0 or more; -1 leaves it.</param>
+    public static PresentedGetCommand Rent(CacheKey key, ServerNode node, long vivifySeconds, long serverEpoch, long touchSeconds = -1)
     {
         var command = CommandPool<PresentedGetCommand>.TryRent() ?? new PresentedGetCommand(key);
-        command.Reinitialize(key, withValue: true, touchSeconds: -1, vivifySeconds);
+        command.Reinitialize(key, withValue: true, touchSeconds, vivifySeconds);
         command._node = node;
         command._serverEpoch = serverEpoch;
         return command;

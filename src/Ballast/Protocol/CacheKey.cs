@@ -42,7 +42,8 @@ internal readonly struct CacheKey
     /// </summary>
     public ReadOnlySpan<byte> GetUtf8(Span<byte> destination)
     {
-        var written = Encoding.UTF8.GetBytes(Text, destination);
+        // As many bytes as characters: an ASCII key, copied narrowing (no UTF-8 encoder needed).
+        var written = ByteCount == Text.Length && Ascii.FromUtf16(Text, destination, out var ascii) == OperationStatus.Done ? ascii : Encoding.UTF8.GetBytes(Text, destination);
         return destination[..written];
     }
 
@@ -59,6 +60,15 @@ internal readonly struct CacheKey
         if (key.Length > MaxLength)
         {
             throw new InvalidCacheKeyException(key, $"a key must be at most {MaxLength} bytes of UTF-8, and this one has {key.Length} characters");
+        }
+
+        // Nearly every key is ASCII: its bytes are its characters, so it is checked where it is, without encoding it
+        // into a buffer first. Anything else, and every key that breaks a rule, takes the general path below, which
+        // words the error.
+        var chars = key.AsSpan();
+        if (Ascii.IsValid(chars) && chars.IndexOfAnyInRange('\0', ' ') < 0 && !chars.Contains('\u007f'))
+        {
+            return new CacheKey(key, key.Length, base64: false);
         }
 
         Span<byte> utf8 = stackalloc byte[MaxLength * 3];
@@ -110,7 +120,17 @@ internal readonly struct CacheKey
         if (!IsBase64)
         {
             var direct = buffer.GetSpan(ByteCount);
-            buffer.Advance(Encoding.UTF8.GetBytes(Text, direct));
+            if (ByteCount == Text.Length)
+            {
+                // ASCII (as many bytes as characters): copied narrowing, without the UTF-8 encoder.
+                Ascii.FromUtf16(Text, direct, out var ascii);
+                buffer.Advance(ascii);
+            }
+            else
+            {
+                buffer.Advance(Encoding.UTF8.GetBytes(Text, direct));
+            }
+
             return;
         }
 

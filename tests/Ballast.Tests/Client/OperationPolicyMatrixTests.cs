@@ -34,6 +34,7 @@ public sealed class OperationPolicyMatrixTests
         Assert.Equal("added", (await client.GetAsync(key + "-new")).AsString());
         Assert.False(await client.TouchAsync(key + "-absent", Minute));
         Assert.False((await client.GetAndTouchAsync(key + "-absent", Minute)).IsHit);
+        await AssertBufferedTouchesAsync(client, key + "-flagged");
 
         if (replicated)
         {
@@ -166,4 +167,19 @@ public sealed class OperationPolicyMatrixTests
     }
 
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    /// <summary>A get-and-touch into a buffer and a metadata read (flags, no value), as the distributed cache uses them.</summary>
+    private static async Task AssertBufferedTouchesAsync(MemcachedClient client, string key)
+    {
+        Assert.True((await client.SetAsync(key, Bytes("flagged"), Minute, flags: 42)).IsStored);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var read = await client.GetAndTouchAsync(key, Minute, buffer);
+        Assert.Equal(("flagged", 7, 42u), (Encoding.UTF8.GetString(buffer.WrittenSpan), read.Length, read.Flags));
+        var metadata = await client.GetMetadataAsync(key, Minute);
+        Assert.Equal((true, 0, 42u), (metadata.IsHit, metadata.Length, metadata.Flags));
+        Assert.Equal(42u, (await client.GetMetadataAsync(key)).Flags);
+        Assert.False((await client.GetMetadataAsync(key + "-absent", Minute)).IsHit);
+        Assert.False((await client.GetAndTouchAsync(key + "-absent", Minute, buffer)).IsHit);
+        Assert.Equal(7, buffer.WrittenCount);
+    }
 }

@@ -137,4 +137,54 @@ public sealed class ServiceRegistrationTests : IAsyncLifetime
         host.Dispose();
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await client.GetAsync("after-dispose"));
     }
+
+    [Fact]
+    public async Task The_distributed_caches_options_bind_from_configuration()
+    {
+        using var host = BallastHost.Build(
+            new Dictionary<string, string?>
+            {
+                ["Ballast:Servers"] = string.Join(",", _servers.EndPoints.Select(e => e.ToString())),
+                ["Ballast:SharedView:Bound"] = "00:00:10",
+                ["Sessions:Servers"] = string.Join(",", _servers.EndPoints.Select(e => e.ToString())),
+                ["Sessions:SharedView:Bound"] = "00:00:10",
+                ["DistributedCache:KeyPrefix"] = "bound:",
+                ["DistributedCache:ClientName"] = "sessions",
+            },
+            (s, configuration) =>
+            {
+                s.AddBallast(configuration.GetSection("Ballast"));
+                s.AddBallast("sessions", configuration.GetSection("Sessions"));
+                s.AddBallastDistributedCache(configuration.GetSection("DistributedCache"));
+            });
+        await host.StartAsync();
+
+        var cache = host.Services.GetRequiredService<IDistributedCache>();
+        await cache.SetStringAsync("from-config", "prefixed");
+        var sessions = host.Services.GetRequiredKeyedService<MemcachedClient>("sessions");
+        Assert.True((await sessions.GetAsync("bound:from-config")).IsHit);
+        Assert.False((await sessions.GetAsync("from-config")).IsHit);
+        Assert.Equal("bound:", host.Services.GetRequiredService<IOptions<Ballast.Extensions.BallastDistributedCacheOptions>>().Value.KeyPrefix);
+        await host.StopAsync();
+    }
+
+    [Theory]
+    [InlineData("DistributedCache:KeyPrefx", "app:", "KeyPrefx")]
+    [InlineData("DistributedCache:KeyPrefix", "has space:", "KeyPrefix")]
+    public async Task A_misspelt_or_invalid_distributed_cache_setting_fails_the_start_naming_it(string setting, string value, string named)
+    {
+        using var host = BallastHost.Build(
+            new Dictionary<string, string?>
+            {
+                ["Ballast:Servers"] = string.Join(",", _servers.EndPoints.Select(e => e.ToString())),
+                [setting] = value,
+            },
+            (s, configuration) =>
+            {
+                s.AddBallast(configuration.GetSection("Ballast"));
+                s.AddBallastDistributedCache(configuration.GetSection("DistributedCache"));
+            });
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
 }
