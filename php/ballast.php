@@ -13,6 +13,83 @@ class BallastException extends \RuntimeException
 }
 
 /**
+ * An application key that breaks the library's key rules (src/Ballast/Protocol/CacheKey.cs, SharedView/ReservedKeys.cs),
+ * refused before anything is sent. `rule` names the first rule broken: empty, length, encoding, control or reserved.
+ */
+final class InvalidKeyException extends BallastException
+{
+    public function __construct(public readonly string $key, public readonly string $rule, string $description)
+    {
+        parent::__construct("Invalid key '" . self::printable($key) . "': $description.");
+    }
+
+    /** The key as it may be shown in a message or a log: control bytes, DEL and non-ASCII bytes as \xNN, cut at 80 bytes. */
+    public static function printable(string $key): string
+    {
+        $shown = strlen($key) > 80 ? substr($key, 0, 80) . '...' : $key;
+        return (string) preg_replace_callback('/[^\x21-\x7E ]/', static fn (array $m) => sprintf('\\x%02X', ord($m[0])), $shown);
+    }
+}
+
+/**
+ * An application key that passed the library's rules: the only kind of key the bridge puts in a protocol line or hands
+ * to an extension. Same rules as the library's (a shared corpus, tests/corpus/keys.json, checks both): 1 to 250 bytes,
+ * valid UTF-8 (the library's keys are .NET strings, which cannot hold anything else), no bytes 0x00-0x20 or 0x7F (spaces
+ * and control characters, which would split or end a protocol line), and not under `ballast:`, where every pool keeps
+ * its view records and locks.
+ */
+final class Key
+{
+    public const MAX_LENGTH = 250;
+    public const RESERVED_PREFIX = 'ballast:';
+
+    private function __construct(public readonly string $text)
+    {
+    }
+
+    /** @throws InvalidKeyException the key breaks a rule; the message names the key and the rule */
+    public static function of(string $key): self
+    {
+        $broken = self::brokenRule($key);
+        if ($broken !== null) {
+            throw new InvalidKeyException($key, $broken[0], $broken[1]);
+        }
+
+        return new self($key);
+    }
+
+    /**
+     * The first rule a key breaks, in the library's order, as [rule, description]; null for a valid key.
+     * @return array{string, string}|null
+     */
+    public static function brokenRule(string $key): ?array
+    {
+        $length = strlen($key);
+        if ($length === 0) {
+            return ['empty', 'a key must be at least 1 byte long'];
+        }
+
+        if ($length > self::MAX_LENGTH) {
+            return ['length', 'a key must be at most ' . self::MAX_LENGTH . " bytes of UTF-8, and this one is $length"];
+        }
+
+        if (preg_match('//u', $key) !== 1) {
+            return ['encoding', 'a key must be valid UTF-8 (Unicode)'];
+        }
+
+        if (preg_match('/[\x00-\x20\x7F]/', $key, $match, PREG_OFFSET_CAPTURE) === 1) {
+            return ['control', sprintf('a key must not contain bytes 0x00-0x20 or 0x7F (spaces and control characters), and byte %d is 0x%02X', $match[0][1], ord($match[0][0]))];
+        }
+
+        if (str_starts_with($key, self::RESERVED_PREFIX)) {
+            return ['reserved', "keys starting with '" . self::RESERVED_PREFIX . "' are reserved for the shared views and locks of Ballast pools"];
+        }
+
+        return null;
+    }
+}
+
+/**
  * A delete could not be confirmed and its server could not be fenced in the shared view (no write quorum of
  * witnesses answered): the old value may still be readable by frontends that have not heard of the failure.
  */
@@ -692,7 +769,6 @@ final class Pool
 
     private ViewStore $store;
     private Locator $locator;
-    private string $reservedPrefix;
     private string $frontendId;
     private int $boundNs;
     private int $refreshNs;
@@ -738,7 +814,6 @@ final class Pool
             throw new BallastException("Option 'pool_name' must be 1 to 64 printable ASCII characters with no spaces.");
         }
 
-        $this->reservedPrefix = "ballast:$poolName:";
         $this->frontendId = bin2hex(random_bytes(4));
         foreach ($this->servers as $i => [$host, $port]) {
             $this->connections[$i] = new WireConnection($host, $port, $this->timeout);
@@ -751,18 +826,30 @@ final class Pool
         $this->locator = new Locator($distribution, $hash, $this->servers, $client instanceof \Memcached ? $client : null);
     }
 
-    /** The value, or false on a miss (also when the key's server is fenced, lost or unknown, or the view is stale). */
+    /**
+     * The value, or false on a miss (also when the key's server is fenced, lost or unknown, or the view is stale, and
+     * when the value is one the library marked stale or a refill lease's placeholder). The extensions' get cannot see
+     * memcached's stale and lease flags, so a hit is checked once more over the bridge's own connection (`mg <key> c`):
+     * served only if the item still has the CAS the extension read and carries none of X (marked stale), W (a refill
+     * token, which this read just took) or Z (a refill under way elsewhere). A token this read took is given back.
+     * @throws InvalidKeyException the key breaks the library's key rules (nothing is sent)
+     */
     public function get(string $key): mixed
     {
+        $key = Key::of($key);
         $index = $this->locate($key);
         if (!$this->isReadable($index)) {
             return false;
         }
 
-        $value = $this->client->get($key);
+        [$value, $cas] = $this->extensionGet($key);
 
         // An empty value is the placeholder of memcached's vivify-on-miss (the .NET frontends' refill lease), not data.
-        return $value === '' ? false : $value;
+        if ($value === false || $value === '' || $cas === 0) {
+            return false;
+        }
+
+        return $this->isServable($index, $key, $cas) ? $value : false;
     }
 
     /**
@@ -772,14 +859,15 @@ final class Pool
      */
     public function set(string $key, mixed $value, int $ttl = 0): bool
     {
+        $key = Key::of($key);
         $index = $this->locate($key);
         if (!$this->isReadable($index)) {
             return false;
         }
 
-        $stored = $this->client instanceof \Memcache ? $this->client->set($key, $value, 0, $ttl) : $this->client->set($key, $value, $ttl);
+        $stored = $this->client instanceof \Memcache ? $this->client->set($key->text, $value, 0, $ttl) : $this->client->set($key->text, $value, $ttl);
         if (!$stored) {
-            $this->delete($key);
+            $this->invalidate($key, $index);
         }
 
         return $stored;
@@ -792,32 +880,23 @@ final class Pool
      * placeholder's CAS) for refill(); other misses (someone else refills, a stale mark, the server fenced or
      * unreachable) have neither. A delete between this read and the refill voids the lease.
      * @return array{mixed, ?int}
+     * @throws InvalidKeyException the key breaks the library's key rules (nothing is sent)
      */
     public function getForRefill(string $key): array
     {
+        $key = Key::of($key);
         $index = $this->locate($key);
         if (!$this->isReadable($index)) {
             return [false, null];
         }
 
-        $answer = $this->request($index, "mg $key v c N" . self::LEASE_SECONDS . "\r\n", 'meta');
+        $answer = $this->request($index, "mg {$key->text} v c N" . self::LEASE_SECONDS . "\r\n", 'meta');
         if (!is_array($answer) || $answer[0] !== 'VA') {
             return [false, null];
         }
 
         [, $flags, $value] = $answer;
-        $cas = 0;
-        $servable = true;
-        foreach ($flags as $flag) {
-            if ($flag === 'W' || $flag === 'Z' || $flag === 'X') {
-                $servable = false;
-            } elseif ($flag !== '' && $flag[0] === 'c' && ctype_digit(substr($flag, 1))) {
-                $cas = (int) substr($flag, 1);
-            }
-        }
-
-        // The one hit/miss rule (Failover/ServableRule.cs): a value that is no refill lease won here (W), no
-        // placeholder someone else refills (Z) and not marked stale (X).
+        [$cas, $servable] = self::servableFlags($flags);
         if ($servable) {
             return [$value, null];
         }
@@ -831,13 +910,14 @@ final class Pool
      */
     public function refill(string $key, string $value, int $lease, int $ttl = 0): bool
     {
+        $key = Key::of($key);
         $index = $this->locate($key);
-        $answer = $this->request($index, "ms $key " . strlen($value) . " T$ttl C$lease\r\n$value\r\n", 'meta');
+        $answer = $this->request($index, "ms {$key->text} " . strlen($value) . " T$ttl C$lease\r\n$value\r\n", 'meta');
         if (is_array($answer)) {
             return $answer[0] === 'HD';
         }
 
-        $this->delete($key);
+        $this->invalidate($key, $index);
         return false;
     }
 
@@ -845,21 +925,12 @@ final class Pool
      * Deletes a key: true once the delete is confirmed (deleted or not found) or its server is fenced for every
      * frontend; either way no frontend reads the old value once the bound has passed.
      * @throws ServerUnavailableException neither confirmed nor fenced (no write quorum of witnesses answered)
+     * @throws InvalidKeyException the key breaks the library's key rules (nothing is sent, nothing is fenced)
      */
     public function delete(string $key): bool
     {
-        $index = $this->locate($key);
-        $this->refreshIfDue();
-        if ($this->confirmDelete($index, $key)) {
-            $this->counters['deletes_confirmed']++;
-            return true;
-        }
-
-        if ($this->fence($index)) {
-            return true;
-        }
-
-        throw new ServerUnavailableException("Server {$this->names[$index]}: the delete of key '$key' could not be confirmed, and the server could not be fenced in the shared view (no write quorum of witnesses answered); other frontends may read the old value until it is.", $this->names[$index]);
+        $key = Key::of($key);
+        return $this->invalidate($key, $this->locate($key));
     }
 
     /** One request to one server over the bridge's own connection; null when it did not answer in time. */
@@ -871,7 +942,7 @@ final class Pool
     /** The index (in the server list) of the server that holds a key. */
     public function serverOf(string $key): int
     {
-        return $this->locate($key);
+        return $this->locate(Key::of($key));
     }
 
     /** This process's copy of a server's record. */
@@ -925,13 +996,84 @@ final class Pool
         }
     }
 
-    private function locate(string $key): int
+    private function locate(Key $key): int
     {
-        if (str_starts_with($key, $this->reservedPrefix)) {
-            throw new BallastException("Key '$key': keys starting with '{$this->reservedPrefix}' are reserved for the pool's shared view and its locks.");
+        return $this->locator->locate($key->text);
+    }
+
+    /** A delete confirmed, or its server fenced (delete(), and a store whose fate is unknown). */
+    private function invalidate(Key $key, int $index): bool
+    {
+        $this->refreshIfDue();
+        if ($this->confirmDelete($index, $key)) {
+            $this->counters['deletes_confirmed']++;
+            return true;
         }
 
-        return $this->locator->locate($key);
+        if ($this->fence($index)) {
+            return true;
+        }
+
+        throw new ServerUnavailableException("Server {$this->names[$index]}: the delete of key '{$key->text}' could not be confirmed, and the server could not be fenced in the shared view (no write quorum of witnesses answered); other frontends may read the old value until it is.", $this->names[$index]);
+    }
+
+    /**
+     * The extension's read of a key with the item's CAS: [value, cas]; [false, 0] on a miss.
+     * @return array{mixed, int}
+     */
+    private function extensionGet(Key $key): array
+    {
+        if ($this->client instanceof \Memcache) {
+            $flags = null;
+            $cas = null;
+            $value = $this->client->get($key->text, $flags, $cas);
+            return $value === false ? [false, 0] : [$value, (int) $cas];
+        }
+
+        $item = $this->client->get($key->text, null, \Memcached::GET_EXTENDED);
+        return is_array($item) ? [$item['value'], (int) $item['cas']] : [false, 0];
+    }
+
+    /**
+     * Whether the item the extension read (its CAS) may be served: the same item, with no stale mark (X), no refill
+     * token (W) and no refill under way (Z). Memcached hands a stale item's refill token to whoever reads it first,
+     * and this read refills nothing: a token it took is given back by deleting the stale item (only that item, by its
+     * CAS), so the next reader wins a fresh lease instead of every reader missing until the stale item expires.
+     */
+    private function isServable(int $index, Key $key, int $cas): bool
+    {
+        $answer = $this->request($index, "mg {$key->text} c\r\n", 'meta');
+        if (!is_array($answer) || $answer[0] !== 'HD') {
+            return false;
+        }
+
+        [$current, $servable] = self::servableFlags($answer[1]);
+        if (in_array('W', $answer[1], true) && $current > 0) {
+            $this->request($index, "md {$key->text} C$current\r\n", 'meta');
+        }
+
+        return $servable && $current === $cas;
+    }
+
+    /**
+     * A meta answer's CAS and the one hit/miss rule (Failover/ServableRule.cs): servable when the item is no refill
+     * lease won here (W), no placeholder someone else refills (Z) and not marked stale (X).
+     * @param string[] $flags
+     * @return array{int, bool}
+     */
+    private static function servableFlags(array $flags): array
+    {
+        $cas = 0;
+        $servable = true;
+        foreach ($flags as $flag) {
+            if ($flag === 'W' || $flag === 'Z' || $flag === 'X') {
+                $servable = false;
+            } elseif ($flag !== '' && $flag[0] === 'c' && ctype_digit(substr($flag, 1))) {
+                $cas = (int) substr($flag, 1);
+            }
+        }
+
+        return [$cas, $servable];
     }
 
     private function isReadable(int $index): bool
@@ -959,10 +1101,14 @@ final class Pool
         }
     }
 
-    /** Through the extension, then (php-memcache reports "not found" and "failed" alike) over the bridge's own connection until the confirm timeout. */
-    private function confirmDelete(int $index, string $key): bool
+    /**
+     * Through the extension, then (php-memcache reports "not found" and "failed" alike) over the bridge's own connection
+     * until the confirm timeout. A CLIENT_ERROR is the caller's error, not the server's failure: it throws, and nothing
+     * is fenced (a fence would have the monitor flush the server).
+     */
+    private function confirmDelete(int $index, Key $key): bool
     {
-        if ($this->client->delete($key)) {
+        if ($this->client->delete($key->text)) {
             return true;
         }
 
@@ -972,9 +1118,13 @@ final class Pool
 
         $deadline = microtime(true) + $this->confirmTimeout;
         do {
-            $answer = $this->request($index, "delete $key\r\n", 'line', max(0.001, min($this->timeout, $deadline - microtime(true))));
+            $answer = $this->request($index, "delete {$key->text}\r\n", 'line', max(0.001, min($this->timeout, $deadline - microtime(true))));
             if ($answer === 'DELETED' || $answer === 'NOT_FOUND') {
                 return true;
+            }
+
+            if (is_string($answer) && (str_starts_with($answer, 'CLIENT_ERROR') || $answer === 'ERROR')) {
+                throw new BallastException("Server {$this->names[$index]} refused the delete of key '" . InvalidKeyException::printable($key->text) . "' as the caller's error ('" . InvalidKeyException::printable($answer) . "'); nothing was fenced.");
             }
 
             usleep(10000);

@@ -90,6 +90,48 @@ public sealed class PhpBridgeTests
 
     [Theory]
     [MemberData(nameof(Extensions))]
+    public async Task Php_get_misses_on_a_value_the_library_marked_stale_and_leaves_the_refill_to_a_library_reader(string extension, string distribution)
+    {
+        await using var servers = await ProxiedServers.StartAsync(3);
+        await using var dotnet = await StartDotNetAsync(servers, distribution);
+        using var php = PhpFrontend.Open(extension, servers.List, distribution);
+        var served = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            var key = string.Create(CultureInfo.InvariantCulture, $"stale:{i}");
+            Assert.True(php.Set(key, "old"));
+            Assert.Equal("old", php.Get(key));
+            Assert.True(await dotnet.MarkStaleAsync(key, TimeSpan.FromSeconds(30)));
+
+            // The first read of a stale item takes memcached's refill token (W), the next ones see it taken (Z): neither serves.
+            foreach (var read in new[] { php.Get(key), php.Get(key) })
+            {
+                if (read is not null)
+                {
+                    served.Add($"{key}={read}");
+                }
+            }
+
+            // The bridge's get refills nothing, so it gave the token back: a library reader still wins the refill.
+            var refill = await dotnet.GetForRefillAsync(key);
+            Assert.False(refill.IsHit);
+            Assert.True(refill.Lease is not null, $"{key}: no library reader could win the refill after PHP's reads");
+            Assert.True((await dotnet.RefillAsync(key, "new"u8.ToArray(), refill.Lease!)).IsStored);
+            Assert.Equal("new", php.Get(key));
+        }
+
+        Assert.True(served.Count == 0, $"PHP's get served {served.Count} values .NET had marked stale: {string.Join(", ", served)}");
+
+        // A lease placeholder a library reader holds (won: its refill is under way) is no value either.
+        var won = await dotnet.GetForRefillAsync("placeholder:1");
+        Assert.NotNull(won.Lease);
+        Assert.Null(php.Get("placeholder:1"));
+        Assert.True((await dotnet.RefillAsync("placeholder:1", "filled"u8.ToArray(), won.Lease!)).IsStored);
+        Assert.Equal("filled", php.Get("placeholder:1"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Extensions))]
     public async Task Php_misses_on_the_keys_of_a_server_the_library_fenced_though_it_still_reaches_it(string extension, string distribution)
     {
         // Only the .NET frontend's link to the server is cut: its delete cannot land and it fences the server. PHP still
