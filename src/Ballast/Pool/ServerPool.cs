@@ -38,7 +38,6 @@ internal sealed partial class ServerPool : IAsyncDisposable
         FrontendId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
         var viewEnabled = options.SharedView.Enabled && Policy != FailoverPolicy.Rehash;
         View = new ClusterView(All.Length, options.SharedView.Bound, time, viewEnabled);
-        ReservedKeyPrefix = ReservedKeys.Prefix(PoolName);
         ViewStore = viewEnabled ? CreateViewStore() : null;
         Journal = new InvalidationJournal(options.Invalidation.JournalPath);
         Clock = new HybridLogicalClock(time);
@@ -74,12 +73,44 @@ internal sealed partial class ServerPool : IAsyncDisposable
     private static readonly TimeSpan ConfigurationErrorHold = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Throws a fresh copy of a recent TLS or login failure of any server of the pool (see
-    /// <see cref="ServerNode.RecentConfigurationError"/>): a pool that cannot authenticate is misconfigured, and its
-    /// callers must hear so rather than read misses.
+    /// Throws a fresh copy of a recent TLS or login failure of the server that holds <paramref name="key"/> (see
+    /// <see cref="ServerNode.RecentConfigurationError"/>): that server is misconfigured or not the server it claims to
+    /// be, and its keys' callers must hear so rather than read misses. Other servers' keys are not its business: one
+    /// impostor, or an attacker on one link, must not take the whole pool down.
     /// </summary>
-    public void ThrowIfMisconfigured()
+    public void ThrowIfMisconfigured(Protocol.CacheKey key)
     {
+        // The hot path of every operation: one volatile read per server, no allocation, until some server has failed.
+        var any = false;
+        foreach (var candidate in All)
+        {
+            any |= candidate.RecentConfigurationError(ConfigurationErrorHold) is not null;
+        }
+
+        if (!any)
+        {
+            return;
+        }
+
+        Span<byte> utf8 = stackalloc byte[Protocol.CacheKey.MaxLength];
+        var node = Main.Length == 1 ? Main[0] : Primary(key.GetUtf8(utf8));
+        if (node.RecentConfigurationError(ConfigurationErrorHold) is { } error)
+        {
+            throw Connections.CommandFailure.Copy(error, node.EndPoint, error.Message);
+        }
+    }
+
+    /// <summary>
+    /// After a first view read that reached no quorum: throws a copy of a witness's TLS or login failure if that is why,
+    /// since no key of the pool can be read then and the misconfiguration, not a miss, is the answer.
+    /// </summary>
+    public void ThrowIfViewUnreadableForMisconfiguration()
+    {
+        if (View.IsLeaseFresh)
+        {
+            return;
+        }
+
         foreach (var node in All)
         {
             if (node.RecentConfigurationError(ConfigurationErrorHold) is { } error)
@@ -129,9 +160,6 @@ internal sealed partial class ServerPool : IAsyncDisposable
     public ClusterView View { get; }
 
     public IViewStore? ViewStore { get; }
-
-    /// <summary>Keys under this prefix are the pool's own (view records, locks); applications may not use them.</summary>
-    public string ReservedKeyPrefix { get; }
 
     public InvalidationJournal Journal { get; }
 
