@@ -171,6 +171,59 @@ final class ViewEntry
 }
 
 /**
+ * The shared view's seal (src/Ballast/SharedView/ViewRecordSeal.cs): with the pool's secret, every record is written as
+ * `payload + " " + 64 lowercase hex digits`, the HMAC-SHA256 keyed by the secret of "ballast-view-v1\n" + pool name +
+ * "\n" + record key + "\n" + payload; a record whose MAC fails is no record (so its server counts as lost: fail
+ * closed). Without a secret, records are read and written as they are.
+ */
+final class RecordSeal
+{
+    public const MIN_SECRET_LENGTH = 16;
+    private const HEX_LENGTH = 64;
+
+    public function __construct(private readonly ?string $secret, private readonly string $poolName)
+    {
+        if ($secret !== null && strlen($secret) < self::MIN_SECRET_LENGTH) {
+            throw new BallastException('The shared view\'s secret must be at least ' . self::MIN_SECRET_LENGTH . ' bytes long; it has ' . strlen($secret) . '.');
+        }
+    }
+
+    /** The value to store under $key for $payload. */
+    public function seal(string $key, string $payload): string
+    {
+        return $this->secret === null ? $payload : $payload . ' ' . $this->mac($key, $payload);
+    }
+
+    /** The payload of a value read under $key; null when its MAC fails (it must be treated as no value). */
+    public function open(string $key, string $value): ?string
+    {
+        if ($this->secret === null) {
+            return $value;
+        }
+
+        $length = strlen($value);
+        if ($length < self::HEX_LENGTH + 1 || $value[$length - self::HEX_LENGTH - 1] !== ' ') {
+            return null;
+        }
+
+        $payload = substr($value, 0, $length - self::HEX_LENGTH - 1);
+        return hash_equals($this->mac($key, $payload), substr($value, $length - self::HEX_LENGTH)) ? $payload : null;
+    }
+
+    /** A record read under $key, or null (no record, or its MAC fails). */
+    public function decode(string $key, string $value): ?ViewEntry
+    {
+        $payload = $this->open($key, $value);
+        return $payload === null ? null : ViewEntry::decode($payload);
+    }
+
+    private function mac(string $key, string $payload): string
+    {
+        return hash_hmac('sha256', "ballast-view-v1\n{$this->poolName}\n$key\n$payload", $this->secret);
+    }
+}
+
+/**
  * One connection of the bridge's own to a server, for view records and for confirming deletes. Non-blocking, so that
  * several witnesses are asked at once; a request that does not complete closes it (a late answer is never taken for
  * another request's).
@@ -566,7 +619,7 @@ final class ViewStore
      * @param string[] $names "host:port" per server, as the library writes them
      * @param WireConnection[] $connections one per server
      */
-    public function __construct(array $names, string $poolName, private readonly array $connections, private readonly float $grace, private readonly float $timeout)
+    public function __construct(array $names, string $poolName, private readonly array $connections, private readonly float $grace, private readonly float $timeout, private readonly RecordSeal $seal)
     {
         $this->witnesses = self::chooseWitnesses($names);
         $this->readQuorum = intdiv(count($this->witnesses), 2) + 1;
@@ -619,7 +672,7 @@ final class ViewStore
         $isQuorum = $responded >= $this->readQuorum;
         $hasGutter = false;
         foreach ($answers as $answer) {
-            $hasGutter = $hasGutter || ($answer !== null && isset($answer[$gutterKey]) && ViewEntry::decode($answer[$gutterKey][0]) !== null);
+            $hasGutter = $hasGutter || ($answer !== null && isset($answer[$gutterKey]) && $this->seal->decode($gutterKey, $answer[$gutterKey][0]) !== null);
         }
 
         $entries = [];
@@ -627,7 +680,7 @@ final class ViewStore
             $merged = null;
             $holders = 0;
             foreach ($answers as $answer) {
-                if ($answer !== null && isset($answer[$key]) && ($copy = ViewEntry::decode($answer[$key][0])) !== null) {
+                if ($answer !== null && isset($answer[$key]) && ($copy = $this->seal->decode($key, $answer[$key][0])) !== null) {
                     $holders++;
                     if ($merged === null || $copy->epoch > $merged->epoch) {
                         $merged = $copy;
@@ -674,7 +727,7 @@ final class ViewStore
             }
 
             $target = new ViewEntry($proposed->epoch, true, $proposed->changedAtMs, $proposed->writer);
-            $existing = isset($answer[$key]) ? ViewEntry::decode($answer[$key][0]) : null;
+            $existing = isset($answer[$key]) ? $this->seal->decode($key, $answer[$key][0]) : null;
             if ($existing !== null && !$existing->down && $existing->epoch >= $proposed->epoch) {
                 $contradiction = self::newer($contradiction, $existing);
                 continue;
@@ -686,7 +739,7 @@ final class ViewStore
                 $target = new ViewEntry($existing->epoch, true, $proposed->changedAtMs, $proposed->writer);
             }
 
-            $swaps[$w] = [$this->connections[$w], self::swapRequest($key, $target->encode(), isset($answer[$key]) ? $answer[$key][1] : 0), 'line'];
+            $swaps[$w] = [$this->connections[$w], self::swapRequest($key, $this->seal->seal($key, $target->encode()), isset($answer[$key]) ? $answer[$key][1] : 0), 'line'];
         }
 
         $recheck = [];
@@ -700,7 +753,7 @@ final class ViewStore
 
         // Changed since it was read, so after this fence began: a "down" record there fences as well as this would.
         foreach (Exchange::run($recheck, static fn ($a) => true, count($recheck), $this->grace, $this->timeout) as $answer) {
-            $now = $answer !== null && isset($answer[$key]) ? ViewEntry::decode($answer[$key][0]) : null;
+            $now = $answer !== null && isset($answer[$key]) ? $this->seal->decode($key, $answer[$key][0]) : null;
             if ($now !== null && $now->down) {
                 $holding++;
             } elseif ($now !== null && $now->epoch >= $proposed->epoch) {
@@ -750,6 +803,9 @@ final class ViewStore
  * - pool_name: as SharedView.PoolName (default: derived from the server list, as the library derives it)
  * - timeout_ms: connect and answer timeout of the extension and of the bridge's own requests (default 1000, as the library's OperationTimeout)
  * - confirm_timeout_ms: how long an unconfirmed delete is retried before its server is fenced (default 300)
+ * - secret / secret_file: the pool's secret (SharedView.Secret), or a file whose first line is it: records are then
+ *   sealed and checked (RecordSeal). Default none. Give every frontend the same one: a record sealed with another
+ *   secret (or none) is no record, so its server counts as lost.
  */
 final class Pool
 {
@@ -821,7 +877,7 @@ final class Pool
             $this->downUntilEpochAbove[$i] = 0;
         }
 
-        $this->store = new ViewStore($this->names, $poolName, $this->connections, $this->refreshNs / 2e9, $this->timeout);
+        $this->store = new ViewStore($this->names, $poolName, $this->connections, $this->refreshNs / 2e9, $this->timeout, new RecordSeal(self::secretOption($options), $poolName));
         $this->configureClient($distribution, $hash);
         $this->locator = new Locator($distribution, $hash, $this->servers, $client instanceof \Memcached ? $client : null);
     }
@@ -1230,6 +1286,31 @@ final class Pool
         if (!$client->addServers($this->servers)) {
             throw new BallastException('php-memcached refused the server list: ' . $client->getResultMessage());
         }
+    }
+
+    /** The pool's secret, from 'secret' or the first line of the file 'secret_file' (not both); null for none. */
+    private static function secretOption(array $options): ?string
+    {
+        $secret = $options['secret'] ?? null;
+        $file = $options['secret_file'] ?? null;
+        if ($secret !== null && $file !== null) {
+            throw new BallastException("Set either option 'secret' or option 'secret_file', not both.");
+        }
+
+        if ($file !== null) {
+            $text = is_string($file) ? @file_get_contents($file) : false;
+            if ($text === false) {
+                throw new BallastException("Option 'secret_file': cannot read '" . (is_string($file) ? $file : gettype($file)) . "'.");
+            }
+
+            $secret = rtrim(explode("\n", $text, 2)[0], "\r"); // the first line, as the library reads it
+        }
+
+        if ($secret !== null && !is_string($secret)) {
+            throw new BallastException("Option 'secret' must be a string.");
+        }
+
+        return $secret;
     }
 
     private static function intOption(array $options, string $name, int $default, int $min, int $max): int

@@ -34,6 +34,7 @@ internal sealed class EtcdViewStore : IViewStore
     private readonly ByteString _rangeStart;
     private readonly ByteString _rangeEnd;
     private readonly ByteString _lockKey;
+    private readonly ViewRecordSeal _seal;
     private readonly EpochWatermark _highestSeen;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _watch;
@@ -43,6 +44,7 @@ internal sealed class EtcdViewStore : IViewStore
     public EtcdViewStore(ViewStoreContext context)
     {
         _context = context;
+        _seal = context.Seal ?? ViewRecordSeal.None;
         _channels = context.Endpoints.Select(e => GrpcChannel.ForAddress(e)).ToArray();
         // With credentials, every call carries the token etcd gave for them (metadata "token", as etcd's own clients send it).
         _invokers = _channels.Select(c => c.Intercept(metadata =>
@@ -100,7 +102,7 @@ internal sealed class EtcdViewStore : IViewStore
         var found = new ViewEntry?[entries.Length];
         foreach (var kv in range.Kvs)
         {
-            if (IndexOf(kv.Key) is { } index && ViewEntry.TryDecode(kv.Value.Span, out var entry))
+            if (IndexOf(kv.Key) is { } index && _seal.TryDecode(kv.Key.ToStringUtf8(), kv.Value.Span, out var entry))
             {
                 found[index] = entry;
             }
@@ -324,7 +326,7 @@ internal sealed class EtcdViewStore : IViewStore
     {
         var ttl = (long)Math.Max(1, Math.Ceiling(_context.LockTimeToLive.TotalSeconds));
         var lease = (await CallAsync((_, deadline) => new Lease.LeaseClient(Channel).LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false)).ID;
-        var owner = ByteString.CopyFromUtf8(_context.FrontendId);
+        var owner = ByteString.CopyFrom(_seal.Seal(key.ToStringUtf8(), Encoding.UTF8.GetBytes(_context.FrontendId)));
         var take = new TxnRequest();
         take.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
         take.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = owner, Lease = lease } });
@@ -435,7 +437,7 @@ internal sealed class EtcdViewStore : IViewStore
         }
 
         var kv = range.Kvs[0];
-        return (ViewEntry.TryDecode(kv.Value.Span, out var entry) ? entry : null, kv.ModRevision);
+        return (_seal.TryDecode(kv.Key.ToStringUtf8(), kv.Value.Span, out var entry) ? entry : null, kv.ModRevision);
     }
 
     /// <summary>Writes a record only if its mod revision is still <paramref name="revision"/> (0: no record): etcd's compare-and-swap.</summary>
@@ -444,7 +446,7 @@ internal sealed class EtcdViewStore : IViewStore
         var key = KeyOf(index);
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = revision });
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(entry.Encode()) } });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(_seal.Encode(key.ToStringUtf8(), entry)) } });
         var response = await CallAsync((kv, deadline) => kv.TxnAsync(txn, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync).ConfigureAwait(false);
         return response.Succeeded;
     }

@@ -246,9 +246,12 @@ internal sealed partial class ServerPool : IAsyncDisposable
 
     /// <summary>The view store the options select: the memcached witnesses, or a store a package registered (etcd).</summary>
     private IViewStore CreateViewStore()
-        => _options.SharedView.Store == SharedViewStoreKind.Etcd
-            ? ViewStoreFactory.CreateEtcd(new ViewStoreContext(PoolName, FrontendId, All, _options.SharedView.EtcdEndpoints.ToArray(), _options.SharedView.Bound, _options.Failback.LockTimeToLive, _time, _options.SharedView.EtcdCredentials))
-            : new MemcachedViewStore(Main, All, PoolName, FrontendId, _options.Failback.LockTimeToLive, _time, _options.SharedView.Bound);
+    {
+        var seal = new ViewRecordSeal(_options.SharedView.SecretBytes, PoolName);
+        return _options.SharedView.Store == SharedViewStoreKind.Etcd
+            ? ViewStoreFactory.CreateEtcd(new ViewStoreContext(PoolName, FrontendId, All, _options.SharedView.EtcdEndpoints.ToArray(), _options.SharedView.Bound, _options.Failback.LockTimeToLive, _time, _options.SharedView.EtcdCredentials, seal))
+            : new MemcachedViewStore(Main, All, PoolName, FrontendId, _options.Failback.LockTimeToLive, _time, _options.SharedView.Bound, seal);
+    }
 
     /// <summary>A name every frontend configured with the same servers derives alike.</summary>
     private static string DerivePoolName(ServerEndPoint[] servers)

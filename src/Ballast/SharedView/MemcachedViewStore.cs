@@ -33,6 +33,7 @@ internal sealed class MemcachedViewStore : IViewStore
     private readonly TimeSpan _lockTimeToLive;
     private readonly TimeSpan _bound;
     private readonly TimeProvider _time;
+    private readonly ViewRecordSeal _seal;
 
     /// <param name="main">The main servers, from which witnesses are chosen.</param>
     /// <param name="servers">Every server with a record (main then gutter), in view order.</param>
@@ -41,8 +42,10 @@ internal sealed class MemcachedViewStore : IViewStore
     /// <param name="lockTimeToLive">How long the recovery lock lives.</param>
     /// <param name="time">The clock for locks and new epochs.</param>
     /// <param name="bound">The view's bound B: a recovery waits it between fencing a lost server and flushing it.</param>
-    public MemcachedViewStore(IReadOnlyList<ServerNode> main, IReadOnlyList<ServerNode> servers, string poolName, string frontendId, TimeSpan lockTimeToLive, TimeProvider time, TimeSpan bound)
+    /// <param name="seal">How records and lock values are sealed (the pool's secret); default none.</param>
+    public MemcachedViewStore(IReadOnlyList<ServerNode> main, IReadOnlyList<ServerNode> servers, string poolName, string frontendId, TimeSpan lockTimeToLive, TimeProvider time, TimeSpan bound, ViewRecordSeal? seal = null)
     {
+        _seal = seal ?? ViewRecordSeal.None;
         _bound = bound;
         _witnesses = ChooseWitnesses(main);
         _servers = servers;
@@ -203,7 +206,7 @@ internal sealed class MemcachedViewStore : IViewStore
         var refused = false;
         foreach (var holder in holders)
         {
-            var result = await ViewLock.TryTakeAsync(holder, key, _frontendId, _lockTimeToLive, _time, cancellationToken).ConfigureAwait(false);
+            var result = await ViewLock.TryTakeAsync(holder, key, _seal, _frontendId, _lockTimeToLive, _time, cancellationToken).ConfigureAwait(false);
             if (result == true)
             {
                 taken.Add(holder);
@@ -223,7 +226,7 @@ internal sealed class MemcachedViewStore : IViewStore
 
         foreach (var holder in taken)
         {
-            await ViewLock.ReleaseAsync(holder, key, _frontendId, CancellationToken.None).ConfigureAwait(false);
+            await ViewLock.ReleaseAsync(holder, key, _seal, _frontendId, CancellationToken.None).ConfigureAwait(false);
         }
 
         return refused && taken.Count == 0 ? false : null;
@@ -234,7 +237,7 @@ internal sealed class MemcachedViewStore : IViewStore
         => Task.WhenAll(FailbackLockHolders(index).Select(holder => RenewLockAsync(holder, FailbackLockKey(index, epoch), cancellationToken)));
 
     private Task RenewLockAsync(ServerNode holder, CacheKey key, CancellationToken cancellationToken)
-        => ViewLock.RenewAsync(holder, key, _frontendId, _lockTimeToLive, _time, cancellationToken);
+        => ViewLock.RenewAsync(holder, key, _seal, _frontendId, _lockTimeToLive, _time, cancellationToken);
 
     private IReadOnlyList<ServerNode> FailbackLockHolders(int index)
     {
@@ -248,7 +251,7 @@ internal sealed class MemcachedViewStore : IViewStore
     /// <inheritdoc />
     public async Task<LostRecovery> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
     {
-        var locks = await Task.WhenAll(_witnesses.Select(w => ViewLock.TryTakeAsync(w, _recoveryLock, _frontendId, _lockTimeToLive, _time, cancellationToken))).ConfigureAwait(false);
+        var locks = await Task.WhenAll(_witnesses.Select(w => ViewLock.TryTakeAsync(w, _recoveryLock, _seal, _frontendId, _lockTimeToLive, _time, cancellationToken))).ConfigureAwait(false);
         try
         {
             if (locks.Count(held => held == true) < WriteQuorum)
@@ -341,7 +344,7 @@ internal sealed class MemcachedViewStore : IViewStore
             {
                 if (locks[w] == true)
                 {
-                    await ViewLock.ReleaseAsync(_witnesses[w], _recoveryLock, _frontendId, CancellationToken.None).ConfigureAwait(false);
+                    await ViewLock.ReleaseAsync(_witnesses[w], _recoveryLock, _seal, _frontendId, CancellationToken.None).ConfigureAwait(false);
                 }
             }
         }
@@ -411,7 +414,7 @@ internal sealed class MemcachedViewStore : IViewStore
             {
                 try
                 {
-                    await SwapRecordAsync(witness, _keys[i], record.Encode(), 0, cancellationToken).ConfigureAwait(false);
+                    await SwapRecordAsync(witness, _keys[i], _seal.Encode(_keys[i].Text, record), 0, cancellationToken).ConfigureAwait(false);
                 }
                 catch (MemcachedException)
                 {
@@ -425,7 +428,7 @@ internal sealed class MemcachedViewStore : IViewStore
     private async Task<int> SwapAllAsync(int index, ViewEntry up, RecordSnapshot[] before, IReadOnlyList<ServerNode> flushed, CancellationToken cancellationToken)
     {
         var key = _keys[index];
-        var value = up.Encode();
+        var value = _seal.Encode(key.Text, up);
         var writes = before.Select(async snapshot =>
         {
             try
@@ -450,7 +453,7 @@ internal sealed class MemcachedViewStore : IViewStore
             var entries = new ViewEntry?[results.Length];
             for (var i = 0; i < results.Length; i++)
             {
-                if (results[i].Value is { } bytes && ViewEntry.TryDecode(bytes, out var entry))
+                if (results[i].Value is { } bytes && _seal.TryDecode(_keys[i].Text, bytes, out var entry))
                 {
                     entries[i] = entry;
                 }
@@ -469,7 +472,7 @@ internal sealed class MemcachedViewStore : IViewStore
         try
         {
             var current = await replica.ExecuteAsync(new GetCommand(_keys[index]), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-            ViewEntry? entry = current.Value is { } bytes && ViewEntry.TryDecode(bytes, out var decoded) ? decoded : null;
+            ViewEntry? entry = current.Value is { } bytes && _seal.TryDecode(_keys[index].Text, bytes, out var decoded) ? decoded : null;
             return new RecordSnapshot(replica, entry, current.IsHit ? current.Cas : 0);
         }
         catch (MemcachedException)
@@ -485,13 +488,13 @@ internal sealed class MemcachedViewStore : IViewStore
     private async Task PublishToReplicaAsync(ServerNode replica, int index, ViewEntry entry, CancellationToken cancellationToken)
     {
         var key = _keys[index];
-        var value = entry.Encode();
+        var value = _seal.Encode(key.Text, entry);
         try
         {
             for (var attempt = 0; attempt < 5; attempt++)
             {
                 var current = await replica.ExecuteAsync(new GetCommand(key), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-                if (current.Value is { } bytes && ViewEntry.TryDecode(bytes, out var existing) && existing.Epoch >= entry.Epoch)
+                if (current.Value is { } bytes && _seal.TryDecode(key.Text, bytes, out var existing) && existing.Epoch >= entry.Epoch)
                 {
                     return;
                 }
@@ -520,7 +523,7 @@ internal sealed class MemcachedViewStore : IViewStore
         {
             var current = await replica.ExecuteAsync(new GetCommand(key), cancellationToken, evenIfDown: true).ConfigureAwait(false);
             var target = proposed with { IsLost = false };
-            if (current.Value is { } bytes && ViewEntry.TryDecode(bytes, out var existing))
+            if (current.Value is { } bytes && _seal.TryDecode(key.Text, bytes, out var existing))
             {
                 if (!existing.IsDown && existing.Epoch >= proposed.Epoch)
                 {
@@ -533,7 +536,7 @@ internal sealed class MemcachedViewStore : IViewStore
                 }
             }
 
-            if (await SwapRecordAsync(replica, key, target.Encode(), current.IsHit ? current.Cas : 0, cancellationToken).ConfigureAwait(false))
+            if (await SwapRecordAsync(replica, key, _seal.Encode(key.Text, target), current.IsHit ? current.Cas : 0, cancellationToken).ConfigureAwait(false))
             {
                 return (true, null);
             }
@@ -541,7 +544,7 @@ internal sealed class MemcachedViewStore : IViewStore
             // Someone changed the record since it was read, so after this fence began: if it now says "down", that
             // change fences as well as this one would (a failback's snapshot from before it no longer matches).
             var now = await replica.ExecuteAsync(new GetCommand(key), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-            if (now.Value is { } after && ViewEntry.TryDecode(after, out var changed))
+            if (now.Value is { } after && _seal.TryDecode(key.Text, after, out var changed))
             {
                 return changed.IsDown ? (true, null) : (false, changed.Epoch >= proposed.Epoch ? changed : null);
             }

@@ -11,4 +11,5 @@ namespace Ballast.SharedView;
 /// <param name="LockTimeToLive">How long locks live.</param>
 /// <param name="Time">The clock.</param>
 /// <param name="Credentials">The coordination service's user and password, when it requires them.</param>
-internal sealed record ViewStoreContext(string PoolName, string FrontendId, IReadOnlyList<ServerNode> Servers, IReadOnlyList<string> Endpoints, TimeSpan Bound, TimeSpan LockTimeToLive, TimeProvider Time, EtcdCredentials? Credentials = null);
+/// <param name="Seal">How records and lock values are sealed (the pool's secret); null for none.</param>
+internal sealed record ViewStoreContext(string PoolName, string FrontendId, IReadOnlyList<ServerNode> Servers, IReadOnlyList<string> Endpoints, TimeSpan Bound, TimeSpan LockTimeToLive, TimeProvider Time, EtcdCredentials? Credentials = null, ViewRecordSeal? Seal = null);
