@@ -62,4 +62,7 @@ internal static partial class Log
 
     [LoggerMessage(18, LogLevel.Error, "Background work failed ({Operation}): nobody awaited it, so it is reported here")]
     public static partial void BackgroundWorkFailed(this ILogger logger, Exception error, string operation);
+
+    [LoggerMessage(41, LogLevel.Warning, "Invalidation journal {Path}: line {Line} is no entry it wrote (a torn last line from a crash, or damage); it is skipped")]
+    public static partial void JournalLineSkipped(this ILogger logger, string path, int line);
 }

@@ -35,11 +35,12 @@ internal sealed partial class ServerPool : IAsyncDisposable
         GutterLocator = gutter.Length > 0 ? ServerLocatorFactory.Create(KeyDistribution.Ketama, options.PeclHash, gutter) : null;
         Policy = options.FailoverPolicy;
         PoolName = options.SharedView.PoolName ?? DerivePoolName(main);
+        // First of what may fail (a journal of another pool, or held by another process), before anything runs.
+        Journal = new InvalidationJournal(options.Invalidation.JournalPath, PoolName, options.Logger);
         FrontendId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
         var viewEnabled = options.SharedView.Enabled && Policy != FailoverPolicy.Rehash;
         View = new ClusterView(All.Length, options.SharedView.Bound, time, viewEnabled);
         ViewStore = viewEnabled ? CreateViewStore() : null;
-        Journal = new InvalidationJournal(options.Invalidation.JournalPath);
         Clock = new HybridLogicalClock(time);
         ShutdownToken = _shutdown.Token;
         Invalidations = new Invalidator(this);
