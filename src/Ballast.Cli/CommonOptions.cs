@@ -102,6 +102,12 @@ internal sealed class CommonOptions
         Recursive = true,
     };
 
+    public Option<bool> Raw { get; } = new("--raw")
+    {
+        Description = "Write what servers sent as it is, control characters included. Without it, get escapes them (\\xNN) when standard output is a terminal, and stats always does, so a hostile server cannot drive the terminal.",
+        Recursive = true,
+    };
+
     /// <summary>Adds the shared options to the root; subcommands inherit them.</summary>
     public void AddTo(RootCommand root)
     {
@@ -114,6 +120,7 @@ internal sealed class CommonOptions
         root.Options.Add(TlsServerName);
         root.Options.Add(User);
         root.Options.Add(PasswordFile);
+        root.Options.Add(Raw);
     }
 
     /// <summary>Client options from the parsed command line; the library's other defaults stay as they are.</summary>
