@@ -3,9 +3,13 @@ using System.Text;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.SharedView;
+using Ballast.Cli;
+using Ballast.Tests.Cli;
+using Ballast.Tests.Extensions;
 using Ballast.Tests.FaultInjection;
 using Ballast.Tests.Integrity;
 using Ballast.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ballast.Tests.SharedView;
 
@@ -56,6 +60,58 @@ public sealed class ViewRecordSealTests
         options.SharedView.Secret = Secret;
         options.SharedView.SecretFile = "/nonexistent";
         Assert.Throws<ArgumentException>(() => new MemcachedClient(options));
+    }
+
+    [Fact]
+    public async Task A_secret_file_named_in_configuration_seals_the_records_the_client_writes()
+    {
+        await using var servers = await MemcachedServers.StartAsync(1);
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, Secret + "\n");
+            using var host = BallastHost.Standard(servers, ("Ballast:SharedView:SecretFile", file));
+            await host.StartAsync();
+            var client = host.Services.GetRequiredService<MemcachedClient>();
+            Assert.True((await client.SetAsync("sealed-by-configuration", "v")).IsStored);
+
+            using var raw = await TextClient.ConnectAsync(servers[0].Host, servers[0].Port);
+            var record = await raw.RequestAsync($"get ballast:{client.PoolName}:view:0\r\n");
+            Assert.StartsWith("VALUE ", record, StringComparison.Ordinal);
+            var value = await raw.ReadLineAsync();
+            Assert.True(new ViewRecordSeal(SecretBytes, client.PoolName).TryDecode($"ballast:{client.PoolName}:view:0", Encoding.ASCII.GetBytes(value!), out _), value);
+            await host.StopAsync();
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task The_cli_seals_with_the_secret_file_it_is_given_and_refuses_a_short_secret()
+    {
+        await using var servers = await MemcachedServers.StartAsync(1);
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, Secret + "\n");
+            var set = await CliHarness.RunAsync("--servers", servers[0].EndPoint, "--view-secret-file", file, "set", "k", "v");
+            Assert.True(set.ExitCode == ExitCodes.Success, set.Error);
+            var pool = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(servers[0].EndPoint)))[..12].ToLowerInvariant();
+            using (var raw = await TextClient.ConnectAsync(servers[0].Host, servers[0].Port))
+            {
+                Assert.StartsWith("VALUE ", await raw.RequestAsync($"get ballast:{pool}:view:0\r\n"), StringComparison.Ordinal);
+                Assert.Matches(" [0-9a-f]{64}$", await raw.ReadLineAsync());
+            }
+
+            await File.WriteAllTextAsync(file, "tiny\n");
+            CliHarness.AssertOneLineError(await CliHarness.RunAsync("--servers", servers[0].EndPoint, "--view-secret-file", file, "get", "k"), ExitCodes.Usage, "16 bytes");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]
