@@ -13,6 +13,83 @@ class BallastException extends \RuntimeException
 }
 
 /**
+ * An application key that breaks the library's key rules (src/Ballast/Protocol/CacheKey.cs, SharedView/ReservedKeys.cs),
+ * refused before anything is sent. `rule` names the first rule broken: empty, length, encoding, control or reserved.
+ */
+final class InvalidKeyException extends BallastException
+{
+    public function __construct(public readonly string $key, public readonly string $rule, string $description)
+    {
+        parent::__construct("Invalid key '" . self::printable($key) . "': $description.");
+    }
+
+    /** The key as it may be shown in a message or a log: control bytes, DEL and non-ASCII bytes as \xNN, cut at 80 bytes. */
+    public static function printable(string $key): string
+    {
+        $shown = strlen($key) > 80 ? substr($key, 0, 80) . '...' : $key;
+        return (string) preg_replace_callback('/[^\x21-\x7E ]/', static fn (array $m) => sprintf('\\x%02X', ord($m[0])), $shown);
+    }
+}
+
+/**
+ * An application key that passed the library's rules: the only kind of key the bridge puts in a protocol line or hands
+ * to an extension. Same rules as the library's (a shared corpus, tests/corpus/keys.json, checks both): 1 to 250 bytes,
+ * valid UTF-8 (the library's keys are .NET strings, which cannot hold anything else), no bytes 0x00-0x20 or 0x7F (spaces
+ * and control characters, which would split or end a protocol line), and not under `ballast:`, where every pool keeps
+ * its view records and locks.
+ */
+final class Key
+{
+    public const MAX_LENGTH = 250;
+    public const RESERVED_PREFIX = 'ballast:';
+
+    private function __construct(public readonly string $text)
+    {
+    }
+
+    /** @throws InvalidKeyException the key breaks a rule; the message names the key and the rule */
+    public static function of(string $key): self
+    {
+        $broken = self::brokenRule($key);
+        if ($broken !== null) {
+            throw new InvalidKeyException($key, $broken[0], $broken[1]);
+        }
+
+        return new self($key);
+    }
+
+    /**
+     * The first rule a key breaks, in the library's order, as [rule, description]; null for a valid key.
+     * @return array{string, string}|null
+     */
+    public static function brokenRule(string $key): ?array
+    {
+        $length = strlen($key);
+        if ($length === 0) {
+            return ['empty', 'a key must be at least 1 byte long'];
+        }
+
+        if ($length > self::MAX_LENGTH) {
+            return ['length', 'a key must be at most ' . self::MAX_LENGTH . " bytes of UTF-8, and this one is $length"];
+        }
+
+        if (preg_match('//u', $key) !== 1) {
+            return ['encoding', 'a key must be valid UTF-8 (Unicode)'];
+        }
+
+        if (preg_match('/[\x00-\x20\x7F]/', $key, $match, PREG_OFFSET_CAPTURE) === 1) {
+            return ['control', sprintf('a key must not contain bytes 0x00-0x20 or 0x7F (spaces and control characters), and byte %d is 0x%02X', $match[0][1], ord($match[0][0]))];
+        }
+
+        if (str_starts_with($key, self::RESERVED_PREFIX)) {
+            return ['reserved', "keys starting with '" . self::RESERVED_PREFIX . "' are reserved for the shared views and locks of Ballast pools"];
+        }
+
+        return null;
+    }
+}
+
+/**
  * A delete could not be confirmed and its server could not be fenced in the shared view (no write quorum of
  * witnesses answered): the old value may still be readable by frontends that have not heard of the failure.
  */
@@ -90,6 +167,59 @@ final class ViewEntry
         $n = strlen($digits);
         return $n >= 1 && $n <= 19 && ctype_digit($digits) && ($n === 1 || $digits[0] !== '0')
             && ($n < 19 || strcmp($digits, '9223372036854775807') <= 0);
+    }
+}
+
+/**
+ * The shared view's seal (src/Ballast/SharedView/ViewRecordSeal.cs): with the pool's secret, every record is written as
+ * `payload + " " + 64 lowercase hex digits`, the HMAC-SHA256 keyed by the secret of "ballast-view-v1\n" + pool name +
+ * "\n" + record key + "\n" + payload; a record whose MAC fails is no record (so its server counts as lost: fail
+ * closed). Without a secret, records are read and written as they are.
+ */
+final class RecordSeal
+{
+    public const MIN_SECRET_LENGTH = 16;
+    private const HEX_LENGTH = 64;
+
+    public function __construct(private readonly ?string $secret, private readonly string $poolName)
+    {
+        if ($secret !== null && strlen($secret) < self::MIN_SECRET_LENGTH) {
+            throw new BallastException('The shared view\'s secret must be at least ' . self::MIN_SECRET_LENGTH . ' bytes long; it has ' . strlen($secret) . '.');
+        }
+    }
+
+    /** The value to store under $key for $payload. */
+    public function seal(string $key, string $payload): string
+    {
+        return $this->secret === null ? $payload : $payload . ' ' . $this->mac($key, $payload);
+    }
+
+    /** The payload of a value read under $key; null when its MAC fails (it must be treated as no value). */
+    public function open(string $key, string $value): ?string
+    {
+        if ($this->secret === null) {
+            return $value;
+        }
+
+        $length = strlen($value);
+        if ($length < self::HEX_LENGTH + 1 || $value[$length - self::HEX_LENGTH - 1] !== ' ') {
+            return null;
+        }
+
+        $payload = substr($value, 0, $length - self::HEX_LENGTH - 1);
+        return hash_equals($this->mac($key, $payload), substr($value, $length - self::HEX_LENGTH)) ? $payload : null;
+    }
+
+    /** A record read under $key, or null (no record, or its MAC fails). */
+    public function decode(string $key, string $value): ?ViewEntry
+    {
+        $payload = $this->open($key, $value);
+        return $payload === null ? null : ViewEntry::decode($payload);
+    }
+
+    private function mac(string $key, string $payload): string
+    {
+        return hash_hmac('sha256', "ballast-view-v1\n{$this->poolName}\n$key\n$payload", $this->secret);
     }
 }
 
@@ -489,7 +619,7 @@ final class ViewStore
      * @param string[] $names "host:port" per server, as the library writes them
      * @param WireConnection[] $connections one per server
      */
-    public function __construct(array $names, string $poolName, private readonly array $connections, private readonly float $grace, private readonly float $timeout)
+    public function __construct(array $names, string $poolName, private readonly array $connections, private readonly float $grace, private readonly float $timeout, private readonly RecordSeal $seal)
     {
         $this->witnesses = self::chooseWitnesses($names);
         $this->readQuorum = intdiv(count($this->witnesses), 2) + 1;
@@ -542,7 +672,7 @@ final class ViewStore
         $isQuorum = $responded >= $this->readQuorum;
         $hasGutter = false;
         foreach ($answers as $answer) {
-            $hasGutter = $hasGutter || ($answer !== null && isset($answer[$gutterKey]) && ViewEntry::decode($answer[$gutterKey][0]) !== null);
+            $hasGutter = $hasGutter || ($answer !== null && isset($answer[$gutterKey]) && $this->seal->decode($gutterKey, $answer[$gutterKey][0]) !== null);
         }
 
         $entries = [];
@@ -550,7 +680,7 @@ final class ViewStore
             $merged = null;
             $holders = 0;
             foreach ($answers as $answer) {
-                if ($answer !== null && isset($answer[$key]) && ($copy = ViewEntry::decode($answer[$key][0])) !== null) {
+                if ($answer !== null && isset($answer[$key]) && ($copy = $this->seal->decode($key, $answer[$key][0])) !== null) {
                     $holders++;
                     if ($merged === null || $copy->epoch > $merged->epoch) {
                         $merged = $copy;
@@ -597,7 +727,7 @@ final class ViewStore
             }
 
             $target = new ViewEntry($proposed->epoch, true, $proposed->changedAtMs, $proposed->writer);
-            $existing = isset($answer[$key]) ? ViewEntry::decode($answer[$key][0]) : null;
+            $existing = isset($answer[$key]) ? $this->seal->decode($key, $answer[$key][0]) : null;
             if ($existing !== null && !$existing->down && $existing->epoch >= $proposed->epoch) {
                 $contradiction = self::newer($contradiction, $existing);
                 continue;
@@ -609,7 +739,7 @@ final class ViewStore
                 $target = new ViewEntry($existing->epoch, true, $proposed->changedAtMs, $proposed->writer);
             }
 
-            $swaps[$w] = [$this->connections[$w], self::swapRequest($key, $target->encode(), isset($answer[$key]) ? $answer[$key][1] : 0), 'line'];
+            $swaps[$w] = [$this->connections[$w], self::swapRequest($key, $this->seal->seal($key, $target->encode()), isset($answer[$key]) ? $answer[$key][1] : 0), 'line'];
         }
 
         $recheck = [];
@@ -623,7 +753,7 @@ final class ViewStore
 
         // Changed since it was read, so after this fence began: a "down" record there fences as well as this would.
         foreach (Exchange::run($recheck, static fn ($a) => true, count($recheck), $this->grace, $this->timeout) as $answer) {
-            $now = $answer !== null && isset($answer[$key]) ? ViewEntry::decode($answer[$key][0]) : null;
+            $now = $answer !== null && isset($answer[$key]) ? $this->seal->decode($key, $answer[$key][0]) : null;
             if ($now !== null && $now->down) {
                 $holding++;
             } elseif ($now !== null && $now->epoch >= $proposed->epoch) {
@@ -673,6 +803,9 @@ final class ViewStore
  * - pool_name: as SharedView.PoolName (default: derived from the server list, as the library derives it)
  * - timeout_ms: connect and answer timeout of the extension and of the bridge's own requests (default 1000, as the library's OperationTimeout)
  * - confirm_timeout_ms: how long an unconfirmed delete is retried before its server is fenced (default 300)
+ * - secret / secret_file: the pool's secret (SharedView.Secret), or a file whose first line is it: records are then
+ *   sealed and checked (RecordSeal). Default none. Give every frontend the same one: a record sealed with another
+ *   secret (or none) is no record, so its server counts as lost.
  */
 final class Pool
 {
@@ -692,7 +825,6 @@ final class Pool
 
     private ViewStore $store;
     private Locator $locator;
-    private string $reservedPrefix;
     private string $frontendId;
     private int $boundNs;
     private int $refreshNs;
@@ -738,7 +870,6 @@ final class Pool
             throw new BallastException("Option 'pool_name' must be 1 to 64 printable ASCII characters with no spaces.");
         }
 
-        $this->reservedPrefix = "ballast:$poolName:";
         $this->frontendId = bin2hex(random_bytes(4));
         foreach ($this->servers as $i => [$host, $port]) {
             $this->connections[$i] = new WireConnection($host, $port, $this->timeout);
@@ -746,23 +877,35 @@ final class Pool
             $this->downUntilEpochAbove[$i] = 0;
         }
 
-        $this->store = new ViewStore($this->names, $poolName, $this->connections, $this->refreshNs / 2e9, $this->timeout);
+        $this->store = new ViewStore($this->names, $poolName, $this->connections, $this->refreshNs / 2e9, $this->timeout, new RecordSeal(self::secretOption($options), $poolName));
         $this->configureClient($distribution, $hash);
         $this->locator = new Locator($distribution, $hash, $this->servers, $client instanceof \Memcached ? $client : null);
     }
 
-    /** The value, or false on a miss (also when the key's server is fenced, lost or unknown, or the view is stale). */
+    /**
+     * The value, or false on a miss (also when the key's server is fenced, lost or unknown, or the view is stale, and
+     * when the value is one the library marked stale or a refill lease's placeholder). The extensions' get cannot see
+     * memcached's stale and lease flags, so a hit is checked once more over the bridge's own connection (`mg <key> c`):
+     * served only if the item still has the CAS the extension read and carries none of X (marked stale), W (a refill
+     * token, which this read just took) or Z (a refill under way elsewhere). A token this read took is given back.
+     * @throws InvalidKeyException the key breaks the library's key rules (nothing is sent)
+     */
     public function get(string $key): mixed
     {
+        $key = Key::of($key);
         $index = $this->locate($key);
         if (!$this->isReadable($index)) {
             return false;
         }
 
-        $value = $this->client->get($key);
+        [$value, $cas] = $this->extensionGet($key);
 
         // An empty value is the placeholder of memcached's vivify-on-miss (the .NET frontends' refill lease), not data.
-        return $value === '' ? false : $value;
+        if ($value === false || $value === '' || $cas === 0) {
+            return false;
+        }
+
+        return $this->isServable($index, $key, $cas) ? $value : false;
     }
 
     /**
@@ -772,14 +915,15 @@ final class Pool
      */
     public function set(string $key, mixed $value, int $ttl = 0): bool
     {
+        $key = Key::of($key);
         $index = $this->locate($key);
         if (!$this->isReadable($index)) {
             return false;
         }
 
-        $stored = $this->client instanceof \Memcache ? $this->client->set($key, $value, 0, $ttl) : $this->client->set($key, $value, $ttl);
+        $stored = $this->client instanceof \Memcache ? $this->client->set($key->text, $value, 0, $ttl) : $this->client->set($key->text, $value, $ttl);
         if (!$stored) {
-            $this->delete($key);
+            $this->invalidate($key, $index);
         }
 
         return $stored;
@@ -792,32 +936,23 @@ final class Pool
      * placeholder's CAS) for refill(); other misses (someone else refills, a stale mark, the server fenced or
      * unreachable) have neither. A delete between this read and the refill voids the lease.
      * @return array{mixed, ?int}
+     * @throws InvalidKeyException the key breaks the library's key rules (nothing is sent)
      */
     public function getForRefill(string $key): array
     {
+        $key = Key::of($key);
         $index = $this->locate($key);
         if (!$this->isReadable($index)) {
             return [false, null];
         }
 
-        $answer = $this->request($index, "mg $key v c N" . self::LEASE_SECONDS . "\r\n", 'meta');
+        $answer = $this->request($index, "mg {$key->text} v c N" . self::LEASE_SECONDS . "\r\n", 'meta');
         if (!is_array($answer) || $answer[0] !== 'VA') {
             return [false, null];
         }
 
         [, $flags, $value] = $answer;
-        $cas = 0;
-        $servable = true;
-        foreach ($flags as $flag) {
-            if ($flag === 'W' || $flag === 'Z' || $flag === 'X') {
-                $servable = false;
-            } elseif ($flag !== '' && $flag[0] === 'c' && ctype_digit(substr($flag, 1))) {
-                $cas = (int) substr($flag, 1);
-            }
-        }
-
-        // The one hit/miss rule (Failover/ServableRule.cs): a value that is no refill lease won here (W), no
-        // placeholder someone else refills (Z) and not marked stale (X).
+        [$cas, $servable] = self::servableFlags($flags);
         if ($servable) {
             return [$value, null];
         }
@@ -831,13 +966,14 @@ final class Pool
      */
     public function refill(string $key, string $value, int $lease, int $ttl = 0): bool
     {
+        $key = Key::of($key);
         $index = $this->locate($key);
-        $answer = $this->request($index, "ms $key " . strlen($value) . " T$ttl C$lease\r\n$value\r\n", 'meta');
+        $answer = $this->request($index, "ms {$key->text} " . strlen($value) . " T$ttl C$lease\r\n$value\r\n", 'meta');
         if (is_array($answer)) {
             return $answer[0] === 'HD';
         }
 
-        $this->delete($key);
+        $this->invalidate($key, $index);
         return false;
     }
 
@@ -845,21 +981,12 @@ final class Pool
      * Deletes a key: true once the delete is confirmed (deleted or not found) or its server is fenced for every
      * frontend; either way no frontend reads the old value once the bound has passed.
      * @throws ServerUnavailableException neither confirmed nor fenced (no write quorum of witnesses answered)
+     * @throws InvalidKeyException the key breaks the library's key rules (nothing is sent, nothing is fenced)
      */
     public function delete(string $key): bool
     {
-        $index = $this->locate($key);
-        $this->refreshIfDue();
-        if ($this->confirmDelete($index, $key)) {
-            $this->counters['deletes_confirmed']++;
-            return true;
-        }
-
-        if ($this->fence($index)) {
-            return true;
-        }
-
-        throw new ServerUnavailableException("Server {$this->names[$index]}: the delete of key '$key' could not be confirmed, and the server could not be fenced in the shared view (no write quorum of witnesses answered); other frontends may read the old value until it is.", $this->names[$index]);
+        $key = Key::of($key);
+        return $this->invalidate($key, $this->locate($key));
     }
 
     /** One request to one server over the bridge's own connection; null when it did not answer in time. */
@@ -871,7 +998,7 @@ final class Pool
     /** The index (in the server list) of the server that holds a key. */
     public function serverOf(string $key): int
     {
-        return $this->locate($key);
+        return $this->locate(Key::of($key));
     }
 
     /** This process's copy of a server's record. */
@@ -925,13 +1052,84 @@ final class Pool
         }
     }
 
-    private function locate(string $key): int
+    private function locate(Key $key): int
     {
-        if (str_starts_with($key, $this->reservedPrefix)) {
-            throw new BallastException("Key '$key': keys starting with '{$this->reservedPrefix}' are reserved for the pool's shared view and its locks.");
+        return $this->locator->locate($key->text);
+    }
+
+    /** A delete confirmed, or its server fenced (delete(), and a store whose fate is unknown). */
+    private function invalidate(Key $key, int $index): bool
+    {
+        $this->refreshIfDue();
+        if ($this->confirmDelete($index, $key)) {
+            $this->counters['deletes_confirmed']++;
+            return true;
         }
 
-        return $this->locator->locate($key);
+        if ($this->fence($index)) {
+            return true;
+        }
+
+        throw new ServerUnavailableException("Server {$this->names[$index]}: the delete of key '{$key->text}' could not be confirmed, and the server could not be fenced in the shared view (no write quorum of witnesses answered); other frontends may read the old value until it is.", $this->names[$index]);
+    }
+
+    /**
+     * The extension's read of a key with the item's CAS: [value, cas]; [false, 0] on a miss.
+     * @return array{mixed, int}
+     */
+    private function extensionGet(Key $key): array
+    {
+        if ($this->client instanceof \Memcache) {
+            $flags = null;
+            $cas = null;
+            $value = $this->client->get($key->text, $flags, $cas);
+            return $value === false ? [false, 0] : [$value, (int) $cas];
+        }
+
+        $item = $this->client->get($key->text, null, \Memcached::GET_EXTENDED);
+        return is_array($item) ? [$item['value'], (int) $item['cas']] : [false, 0];
+    }
+
+    /**
+     * Whether the item the extension read (its CAS) may be served: the same item, with no stale mark (X), no refill
+     * token (W) and no refill under way (Z). Memcached hands a stale item's refill token to whoever reads it first,
+     * and this read refills nothing: a token it took is given back by deleting the stale item (only that item, by its
+     * CAS), so the next reader wins a fresh lease instead of every reader missing until the stale item expires.
+     */
+    private function isServable(int $index, Key $key, int $cas): bool
+    {
+        $answer = $this->request($index, "mg {$key->text} c\r\n", 'meta');
+        if (!is_array($answer) || $answer[0] !== 'HD') {
+            return false;
+        }
+
+        [$current, $servable] = self::servableFlags($answer[1]);
+        if (in_array('W', $answer[1], true) && $current > 0) {
+            $this->request($index, "md {$key->text} C$current\r\n", 'meta');
+        }
+
+        return $servable && $current === $cas;
+    }
+
+    /**
+     * A meta answer's CAS and the one hit/miss rule (Failover/ServableRule.cs): servable when the item is no refill
+     * lease won here (W), no placeholder someone else refills (Z) and not marked stale (X).
+     * @param string[] $flags
+     * @return array{int, bool}
+     */
+    private static function servableFlags(array $flags): array
+    {
+        $cas = 0;
+        $servable = true;
+        foreach ($flags as $flag) {
+            if ($flag === 'W' || $flag === 'Z' || $flag === 'X') {
+                $servable = false;
+            } elseif ($flag !== '' && $flag[0] === 'c' && ctype_digit(substr($flag, 1))) {
+                $cas = (int) substr($flag, 1);
+            }
+        }
+
+        return [$cas, $servable];
     }
 
     private function isReadable(int $index): bool
@@ -959,10 +1157,14 @@ final class Pool
         }
     }
 
-    /** Through the extension, then (php-memcache reports "not found" and "failed" alike) over the bridge's own connection until the confirm timeout. */
-    private function confirmDelete(int $index, string $key): bool
+    /**
+     * Through the extension, then (php-memcache reports "not found" and "failed" alike) over the bridge's own connection
+     * until the confirm timeout. A CLIENT_ERROR is the caller's error, not the server's failure: it throws, and nothing
+     * is fenced (a fence would have the monitor flush the server).
+     */
+    private function confirmDelete(int $index, Key $key): bool
     {
-        if ($this->client->delete($key)) {
+        if ($this->client->delete($key->text)) {
             return true;
         }
 
@@ -972,9 +1174,13 @@ final class Pool
 
         $deadline = microtime(true) + $this->confirmTimeout;
         do {
-            $answer = $this->request($index, "delete $key\r\n", 'line', max(0.001, min($this->timeout, $deadline - microtime(true))));
+            $answer = $this->request($index, "delete {$key->text}\r\n", 'line', max(0.001, min($this->timeout, $deadline - microtime(true))));
             if ($answer === 'DELETED' || $answer === 'NOT_FOUND') {
                 return true;
+            }
+
+            if (is_string($answer) && (str_starts_with($answer, 'CLIENT_ERROR') || $answer === 'ERROR')) {
+                throw new BallastException("Server {$this->names[$index]} refused the delete of key '" . InvalidKeyException::printable($key->text) . "' as the caller's error ('" . InvalidKeyException::printable($answer) . "'); nothing was fenced.");
             }
 
             usleep(10000);
@@ -1080,6 +1286,31 @@ final class Pool
         if (!$client->addServers($this->servers)) {
             throw new BallastException('php-memcached refused the server list: ' . $client->getResultMessage());
         }
+    }
+
+    /** The pool's secret, from 'secret' or the first line of the file 'secret_file' (not both); null for none. */
+    private static function secretOption(array $options): ?string
+    {
+        $secret = $options['secret'] ?? null;
+        $file = $options['secret_file'] ?? null;
+        if ($secret !== null && $file !== null) {
+            throw new BallastException("Set either option 'secret' or option 'secret_file', not both.");
+        }
+
+        if ($file !== null) {
+            $text = is_string($file) ? @file_get_contents($file) : false;
+            if ($text === false) {
+                throw new BallastException("Option 'secret_file': cannot read '" . (is_string($file) ? $file : gettype($file)) . "'.");
+            }
+
+            $secret = rtrim(explode("\n", $text, 2)[0], "\r"); // the first line, as the library reads it
+        }
+
+        if ($secret !== null && !is_string($secret)) {
+            throw new BallastException("Option 'secret' must be a string.");
+        }
+
+        return $secret;
     }
 
     private static function intOption(array $options, string $name, int $default, int $min, int $max): int

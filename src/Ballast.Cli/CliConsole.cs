@@ -8,10 +8,11 @@ internal sealed class CliConsole
 {
     private static readonly System.Text.UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
-    public CliConsole(Stream input, bool isInputRedirected, Stream output, TextWriter error)
+    public CliConsole(Stream input, bool isInputRedirected, Stream output, TextWriter error, bool isOutputTerminal = false)
     {
         Input = input;
         IsInputRedirected = isInputRedirected;
+        IsOutputTerminal = isOutputTerminal;
         Output = output;
         Error = error;
 
@@ -21,7 +22,7 @@ internal sealed class CliConsole
 
     /// <summary>The process's own standard streams.</summary>
     public static CliConsole System()
-        => new(Console.OpenStandardInput(), Console.IsInputRedirected, Console.OpenStandardOutput(), Console.Error);
+        => new(Console.OpenStandardInput(), Console.IsInputRedirected, Console.OpenStandardOutput(), Console.Error, isOutputTerminal: !Console.IsOutputRedirected);
 
     /// <summary>Standard input as bytes (values for <c>set</c>, keys for <c>locate</c>).</summary>
     public Stream Input { get; }
@@ -31,6 +32,12 @@ internal sealed class CliConsole
     /// silently for a user who does not know they are expected to type.
     /// </summary>
     public bool IsInputRedirected { get; }
+
+    /// <summary>
+    /// True when standard output is a terminal: what a server sent is then shown with its control characters escaped
+    /// (<see cref="TerminalText"/>), unless <c>--raw</c>; a pipe gets the bytes as they are.
+    /// </summary>
+    public bool IsOutputTerminal { get; }
 
     /// <summary>Standard output as bytes.</summary>
     public Stream Output { get; }

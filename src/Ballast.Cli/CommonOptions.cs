@@ -102,6 +102,19 @@ internal sealed class CommonOptions
         Recursive = true,
     };
 
+    public Option<string?> ViewSecretFile { get; } = new("--view-secret-file")
+    {
+        Description = "A file whose first line is the pool's secret (SharedView.Secret, at least 16 bytes): the shared view's records and locks are then sealed with it and checked. Use the applications' setting.",
+        HelpName = "file",
+        Recursive = true,
+    };
+
+    public Option<bool> Raw { get; } = new("--raw")
+    {
+        Description = "Write what servers sent as it is, control characters included. Without it, get escapes them (\\xNN) when standard output is a terminal, and stats always does, so a hostile server cannot drive the terminal.",
+        Recursive = true,
+    };
+
     /// <summary>Adds the shared options to the root; subcommands inherit them.</summary>
     public void AddTo(RootCommand root)
     {
@@ -114,6 +127,8 @@ internal sealed class CommonOptions
         root.Options.Add(TlsServerName);
         root.Options.Add(User);
         root.Options.Add(PasswordFile);
+        root.Options.Add(ViewSecretFile);
+        root.Options.Add(Raw);
     }
 
     /// <summary>Client options from the parsed command line; the library's other defaults stay as they are.</summary>
@@ -133,6 +148,7 @@ internal sealed class CommonOptions
         }
 
         ApplySecurity(parseResult, options);
+        options.SharedView.SecretFile = parseResult.GetValue(ViewSecretFile);
         return options;
     }
 

@@ -11,7 +11,7 @@ public sealed partial class MemcachedClient
     public ServerEndPoint Locate(string key)
     {
         Span<byte> utf8 = stackalloc byte[Protocol.CacheKey.MaxLength];
-        return _pool.Servers.Primary(Key(key).GetUtf8(utf8)).EndPoint;
+        return _pool.Servers.Primary(ValidKey(key).GetUtf8(utf8)).EndPoint;
     }
 
     /// <summary>This frontend's view of a server's state.</summary>

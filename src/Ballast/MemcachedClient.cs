@@ -182,15 +182,23 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
         // read gives up on stragglers after a fraction of the bound, while a handshake may take longer: let the
         // connection attempts end before deciding.
         await _pool.SettleFirstConnectsAsync().ConfigureAwait(false);
-        _pool.Servers.ThrowIfMisconfigured();
+        _pool.ThrowIfViewUnreadableForMisconfiguration();
     }
 
+    /// <summary>A key for an operation: valid, not reserved, and its server not failing its TLS or login.</summary>
     private CacheKey Key(string key)
     {
+        var cacheKey = ValidKey(key);
+        _pool.Servers.ThrowIfMisconfigured(cacheKey);
+        return cacheKey;
+    }
+
+    /// <summary>A key checked by the rules alone (placement needs no server).</summary>
+    private CacheKey ValidKey(string key)
+    {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        _pool.Servers.ThrowIfMisconfigured();
         var cacheKey = CacheKey.Create(key, _options.InvalidKeyHandling);
-        Protocol.ReservedKeys.ThrowIfReserved(key, _pool.Identity.ReservedKeyPrefix);
+        Protocol.ReservedKeys.ThrowIfReserved(key);
         return cacheKey;
     }
 

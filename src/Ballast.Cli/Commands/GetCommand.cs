@@ -2,7 +2,10 @@ using System.CommandLine;
 
 namespace Ballast.Cli.Commands;
 
-/// <summary><c>ballast get KEY</c>: writes the value's bytes to standard output, untouched, so binary values survive pipes.</summary>
+/// <summary>
+/// <c>ballast get KEY</c>: writes the value's bytes to standard output, untouched, so binary values survive pipes; on a
+/// terminal its control characters are escaped (<see cref="TerminalText"/>) unless <c>--raw</c>.
+/// </summary>
 internal sealed class GetCommand
 {
     public static Command Create(CommonOptions common, CliConsole console)
@@ -10,7 +13,7 @@ internal sealed class GetCommand
         var key = new Argument<string>("KEY") { Description = "The key to read." };
         var command = new Command(
             "get",
-            "Prints KEY's value exactly as stored: raw bytes, no newline added. A miss prints 'miss: KEY' on standard error and exits 1; " +
+            "Prints KEY's value exactly as stored: raw bytes, no newline added (on a terminal, control characters are shown as \\xNN unless --raw). A miss prints 'miss: KEY' on standard error and exits 1; " +
             "if KEY's server is down or unreachable it exits 3 instead, since that is no answer at all.")
         {
             key,
@@ -23,6 +26,11 @@ internal sealed class GetCommand
             var result = await client.GetAsync(name, cancellationToken).ConfigureAwait(false);
             if (result.Value is { } value)
             {
+                if (console.IsOutputTerminal && !parseResult.GetValue(common.Raw))
+                {
+                    value = System.Text.Encoding.UTF8.GetBytes(TerminalText.Escape(value));
+                }
+
                 await console.Output.WriteAsync(value, cancellationToken).ConfigureAwait(false);
                 await console.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Success;

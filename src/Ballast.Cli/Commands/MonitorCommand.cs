@@ -43,6 +43,17 @@ internal static class MonitorCommand
             Description = "How often each server is asked for its stats, in milliseconds, 100 to 60000. Default 1000.",
             HelpName = "ms",
         };
+        var maxStreams = new Option<int?>("--max-event-streams")
+        {
+            Description = $"How many /api/events streams may be open at once, 1 to 100000; past it a page gets 503. Default {MonitorSettings.DefaultMaxEventStreams}.",
+            HelpName = "n",
+        };
+        var allowHosts = new Option<string[]>("--allow-host")
+        {
+            Description = "A host name the page may be reached by, besides localhost, the loopback addresses and the --listen address (repeatable). Other Host headers get 421, so a page of another site cannot read the monitor through DNS rebinding.",
+            HelpName = "name",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var command = new Command(
             "monitor",
             "Runs the pool's external monitor until SIGTERM or Ctrl+C: it takes part in the shared view as a frontend with no data traffic, " +
@@ -51,7 +62,7 @@ internal static class MonitorCommand
             "/api/status (JSON), /api/events (server-sent events), /metrics (Prometheus) and /healthz. " +
             $"Its --timeout defaults to {MonitorSettings.DefaultTimeout.TotalMilliseconds:0} ms (a stalled server is marked down about 1.25 s after it stalls).")
         {
-            listen, view, etcdEndpoints, bound, poolName, poll,
+            listen, view, etcdEndpoints, bound, poolName, poll, maxStreams, allowHosts,
         };
 
         CliAction.Set(command, console, async (parseResult, cancellationToken) =>
@@ -103,7 +114,13 @@ internal static class MonitorCommand
                 throw new CliException(ExitCodes.Usage, $"--listen: {error.Message}");
             }
 
-            var settings = new MonitorSettings { Listen = address, Client = options, PollInterval = TimeSpan.FromMilliseconds(pollMs) };
+            var streams = parseResult.GetValue(maxStreams) ?? MonitorSettings.DefaultMaxEventStreams;
+            if (streams is < 1 or > 100_000)
+            {
+                throw new CliException(ExitCodes.Usage, $"--max-event-streams: {streams} is not from 1 to 100000.");
+            }
+
+            var settings = new MonitorSettings { Listen = address, Client = options, PollInterval = TimeSpan.FromMilliseconds(pollMs), MaxEventStreams = streams, AllowedHosts = parseResult.GetValue(allowHosts) ?? [] };
             // The client's own validation (a server listed twice, say) throws ArgumentException: CliAction makes it a
             // usage error.
             var host = MonitorHost.Create(settings, store);

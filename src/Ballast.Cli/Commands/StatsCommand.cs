@@ -10,7 +10,7 @@ internal sealed class StatsCommand
         var command = new Command(
             "stats",
             "Prints each server's statistics: a line with the server, then 'name value' rows sorted by name; " +
-            "a server that does not answer shows its error. Exits 3 only if no server answered.");
+            "a server that does not answer shows its error. Control characters a server sends are shown as \\xNN unless --raw. Exits 3 only if no server answered.");
 
         CliAction.Set(command, console, async (parseResult, cancellationToken) =>
         {
@@ -24,7 +24,7 @@ internal sealed class StatsCommand
                     await output.WriteLineAsync().ConfigureAwait(false);
                 }
 
-                await WriteServerAsync(output, all[i]).ConfigureAwait(false);
+                await WriteServerAsync(output, all[i], parseResult.GetValue(common.Raw) ? static text => text : TerminalText.Escape).ConfigureAwait(false);
             }
 
             var failed = all.Count(s => s.Values is null);
@@ -38,18 +38,22 @@ internal sealed class StatsCommand
         return command;
     }
 
-    private static async Task WriteServerAsync(TextWriter output, ServerStatistics statistics)
+    /// <param name="output">Standard output.</param>
+    /// <param name="statistics">One server's answer.</param>
+    /// <param name="shown">How server text is written: escaped (<see cref="TerminalText.Escape(string)"/>), or as sent with --raw.</param>
+    private static async Task WriteServerAsync(TextWriter output, ServerStatistics statistics, Func<string, string> shown)
     {
         await output.WriteLineAsync(statistics.Server.ToString()).ConfigureAwait(false);
         if (statistics.Values is not { } values)
         {
-            await output.WriteLineAsync($"  error: {statistics.Error}").ConfigureAwait(false);
+            await output.WriteLineAsync($"  error: {shown(statistics.Error ?? string.Empty)}").ConfigureAwait(false);
             return;
         }
 
         // Padding to the longest name keeps values in one column; ordinal order is what `sort` gives.
-        var width = values.Keys.Max(k => k.Length);
-        foreach (var (name, value) in values.OrderBy(p => p.Key, StringComparer.Ordinal))
+        var rows = values.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (Name: shown(p.Key), Value: shown(p.Value))).ToList();
+        var width = rows.Max(r => r.Name.Length);
+        foreach (var (name, value) in rows)
         {
             await output.WriteLineAsync($"  {name.PadRight(width)}  {value}").ConfigureAwait(false);
         }

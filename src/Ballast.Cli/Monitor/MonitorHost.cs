@@ -18,7 +18,9 @@ namespace Ballast.Cli.Monitor;
 /// <c>ballast monitor</c>'s process: an ASP.NET Core minimal host (Kestrel) around a <see cref="PoolMonitor"/>, serving
 /// the status page (<c>/</c>), <c>/api/status</c> (JSON), <c>/api/events</c> (server-sent events: the status at every
 /// change), <c>/metrics</c> (Prometheus text) and <c>/healthz</c>. Stops gracefully when its token is cancelled (the
-/// command's SIGTERM and Ctrl+C): open event streams end, the poller stops, the client is disposed.
+/// command's SIGTERM and Ctrl+C): open event streams end, the poller stops, the client is disposed. Every answer
+/// forbids framing and content sniffing and carries the page's content security policy; a request naming a host the
+/// monitor does not answer to gets 421 (<see cref="HostAllowList"/>), before any endpoint runs.
 /// </summary>
 internal sealed class MonitorHost : IAsyncDisposable
 {
@@ -57,7 +59,15 @@ internal sealed class MonitorHost : IAsyncDisposable
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         }
 
-        builder.WebHost.ConfigureKestrel(k => k.Listen(settings.Listen));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(settings.Listen);
+
+            // Connections past this are closed as they arrive, before any request is read: each open connection holds
+            // buffers, so a client opening thousands (event streams or not) would grow the monitor without bound. Room
+            // for every event stream and as many plain requests besides.
+            k.Limits.MaxConcurrentConnections = settings.MaxEventStreams + MonitorSettings.DefaultMaxEventStreams;
+        });
 
         // The command's own signal handling cancels the token RunAsync is given (Program.cs); the host's console
         // lifetime would install a second set of handlers, and in tests would take over the test process's Ctrl+C.
@@ -80,7 +90,8 @@ internal sealed class MonitorHost : IAsyncDisposable
         var app = builder.Build();
         var monitor = app.Services.GetRequiredService<PoolMonitor>();
         _ = app.Services.GetRequiredService<MonitorMetrics>();
-        MapEndpoints(app, monitor);
+        UseSecurity(app, new HostAllowList(settings.Listen.Address, settings.AllowedHosts));
+        MapEndpoints(app, monitor, new EventStreamSlots(settings.MaxEventStreams));
         return new MonitorHost(app, monitor);
     }
 
@@ -117,11 +128,37 @@ internal sealed class MonitorHost : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static void MapEndpoints(WebApplication app, PoolMonitor monitor)
+    /// <summary>Headers on every answer, and the Host check before any endpoint.</summary>
+    private static void UseSecurity(WebApplication app, HostAllowList hosts)
+    {
+        app.Use(async (context, next) =>
+        {
+            var headers = context.Response.Headers;
+            headers.XFrameOptions = "DENY";
+            headers.XContentTypeOptions = "nosniff";
+            headers.ContentSecurityPolicy = StatusPage.ContentSecurityPolicy;
+            headers["Referrer-Policy"] = "no-referrer";
+            if (!hosts.Allows(context.Request.Host))
+            {
+                context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+                await context.Response.WriteAsync(
+                    $"Host '{Shown(context.Request.Host.Value)}' is not a name this monitor answers to ({hosts}): a page served under another name must not read it. Start the monitor with --allow-host NAME to add one.\n",
+                    context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+    }
+
+    private static string Shown(string? text)
+        => text is null ? "(none)" : string.Concat(text.Take(100).Select(c => c is >= ' ' and <= '~' ? c.ToString() : $"\\x{(int)c:X2}"));
+
+    private static void MapEndpoints(WebApplication app, PoolMonitor monitor, EventStreamSlots slots)
     {
         app.MapGet("/", () => Results.Text(StatusPage.Html, "text/html; charset=utf-8"));
         app.MapGet("/api/status", () => Results.Json(monitor.Snapshot(), Json));
-        app.MapGet("/api/events", (HttpContext context, IHostApplicationLifetime lifetime, TimeProvider time) => EventStream.RunAsync(context, monitor, time, lifetime.ApplicationStopping));
+        app.MapGet("/api/events", (HttpContext context, IHostApplicationLifetime lifetime, TimeProvider time) => EventStream.RunAsync(context, monitor, slots, time, lifetime.ApplicationStopping));
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", () =>
         {

@@ -13,6 +13,9 @@ internal sealed class MonitorSettings
 
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>The default cap on event streams open at once.</summary>
+    public const int DefaultMaxEventStreams = 100;
+
     /// <summary>The address and port Kestrel listens on (port 0: any free port).</summary>
     public required IPEndPoint Listen { get; init; }
 
@@ -21,6 +24,15 @@ internal sealed class MonitorSettings
 
     /// <summary>How often every reachable server is asked for its stats. Default 1 s.</summary>
     public TimeSpan PollInterval { get; init; } = DefaultPollInterval;
+
+    /// <summary>How many <c>/api/events</c> streams may be open at once; past it a stream gets 503. Default 100.</summary>
+    public int MaxEventStreams { get; init; } = DefaultMaxEventStreams;
+
+    /// <summary>
+    /// Host names the monitor answers to besides <c>localhost</c>, the loopback addresses and the listen address (see
+    /// <see cref="HostAllowList"/>): the names people reach it by when it listens beyond loopback. Default none.
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 
     /// <summary>Where the log goes; null for standard error (the command). Tests pass their own.</summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }

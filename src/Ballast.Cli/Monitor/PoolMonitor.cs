@@ -16,6 +16,9 @@ internal sealed class PoolMonitor : IAsyncDisposable
     private readonly int _eventCapacity;
     private readonly string _store;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _eventLock = new();
+    private StatusEvent? _event;
+    private long _serializations;
 
     public PoolMonitor(MemcachedClient client, string store, TimeProvider time, int eventCapacity = 200)
     {
@@ -48,6 +51,39 @@ internal sealed class PoolMonitor : IAsyncDisposable
             lock (_lock)
             {
                 return _changed.Task;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The status as one server-sent event, with the change it is current until: serialized once per change, however
+    /// many event streams are open (each used to serialize its own copy every second).
+    /// </summary>
+    public StatusEvent CurrentEvent()
+    {
+        var next = NextChange;
+        lock (_eventLock)
+        {
+            if (_event is { } cached && cached.NextChange == next)
+            {
+                return cached;
+            }
+
+            _serializations++;
+            var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(Snapshot(), MonitorHost.Json);
+            _event = new StatusEvent([.. "event: status\ndata: "u8, .. json, .. "\n\n"u8], next);
+            return _event;
+        }
+    }
+
+    /// <summary>How many times the status was serialized for the event streams (tests compare it with the number of streams).</summary>
+    internal long StatusSerializations
+    {
+        get
+        {
+            lock (_eventLock)
+            {
+                return _serializations;
             }
         }
     }

@@ -32,6 +32,9 @@ internal sealed class PoolCoordinator : IAsyncDisposable
         _time = time;
         Events = new PoolEvents(sink, time);
         Identity = PoolIdentity.For(options, PoolIdentity.NewFrontendId());
+
+        // First of what may fail (a journal of another pool, or one held by another process), before anything runs.
+        Journal = new InvalidationJournal(options.Invalidation.JournalPath, Identity.PoolName, options.Logger);
         Servers = new ServerSet(options, time, (node, reason, error) => _fencer?.OnLocalFailure(node, reason, error));
         foreach (var node in Servers.All)
         {
@@ -39,17 +42,17 @@ internal sealed class PoolCoordinator : IAsyncDisposable
         }
 
         var viewEnabled = options.SharedView.Enabled && options.FailoverPolicy != FailoverPolicy.Rehash;
+        var seal = new ViewRecordSeal(options.SharedView.SecretBytes, Identity.PoolName);
         View = new ClusterView(Servers.All.Length, options.SharedView.Bound, time, viewEnabled);
         Access = new ServerAccess(View);
         Protocol = viewEnabled
-            ? new ViewProtocol(CreateStore(), Servers.All, Identity.FrontendId, options.SharedView.Bound, options.Failback.LockTimeToLive, time, options.SharedView.ReadOnly)
+            ? new ViewProtocol(CreateStore(seal), Servers.All, Identity.FrontendId, options.SharedView.Bound, options.Failback.LockTimeToLive, time, options.SharedView.ReadOnly, seal)
             : null;
         if (Protocol is { } protocol && protocol.Store.ServerHostingReplica(0) is not null && protocol.Store.ReplicaCount - protocol.WriteQuorum < 1)
         {
             options.Logger.ViewCannotTolerateFailure(Identity.PoolName, protocol.Store.ReplicaCount, protocol.WriteQuorum);
         }
 
-        Journal = new InvalidationJournal(options.Invalidation.JournalPath);
         _fencer = new Fencer(View, Protocol, Events, Identity.FrontendId, options.SharedView.RefreshInterval / 2, time, _shutdown.Token);
         Invalidations = new Invalidator(_fencer, Journal, Access, Events, options, time, _shutdown.Token);
         _failback = new FailbackCoordinator(Servers, View, Protocol, _fencer, Journal, Events, options, time, Identity.FrontendId);
@@ -102,6 +105,18 @@ internal sealed class PoolCoordinator : IAsyncDisposable
     /// view. Operations wait for it, so a new frontend starts with the fences others published.
     /// </summary>
     public Task Ready => _refresher?.Ready ?? Task.CompletedTask;
+
+    /// <summary>
+    /// After a first view read that reached no quorum: throws a copy of a server's TLS or login failure if that is why,
+    /// since no key of the pool can be read then and the misconfiguration, not a miss, is the answer.
+    /// </summary>
+    public void ThrowIfViewUnreadableForMisconfiguration()
+    {
+        if (!View.IsLeaseFresh)
+        {
+            Servers.ThrowIfAnyMisconfigured();
+        }
+    }
 
     /// <summary>
     /// After a first view read that reached no quorum: lets the connection attempts under way end (at most a connect
@@ -198,7 +213,7 @@ internal sealed class PoolCoordinator : IAsyncDisposable
     }
 
     /// <summary>The view store the options select: one registered with <see cref="SharedViewOptions.UseStore"/>, or the pool's memcached witnesses.</summary>
-    private ISharedViewStore CreateStore()
+    private ISharedViewStore CreateStore(ViewRecordSeal seal)
     {
         if (_options.SharedView.StoreFactory is { } factory)
         {
@@ -206,6 +221,6 @@ internal sealed class PoolCoordinator : IAsyncDisposable
             return factory(context) ?? throw new InvalidOperationException("The shared-view store factory registered with SharedView.UseStore returned null.");
         }
 
-        return new MemcachedViewStore(Servers.Main, Servers.All.Length, Identity.PoolName, _time);
+        return new MemcachedViewStore(Servers.Main, Servers.All.Length, Identity.PoolName, _time, seal);
     }
 }

@@ -67,4 +67,6 @@ internal static partial class Log
 
     [LoggerMessage(23, LogLevel.Warning, "Pool {Pool} had no shared view yet: this frontend flushed every server once before reading any, so whatever they cached is gone. To adopt a warm pool without emptying it, run `ballast view init` with the pool's servers before the first frontend starts.")]
     public static partial void NewPoolFlushed(this ILogger logger, string pool);
+    [LoggerMessage(41, LogLevel.Warning, "Invalidation journal {Path}: line {Line} is no entry it wrote (a torn last line from a crash, or damage); it is skipped")]
+    public static partial void JournalLineSkipped(this ILogger logger, string path, int line);
 }

@@ -17,4 +17,16 @@ public enum ServerFailureReason
 
     /// <summary>Another frontend marked it down, and the shared view said so.</summary>
     SharedView = 4,
+
+    /// <summary>
+    /// Its TLS handshake failed (an untrusted or wrong certificate, or no TLS at all): misconfigured, or not the server it
+    /// claims to be. Its keys' operations raise <see cref="MemcachedTlsException"/>; the other servers' keys work.
+    /// </summary>
+    TlsFailed = 5,
+
+    /// <summary>
+    /// It refused this client's login, or demands one the client does not give. Its keys' operations raise
+    /// <see cref="MemcachedAuthenticationException"/>; the other servers' keys work.
+    /// </summary>
+    AuthenticationFailed = 6,
 }

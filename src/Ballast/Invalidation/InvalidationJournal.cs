@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Ballast.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace Ballast.Invalidation;
 
@@ -9,40 +11,64 @@ namespace Ballast.Invalidation;
 /// set, so a restarted process resumes them (and keeps the server unread until then).
 /// </summary>
 /// <remarks>
-/// The file is an append-only log: <c>+ id server key epoch</c> when an invalidation becomes owed, <c>- id</c> when
-/// it is settled. Adding or settling one costs one short append to a file kept open, not a rewrite of the whole
-/// journal. The log is compacted when nothing is owed any more (truncated) or when settled lines outnumber the owed
-/// ones by far (rewritten to a temporary file, then renamed over the log, so a crash leaves one or the other). A torn
-/// last line from a crash is skipped on load.
+/// The file is an append-only log: a header naming the pool (<c>#ballast-journal 2 pool</c>, tab-separated), then
+/// <c>+ id server key epoch</c> when an invalidation becomes owed and <c>- id</c> when it is settled. Adding or settling
+/// one costs one short append to a file kept open, not a rewrite of the whole journal. The log is compacted when
+/// nothing is owed any more (cut back to its header) or when settled lines outnumber the owed ones by far (rewritten to
+/// a temporary file, then renamed over the log, so a crash leaves one or the other).
+/// <para>
+/// It holds keys and server addresses and decides which servers a restarted process fences and flushes, so: it is
+/// created readable by its owner only (0600, and an older one is tightened); the temporary file is created new, never
+/// opened through a symlink someone left there; one process holds it at a time (an exclusive lock on
+/// <c>&lt;path&gt;.lock</c>: a second gets a clear error instead of dropping the first one's entries); a journal of
+/// another pool is refused (its servers may be this pool's too, and its owed deletes are not this pool's); and a line
+/// it cannot read (a torn last line from a crash, or damage) is logged and skipped. A journal without a header, from an
+/// earlier version, is taken as this pool's and rewritten with one.
+/// </para>
 /// </remarks>
 internal sealed class InvalidationJournal : IDisposable
 {
     private const int CompactAfterDeadLines = 1024;
+    private const string HeaderTag = "#ballast-journal";
+    private const string FormatVersion = "2";
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private readonly string? _path;
+    private readonly string _header;
     private readonly Lock _lock = new();
     private readonly Dictionary<long, PendingInvalidation> _pending = [];
+    private FileStream? _exclusive;
     private FileStream? _log;
     private long _nextId;
     private int _deadLines;
 
-    public InvalidationJournal(string? path)
+    /// <param name="path">The file; null to keep the journal in memory only.</param>
+    /// <param name="poolName">The pool it belongs to, named in its header.</param>
+    /// <param name="logger">Where a line that cannot be read is reported.</param>
+    /// <exception cref="InvalidOperationException">The journal belongs to another pool, or another process holds it; the message names the path.</exception>
+    public InvalidationJournal(string? path, string poolName, ILogger logger)
     {
         _path = path;
+        _header = $"{HeaderTag}\t{FormatVersion}\t{poolName}\n";
         if (path is null)
         {
             return;
         }
 
-        if (File.Exists(path))
+        _exclusive = TakeLock(path);
+        try
         {
-            foreach (var line in File.ReadAllLines(path))
+            if (File.Exists(path))
             {
-                Replay(line);
+                Load(path, poolName, logger);
             }
-        }
 
-        _log = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
-        Rewrite();
+            Rewrite();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     public int Count
@@ -114,28 +140,77 @@ internal sealed class InvalidationJournal : IDisposable
         {
             _log?.Dispose();
             _log = null;
+            _exclusive?.Dispose();
+            _exclusive = null;
         }
     }
 
-    private void Replay(string line)
+    /// <summary>
+    /// The lock that makes the journal one process's: an exclusive lock (flock) on <c>&lt;path&gt;.lock</c>, held for the
+    /// journal's life. Not on the journal itself, which compaction replaces by a rename (a lock on the old file would
+    /// then guard nothing).
+    /// </summary>
+    private static FileStream TakeLock(string path)
+    {
+        try
+        {
+            return new FileStream(path + ".lock", OwnerOnlyFile(FileMode.OpenOrCreate, FileAccess.ReadWrite));
+        }
+        catch (IOException error)
+        {
+            throw new InvalidOperationException(
+                $"The invalidation journal '{path}' is in use by another process (it holds '{path}.lock'): two clients must not share one journal, or each drops invalidations the other owes. Give each client its own JournalPath.",
+                error);
+        }
+    }
+
+    private void Load(string path, string poolName, ILogger logger)
+    {
+        var lines = File.ReadAllLines(path);
+        var first = 0;
+        if (lines.Length > 0 && lines[0].StartsWith(HeaderTag, StringComparison.Ordinal))
+        {
+            var header = lines[0].Split('\t');
+            if (header is not [HeaderTag, FormatVersion, var owner])
+            {
+                throw new InvalidOperationException($"The invalidation journal '{path}' has a header this version cannot read ('{Shown(lines[0])}'); it was written by another version of Ballast.");
+            }
+
+            if (owner != poolName)
+            {
+                throw new InvalidOperationException(
+                    $"The invalidation journal '{path}' belongs to pool '{Shown(owner)}', not to this client's pool '{poolName}': its owed deletes are that pool's, and settling them here would fence and flush servers on another pool's word. Give each pool its own JournalPath.");
+            }
+
+            first = 1;
+        }
+
+        for (var i = first; i < lines.Length; i++)
+        {
+            if (!Replay(lines[i]))
+            {
+                logger.JournalLineSkipped(path, i + 1);
+            }
+        }
+    }
+
+    /// <summary>Applies one line; false when it is no entry this journal wrote (a torn line, damage).</summary>
+    private bool Replay(string line)
     {
         var parts = line.Split('\t');
         if (parts is ["+", var id, var server, var key, var epoch] && TryAdd(id, server, key, epoch))
         {
-            return;
+            return true;
         }
 
         if (parts is ["-", var settled] && long.TryParse(settled, CultureInfo.InvariantCulture, out var settledId))
         {
             _pending.Remove(settledId);
-            return;
+            return true;
         }
 
-        // The format of earlier versions (the whole journal, one owed invalidation a line); anything else is a torn line.
-        if (parts is [var oldId, var oldServer, var oldKey, var oldEpoch])
-        {
-            TryAdd(oldId, oldServer, oldKey, oldEpoch);
-        }
+        // The format of earlier versions (the whole journal, one owed invalidation a line).
+        return parts is [var oldId, var oldServer, var oldKey, var oldEpoch] && TryAdd(oldId, oldServer, oldKey, oldEpoch);
     }
 
     private bool TryAdd(string id, string server, string key, string epoch)
@@ -166,8 +241,8 @@ internal sealed class InvalidationJournal : IDisposable
 
         if (_pending.Count == 0)
         {
-            // Nothing owed: an empty log says so.
-            _log.SetLength(0);
+            // Nothing owed: the header alone says so.
+            _log.SetLength(Encoding.UTF8.GetByteCount(_header));
             _log.Flush();
             _deadLines = 0;
             return;
@@ -193,16 +268,40 @@ internal sealed class InvalidationJournal : IDisposable
         _log.Flush();
     }
 
-    /// <summary>Writes the owed entries alone to a temporary file and renames it over the log.</summary>
+    /// <summary>
+    /// Writes the header and the owed entries to a temporary file and renames it over the log. The temporary file is
+    /// created new (a file or symlink already there is removed first, and never opened: <c>O_CREAT|O_EXCL</c> does not
+    /// follow a symlink), readable by its owner only.
+    /// </summary>
     private void Rewrite()
     {
         var temporary = _path + ".tmp";
-        File.WriteAllText(temporary, string.Concat(_pending.Values.Select(FormatAdd)));
+        File.Delete(temporary);
+        using (var file = new FileStream(temporary, OwnerOnlyFile(FileMode.CreateNew, FileAccess.Write)))
+        {
+            file.Write(Encoding.UTF8.GetBytes(_header + string.Concat(_pending.Values.Select(FormatAdd))));
+        }
+
         _log?.Dispose();
         File.Move(temporary, _path!, overwrite: true);
         _log = new FileStream(_path!, FileMode.Open, FileAccess.Write, FileShare.Read);
         _deadLines = 0;
     }
+
+    /// <summary>Opening options of a file no one else may open: created readable and writable by its owner only, not shared.</summary>
+    private static FileStreamOptions OwnerOnlyFile(FileMode mode, FileAccess access)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = access, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = OwnerOnly;
+        }
+
+        return options;
+    }
+
+    /// <summary>Text read from the file, as a message may show it.</summary>
+    private static string Shown(string text) => SharedView.ViewEntry.Shown(text);
 
     private static string FormatAdd(PendingInvalidation p)
         => string.Create(CultureInfo.InvariantCulture, $"+\t{p.Id}\t{p.Server}\t{Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Key))}\t{p.Epoch}\n");

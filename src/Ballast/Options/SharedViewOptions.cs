@@ -51,6 +51,19 @@ public sealed class SharedViewOptions
     /// </summary>
     public bool ReadOnly { get; set; }
 
+    /// <summary>
+    /// The pool's secret: with it, every view record and lock carries an HMAC-SHA256 keyed by it (over the pool's name,
+    /// the record's key and its content), and a record or lock that fails the check is treated as lost, so its server is
+    /// fenced and flushed before anyone reads it again (fail closed). At least 16 bytes of UTF-8; give every frontend of
+    /// the pool the same one (the PHP bridge's <c>secret</c> option, the CLI's <c>--view-secret-file</c>). Default null:
+    /// records carry no MAC, and anyone who can write to the servers can forge one that lifts a fence (docs/security.md).
+    /// Never shown in a message or a log.
+    /// </summary>
+    public string? Secret { get; set; }
+
+    /// <summary>A file whose first line is <see cref="Secret"/>, read when the client starts (not with <see cref="Secret"/>). Default null.</summary>
+    public string? SecretFile { get; set; }
+
     /// <summary>How often the view is read: <see cref="Bound"/> divided by 4.</summary>
     public TimeSpan RefreshInterval => Bound / 4;
 
@@ -70,6 +83,9 @@ public sealed class SharedViewOptions
         StoreFactory = factory;
         return this;
     }
+
+    /// <summary>The secret's bytes, resolved (from <see cref="Secret"/> or <see cref="SecretFile"/>) by <see cref="Validate"/>; null for none.</summary>
+    internal byte[]? SecretBytes { get; private set; }
 
     internal void Validate()
     {
@@ -93,6 +109,45 @@ public sealed class SharedViewOptions
         {
             throw new ArgumentException($"The option PoolName '{name}' must be 1 to 64 printable ASCII characters with no spaces.", nameof(PoolName));
         }
+
+        SecretBytes = ResolveSecret();
+    }
+
+    private byte[]? ResolveSecret()
+    {
+        if (Secret is not null && SecretFile is not null)
+        {
+            throw new ArgumentException("Set either the option Secret or the option SecretFile, not both.", nameof(SecretFile));
+        }
+
+        string? secret = Secret;
+        if (SecretFile is { } file)
+        {
+            try
+            {
+                using var reader = new StreamReader(file);
+                secret = reader.ReadLine() ?? string.Empty;
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+            {
+                throw new ArgumentException($"The option SecretFile: cannot read '{file}' ({error.Message}).", nameof(SecretFile), error);
+            }
+        }
+
+        if (secret is null)
+        {
+            return null;
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(secret);
+        if (bytes.Length < SharedView.ViewRecordSeal.MinimumSecretLength)
+        {
+            throw new ArgumentException(
+                $"The option {(SecretFile is null ? nameof(Secret) : $"SecretFile ('{SecretFile}')")} must give a secret of at least {SharedView.ViewRecordSeal.MinimumSecretLength} bytes; it has {bytes.Length}.",
+                SecretFile is null ? nameof(Secret) : nameof(SecretFile));
+        }
+
+        return bytes;
     }
 
     /// <summary>A copy for a client's snapshot of its options.</summary>

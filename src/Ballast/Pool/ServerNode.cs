@@ -60,12 +60,13 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     /// <summary>
     /// The TLS or login failure (<see cref="System.Security.Authentication.AuthenticationException"/>) of the latest
-    /// connection attempt, if it came within <paramref name="within"/>; null once a connection succeeds. Such a failure
-    /// is a configuration error, so the client raises it on every operation instead of letting a read that never
-    /// reaches the server (its view lease gone stale) look like a miss.
+    /// connection attempt or answer, if it came within <paramref name="within"/> or the server is still held down since;
+    /// null once the server answers a request (a connection alone proves nothing: a server that demands a login accepts
+    /// it, then refuses every request). Such a failure is a configuration error (or an impostor), so the client raises it on
+    /// every operation on this server's keys instead of letting a read that never reaches the server look like a miss.
     /// </summary>
     public Exception? RecentConfigurationError(TimeSpan within)
-        => Volatile.Read(ref _configurationError) is { } error && _time.GetElapsedTime(Volatile.Read(ref _configurationErrorAt)) < within ? error : null;
+        => Volatile.Read(ref _configurationError) is { } error && (Health.IsDown || _time.GetElapsedTime(Volatile.Read(ref _configurationErrorAt)) < within) ? error : null;
 
     /// <summary>
     /// Waits (at most <paramref name="limit"/>) for the connection attempts under way to end, however they end: a TLS
@@ -137,11 +138,19 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     /// <summary>
     /// Sends <paramref name="command"/> and awaits its answer. Fails at once with <see cref="ServerUnavailableException"/>
-    /// while its health holds the server down, unless <paramref name="evenIfDown"/> (probes and failback).
+    /// while its health holds the server down, unless <paramref name="evenIfDown"/> (the pool's own requests: probes,
+    /// the shared view, failback, stats), for which a TLS or login failure is a <see cref="ServerUnavailableException"/>
+    /// too: to the pool's machinery such a server does not answer, like any other it cannot use (an application's
+    /// request gets the <see cref="System.Security.Authentication.AuthenticationException"/> itself).
     /// </summary>
     public ValueTask<T> ExecuteAsync<T>(MetaCommand<T> command, CancellationToken cancellationToken, bool evenIfDown = false)
     {
-        if (!evenIfDown && Health.IsDown)
+        if (evenIfDown)
+        {
+            return ExecuteForPoolAsync(command, cancellationToken);
+        }
+
+        if (Health.IsDown)
         {
             // Failed through the command, so a command that turns failures into results (a read's miss) does so.
             command.Fail(new ServerUnavailableException(
@@ -149,6 +158,24 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
             return command.AsValueTask();
         }
 
+        return SendAsync(command, cancellationToken);
+    }
+
+    private async ValueTask<T> ExecuteForPoolAsync<T>(MetaCommand<T> command, CancellationToken cancellationToken)
+    {
+        var description = Describe(command);
+        try
+        {
+            return await SendAsync(command, cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Security.Authentication.AuthenticationException error)
+        {
+            throw new ServerUnavailableException($"Server {EndPoint} cannot be used for {description}: {error.Message}", EndPoint, error);
+        }
+    }
+
+    private ValueTask<T> SendAsync<T>(MetaCommand<T> command, CancellationToken cancellationToken)
+    {
         var slot = (int)((uint)Interlocked.Increment(ref _nextSlot) % (uint)_connections.Length);
         var connection = Volatile.Read(ref _connections[slot]);
         if (connection is { IsHealthy: true })
@@ -196,7 +223,14 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
     }
 
-    void IConnectionObserver.OnResponsesReceived(MetaConnection connection) => Health.RecordSuccess();
+    void IConnectionObserver.OnResponsesReceived(MetaConnection connection)
+    {
+        Health.RecordSuccess();
+        if (Volatile.Read(ref _configurationError) is not null)
+        {
+            Volatile.Write(ref _configurationError, null);
+        }
+    }
 
     void IConnectionObserver.OnFaulted(MetaConnection connection, ConnectionFault fault, Exception error)
     {
@@ -277,7 +311,6 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
             throw;
         }
 
-        Volatile.Write(ref _configurationError, null);
         Volatile.Write(ref _openedAs[slot], Interlocked.Increment(ref _connectionsOpened));
         Volatile.Write(ref _connections[slot], connection);
         if (_disposed)
@@ -288,10 +321,18 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         return connection;
     }
 
+    /// <summary>
+    /// A TLS or login failure is this server's fault alone: it is marked down here and fenced, with the reason (events,
+    /// logs and health say why), like a server that refuses connections; the other servers go on.
+    /// </summary>
     private void RecordConfigurationError(Exception error)
     {
         Volatile.Write(ref _configurationErrorAt, _time.GetTimestamp());
         Volatile.Write(ref _configurationError, error);
+        if (!_disposed && Health.MarkDown())
+        {
+            _onLocalFailure(this, error is MemcachedTlsException ? ServerFailureReason.TlsFailed : ServerFailureReason.AuthenticationFailed, error);
+        }
     }
 
     private static string Describe(MetaCommand command) => command.Key is null ? "a server command" : $"key '{command.Key}'";

@@ -47,11 +47,35 @@ internal sealed class ServerSet : IAsyncDisposable
     public ServerNode? Find(string server) => All.FirstOrDefault(n => n.EndPoint.ToString() == server);
 
     /// <summary>
-    /// Throws a fresh copy of a recent TLS or login failure of any server of the pool (see
-    /// <see cref="ServerNode.RecentConfigurationError"/>): a pool that cannot authenticate is misconfigured, and its
-    /// callers must hear so rather than read misses.
+    /// Throws a fresh copy of a recent TLS or login failure of the server that holds <paramref name="key"/> (see
+    /// <see cref="ServerNode.RecentConfigurationError"/>): that server is misconfigured or not the server it claims to
+    /// be, and its keys' callers must hear so rather than read misses. Other servers' keys are not its business: one
+    /// impostor, or an attacker on one link, must not take the whole pool down.
     /// </summary>
-    public void ThrowIfMisconfigured()
+    public void ThrowIfMisconfigured(Protocol.CacheKey key)
+    {
+        // The hot path of every operation: one volatile read per server, no allocation, until some server has failed.
+        var any = false;
+        foreach (var candidate in All)
+        {
+            any |= candidate.RecentConfigurationError(ConfigurationErrorHold) is not null;
+        }
+
+        if (!any)
+        {
+            return;
+        }
+
+        Span<byte> utf8 = stackalloc byte[Protocol.CacheKey.MaxLength];
+        var node = Primary(key.GetUtf8(utf8));
+        if (node.RecentConfigurationError(ConfigurationErrorHold) is { } error)
+        {
+            throw Connections.CommandFailure.Copy(error, node.EndPoint, error.Message);
+        }
+    }
+
+    /// <summary>Throws a fresh copy of a recent TLS or login failure of any server of the pool.</summary>
+    public void ThrowIfAnyMisconfigured()
     {
         foreach (var node in All)
         {

@@ -21,13 +21,16 @@ internal sealed class MemcachedViewStore : ISharedViewStore
     private readonly string _keyPrefix;
     private readonly TimeProvider _time;
     private readonly CacheKey[] _keys;
+    private readonly ViewRecordSeal _seal;
 
     /// <param name="main">The main servers, from which witnesses are chosen.</param>
     /// <param name="recordCount">How many records the pool has (main and gutter servers).</param>
     /// <param name="poolName">The pool's name, the records' key prefix.</param>
     /// <param name="time">The clock of the locks' expiry.</param>
-    public MemcachedViewStore(IReadOnlyList<ServerNode> main, int recordCount, string poolName, TimeProvider time)
+    /// <param name="seal">How lock values are sealed with the pool's secret (records are sealed by the protocol); none by default.</param>
+    public MemcachedViewStore(IReadOnlyList<ServerNode> main, int recordCount, string poolName, TimeProvider time, ViewRecordSeal? seal = null)
     {
+        _seal = seal ?? ViewRecordSeal.None;
         _witnesses = ChooseWitnesses(main);
         _keyPrefix = ReservedKeys.Prefix(poolName);
         _keys = Enumerable.Range(0, recordCount).Select(i => CacheKey.Create($"{_keyPrefix}view:{i}", InvalidKeyHandling.Reject)).ToArray();
@@ -120,13 +123,13 @@ internal sealed class MemcachedViewStore : ISharedViewStore
     }
 
     public Task<bool?> TryTakeLockAsync(int replica, string name, string owner, TimeSpan timeToLive, CancellationToken cancellationToken)
-        => ViewLock.TryTakeAsync(_witnesses[replica], LockKey(name), owner, timeToLive, _time, cancellationToken);
+        => ViewLock.TryTakeAsync(_witnesses[replica], LockKey(name), _seal, owner, timeToLive, _time, cancellationToken);
 
     public Task RenewLockAsync(int replica, string name, string owner, TimeSpan timeToLive, CancellationToken cancellationToken)
-        => ViewLock.RenewAsync(_witnesses[replica], LockKey(name), owner, timeToLive, _time, cancellationToken);
+        => ViewLock.RenewAsync(_witnesses[replica], LockKey(name), _seal, owner, timeToLive, _time, cancellationToken);
 
     public Task ReleaseLockAsync(int replica, string name, string owner, CancellationToken cancellationToken)
-        => ViewLock.ReleaseAsync(_witnesses[replica], LockKey(name), owner, cancellationToken);
+        => ViewLock.ReleaseAsync(_witnesses[replica], LockKey(name), _seal, owner, cancellationToken);
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 

@@ -31,6 +31,8 @@ internal sealed class ViewProtocol : IAsyncDisposable
     private readonly EpochWatermark _highestSeen;
     private readonly int[] _replicas;
     private readonly FenceEvidence _evidence;
+    private readonly ViewRecordSeal _seal;
+    private readonly string[] _recordNames;
 
     /// <param name="store">Where the records live.</param>
     /// <param name="servers">Every server with a record (main then gutter), in view order; lost ones are flushed from here.</param>
@@ -39,9 +41,12 @@ internal sealed class ViewProtocol : IAsyncDisposable
     /// <param name="lockTimeToLive">How long locks live.</param>
     /// <param name="time">The clock for locks and new epochs.</param>
     /// <param name="readOnly">True for a client that must never write the view or flush (<see cref="SharedViewOptions.ReadOnly"/>).</param>
-    public ViewProtocol(ISharedViewStore store, IReadOnlyList<ServerNode> servers, string frontendId, TimeSpan bound, TimeSpan lockTimeToLive, TimeProvider time, bool readOnly = false)
+    /// <param name="seal">How records are sealed with the pool's secret (<see cref="ViewRecordSeal"/>); none by default.</param>
+    public ViewProtocol(ISharedViewStore store, IReadOnlyList<ServerNode> servers, string frontendId, TimeSpan bound, TimeSpan lockTimeToLive, TimeProvider time, bool readOnly = false, ViewRecordSeal? seal = null)
     {
         IsReadOnly = readOnly;
+        _seal = seal ?? ViewRecordSeal.None;
+        _recordNames = [.. Enumerable.Range(0, servers.Count).Select(i => _seal.RecordName(i))];
         _store = store;
         _servers = servers;
         _frontendId = frontendId;
@@ -457,19 +462,14 @@ internal sealed class ViewProtocol : IAsyncDisposable
     private string DescribeReplica(int replica)
         => _store.ServerHostingReplica(replica) is { } host ? $"witness {_servers[host].EndPoint}" : $"replica {replica}";
 
-    /// <summary>The record as stored: the entry's text.</summary>
-    private static byte[] Encode(int index, ViewEntry entry)
-    {
-        _ = index;
-        return entry.Encode();
-    }
+    /// <summary>The record as stored: the entry's text, sealed with the pool's secret (bound to the record's name) when there is one.</summary>
+    private byte[] Encode(int index, ViewEntry entry) => _seal.Encode(_recordNames[index], entry);
 
-    /// <summary>Reads a stored record strictly; anything that is not one counts as no record (a lost one), whoever wrote it.</summary>
-    private static bool TryDecode(int index, ReadOnlySpan<byte> bytes, out ViewEntry entry)
-    {
-        _ = index;
-        return ViewEntry.TryDecode(bytes, out entry);
-    }
+    /// <summary>
+    /// Reads a stored record strictly; anything that is not one (or whose seal fails: forged, altered, another key's or
+    /// another pool's) counts as no record, a lost one, whoever wrote it.
+    /// </summary>
+    private bool TryDecode(int index, ReadOnlySpan<byte> bytes, out ViewEntry entry) => _seal.TryDecode(_recordNames[index], bytes, out entry);
 
     private static string FailbackLockName(int index, long epoch)
         => string.Create(CultureInfo.InvariantCulture, $"last_failback:{index}:{epoch}");

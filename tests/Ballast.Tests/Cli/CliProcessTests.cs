@@ -64,7 +64,7 @@ public sealed class CliProcessTests
     /// Ballast.Cli.dll as the build left it: src/Ballast.Cli/bin/&lt;configuration&gt;/net10.0 under the folder that
     /// holds Ballast.slnx, found by walking up from this test assembly, built in the same configuration.
     /// </summary>
-    private static string CliDll()
+    internal static string CliDll()
     {
         var configuration = typeof(CliProcessTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
         var directory = new DirectoryInfo(AppContext.BaseDirectory);

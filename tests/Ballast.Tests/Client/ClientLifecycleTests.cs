@@ -69,7 +69,7 @@ public sealed class ClientLifecycleTests : IDisposable
     [Fact]
     public void The_journal_appends_one_line_per_change_and_a_reload_replays_it()
     {
-        using (var journal = new InvalidationJournal(_journal))
+        using (var journal = new InvalidationJournal(_journal, "pool", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
         {
             var first = journal.Add("127.0.0.1:1", "k1", 3);
             journal.Add("127.0.0.1:1", "k2", 3);
@@ -83,19 +83,20 @@ public sealed class ClientLifecycleTests : IDisposable
 
         // A torn last line (a crash mid-append) is skipped; what was whole is replayed.
         File.AppendAllText(_journal, "+\t9\t127.0.0.1:2\tazM");
-        using var reloaded = new InvalidationJournal(_journal);
+        using var reloaded = new InvalidationJournal(_journal, "pool", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         Assert.Equal(["k2", "k3"], reloaded.Snapshot().Select(p => p.Key).Order());
         Assert.True(reloaded.HasPendingFor("127.0.0.1:2"));
 
-        // Settled entries leave an empty log.
+        // Settled entries leave the header alone.
         reloaded.Supersede("127.0.0.1:1", 10);
         reloaded.Supersede("127.0.0.1:2", 10);
-        Assert.Equal(0, new FileInfo(_journal).Length);
+        Assert.Equal(["#ballast-journal\t2\tpool"], File.ReadAllLines(_journal));
     }
 
     public void Dispose()
     {
         File.Delete(_journal);
         File.Delete(_journal + ".tmp");
+        File.Delete(_journal + ".lock");
     }
 }

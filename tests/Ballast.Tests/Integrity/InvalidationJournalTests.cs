@@ -20,7 +20,7 @@ public sealed class InvalidationJournalTests : IDisposable
 
         harness.HealAll(0);
         Assert.True(await harness.WaitForStateAsync(0, ServerState.Up, TimeSpan.FromSeconds(10)));
-        Assert.True(await IntegrityHarness.WaitUntilAsync(() => File.ReadAllText(_path).Length == 0, TimeSpan.FromSeconds(5)), "the flush did not settle the journal");
+        Assert.True(await IntegrityHarness.WaitUntilAsync(() => File.ReadAllLines(_path).All(l => l.StartsWith("#ballast-journal", StringComparison.Ordinal)), TimeSpan.FromSeconds(5)), "the flush did not settle the journal");
     }
 
     [Fact]
@@ -59,12 +59,13 @@ public sealed class InvalidationJournalTests : IDisposable
         Assert.Equal(ServerState.Up, restarted.GetServerState(harness.EndPoint(0)));
         Assert.False((await restarted.GetAsync(key)).IsHit);
         Assert.Equal(flushes + 1, await harness.FlushCountAsync(0));
-        Assert.True(await IntegrityHarness.WaitUntilAsync(() => File.ReadAllText(_path).Length == 0, TimeSpan.FromSeconds(5)));
+        Assert.True(await IntegrityHarness.WaitUntilAsync(() => File.ReadAllLines(_path).All(l => l.StartsWith("#ballast-journal", StringComparison.Ordinal)), TimeSpan.FromSeconds(5)));
     }
 
     public void Dispose()
     {
         File.Delete(_path);
         File.Delete(_path + ".tmp");
+        File.Delete(_path + ".lock");
     }
 }

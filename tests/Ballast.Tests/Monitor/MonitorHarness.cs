@@ -30,7 +30,7 @@ internal sealed class MonitorHarness : IAsyncDisposable
     /// Starts the servers and the monitors, and waits until every monitor has every server up. With
     /// <paramref name="etcdEndpoint"/>, the view is kept in that etcd (<c>--view etcd</c>).
     /// </summary>
-    public static async Task<MonitorHarness> StartAsync(int serverCount = 3, int monitorCount = 1, string? etcdEndpoint = null)
+    public static async Task<MonitorHarness> StartAsync(int serverCount = 3, int monitorCount = 1, string? etcdEndpoint = null, IReadOnlyList<string>? allowedHosts = null)
     {
         var harness = new MonitorHarness(await MemcachedServers.StartAsync(serverCount));
         try
@@ -59,7 +59,7 @@ internal sealed class MonitorHarness : IAsyncDisposable
                     options.SharedView.UseEtcdView([etcdEndpoint]);
                 }
 
-                var settings = new MonitorSettings { Listen = new IPEndPoint(IPAddress.Loopback, 0), Client = options, LoggerFactory = NullLoggerFactory.Instance };
+                var settings = new MonitorSettings { Listen = new IPEndPoint(IPAddress.Loopback, 0), Client = options, LoggerFactory = NullLoggerFactory.Instance, AllowedHosts = allowedHosts ?? [] };
                 var monitor = MonitorHost.Create(settings, etcdEndpoint is null ? "memcached" : "etcd");
                 harness._monitors.Add(monitor);
                 await monitor.StartAsync(CancellationToken.None);

@@ -90,6 +90,48 @@ public sealed class PhpBridgeTests
 
     [Theory]
     [MemberData(nameof(Extensions))]
+    public async Task Php_get_misses_on_a_value_the_library_marked_stale_and_leaves_the_refill_to_a_library_reader(string extension, string distribution)
+    {
+        await using var servers = await ProxiedServers.StartAsync(3);
+        await using var dotnet = await StartDotNetAsync(servers, distribution);
+        using var php = PhpFrontend.Open(extension, servers.List, distribution);
+        var served = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            var key = string.Create(CultureInfo.InvariantCulture, $"stale:{i}");
+            Assert.True(php.Set(key, "old"));
+            Assert.Equal("old", php.Get(key));
+            Assert.True(await dotnet.MarkStaleAsync(key, TimeSpan.FromSeconds(30)));
+
+            // The first read of a stale item takes memcached's refill token (W), the next ones see it taken (Z): neither serves.
+            foreach (var read in new[] { php.Get(key), php.Get(key) })
+            {
+                if (read is not null)
+                {
+                    served.Add($"{key}={read}");
+                }
+            }
+
+            // The bridge's get refills nothing, so it gave the token back: a library reader still wins the refill.
+            var refill = await dotnet.GetForRefillAsync(key);
+            Assert.False(refill.IsHit);
+            Assert.True(refill.Lease is not null, $"{key}: no library reader could win the refill after PHP's reads");
+            Assert.True((await dotnet.RefillAsync(key, "new"u8.ToArray(), refill.Lease!)).IsStored);
+            Assert.Equal("new", php.Get(key));
+        }
+
+        Assert.True(served.Count == 0, $"PHP's get served {served.Count} values .NET had marked stale: {string.Join(", ", served)}");
+
+        // A lease placeholder a library reader holds (won: its refill is under way) is no value either.
+        var won = await dotnet.GetForRefillAsync("placeholder:1");
+        Assert.NotNull(won.Lease);
+        Assert.Null(php.Get("placeholder:1"));
+        Assert.True((await dotnet.RefillAsync("placeholder:1", "filled"u8.ToArray(), won.Lease!)).IsStored);
+        Assert.Equal("filled", php.Get("placeholder:1"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Extensions))]
     public async Task Php_misses_on_the_keys_of_a_server_the_library_fenced_though_it_still_reaches_it(string extension, string distribution)
     {
         // Only the .NET frontend's link to the server is cut: its delete cannot land and it fences the server. PHP still
@@ -316,6 +358,64 @@ public sealed class PhpBridgeTests
     }
 
     [Fact]
+    public void Php_seals_and_opens_view_records_byte_for_byte_as_the_library_does()
+    {
+        using var php = PhpFrontend.Open("memcache", "127.0.0.1:1", "pecl-consistent");
+        const string Secret = "a pool secret of some length";
+        var seal = new ViewRecordSeal(Encoding.UTF8.GetBytes(Secret), "pool-x");
+        JsonNode? Php(string op, string recordKey, byte[] bytes) => php.Call(new JsonObject
+        {
+            ["op"] = op, ["secret"] = Secret, ["pool"] = "pool-x", ["record_key"] = recordKey,
+            [op == "seal" ? "payload" : "value"] = Convert.ToBase64String(bytes),
+        });
+
+        foreach (var (recordKey, entry) in new[] { ("ballast:pool-x:view:0", new ViewEntry(1, false, 0, "-")), ("ballast:pool-x:view:11", new ViewEntry(ViewEntry.MaxEpoch, true, long.MaxValue, new string('w', 32))) })
+        {
+            var sealedByDotNet = seal.Encode(recordKey, entry);
+            Assert.Equal(Encoding.ASCII.GetString(sealedByDotNet), Php("seal", recordKey, entry.Encode())!.GetValue<string>());
+            Assert.Equal(Encoding.ASCII.GetString(entry.Encode()), Php("unseal", recordKey, sealedByDotNet)!.GetValue<string>());
+            Assert.Null(Php("unseal", "ballast:pool-x:view:2", sealedByDotNet));
+            Assert.Null(Php("unseal", recordKey, entry.Encode()));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Extensions))]
+    public async Task With_the_pools_secret_php_reads_the_sealed_view_and_its_sealed_fence_is_honored_while_a_wrong_secret_reads_nothing(string extension, string distribution)
+    {
+        const string Secret = "the pool's shared secret";
+        await using var scenario = await Scenario.StartAsync(extension, distribution, "sealed", secret: Secret);
+        var (servers, dotnet, php, cut, key) = scenario;
+        Assert.Equal("old", php.Get(key));
+        Assert.Matches(" [0-9a-f]{64}$", await ReadRecordAsync(servers.Servers[servers.Witnesses()[0]], RecordKey(servers, cut)));
+
+        servers.Cut(cut, php: true, dotnet: false);
+        try
+        {
+            Assert.True(php.Delete(key), "the bridge's delete neither confirmed nor fenced");
+            var record = await ReadRecordAsync(servers.Servers[servers.Witnesses()[0]], RecordKey(servers, cut));
+            Assert.Matches("^[0-9]+ D [0-9]+ [0-9a-f]{8} [0-9a-f]{64}$", record);
+            Assert.True(await IntegrityHarness.WaitUntilAsync(() => dotnet.GetServerState(servers.EndPoints[cut]) == ServerState.Down, Bound), "the .NET frontend did not take PHP's sealed fence within the bound");
+        }
+        finally
+        {
+            servers.Cut(cut, php: false, dotnet: false);
+        }
+
+        // A frontend with another secret (or none) can vouch for no record: every server is lost to it, and it serves nothing.
+        foreach (var wrong in new JsonObject?[] { new() { ["secret"] = "some other secret entirely" }, null })
+        {
+            using var stranger = PhpFrontend.Open(extension, servers.List, distribution, extra: wrong);
+            var other = KeyOn(stranger, servers.Witnesses()[0], "stranger");
+            Assert.False(stranger.Set(other, "x"));
+            Assert.Null(stranger.Get(other));
+            var state = stranger.State(servers.Count);
+            Assert.All(Enumerable.Range(0, servers.Count), s => Assert.True(state["entries"]![s]!["down"]!.GetValue<bool>(), $"server {s} is readable with the wrong secret: {state.ToJsonString()}"));
+            Assert.Equal(0, state["counters"]!["fences_published"]!.GetValue<int>());
+        }
+    }
+
+    [Fact]
     public void Php_decodes_records_and_chooses_witnesses_as_the_library_does()
     {
         using var php = PhpFrontend.Open("memcache", "127.0.0.1:1", "pecl-consistent");
@@ -350,15 +450,15 @@ public sealed class PhpBridgeTests
     /// </summary>
     private sealed record Scenario(ProxiedServers Servers, MemcachedClient DotNet, PhpFrontend Php, int Server, string Key) : IAsyncDisposable
     {
-        public static async Task<Scenario> StartAsync(string extension, string distribution, string prefix, TimeSpan? minimumDownTime = null)
+        public static async Task<Scenario> StartAsync(string extension, string distribution, string prefix, TimeSpan? minimumDownTime = null, string? secret = null)
         {
             var servers = await ProxiedServers.StartAsync(4);
             MemcachedClient? dotnet = null;
             PhpFrontend? php = null;
             try
             {
-                dotnet = await StartDotNetAsync(servers, distribution, minimumDownTime);
-                php = PhpFrontend.Open(extension, servers.List, distribution);
+                dotnet = await StartDotNetAsync(servers, distribution, minimumDownTime, secret);
+                php = PhpFrontend.Open(extension, servers.List, distribution, extra: secret is null ? null : new JsonObject { ["secret"] = secret });
                 var server = servers.NonWitness();
                 var key = KeyOn(php, server, prefix);
                 Assert.True(php.Set(key, "old"));
@@ -413,9 +513,10 @@ public sealed class PhpBridgeTests
         Assert.Equal("new", (await dotnet.GetAsync(key)).AsString());
     }
 
-    private static async Task<MemcachedClient> StartDotNetAsync(ProxiedServers servers, string distribution, TimeSpan? minimumDownTime = null)
+    private static async Task<MemcachedClient> StartDotNetAsync(ProxiedServers servers, string distribution, TimeSpan? minimumDownTime = null, string? secret = null)
     {
         var options = new MemcachedClientOptions { ConnectTimeout = TimeSpan.FromSeconds(3) };
+        options.SharedView.Secret = secret;
         foreach (var endPoint in servers.EndPoints)
         {
             options.Servers.Add(endPoint);

@@ -45,18 +45,25 @@ internal sealed class PhpFrontend : IDisposable
     }
 
     /// <summary>Starts php with the bridge over <paramref name="extension"/> ("memcache" or "memcached").</summary>
-    public static PhpFrontend Open(string extension, string servers, string distribution, int boundMs = 1000, bool bare = false)
+    /// <param name="extra">Further bridge options (pool_name, secret, ...), added to the ones above.</param>
+    public static PhpFrontend Open(string extension, string servers, string distribution, int boundMs = 1000, bool bare = false, JsonObject? extra = null)
     {
         var start = Ballast.Cli.Chaos.PhpChaosFrontend.PhpStartInfo(Path.Combine(RepositoryRoot, "tests", "Ballast.Tests", "Php", "bridge-driver.php"), Path.Combine(RepositoryRoot, "php", "ballast.php"));
         var frontend = new PhpFrontend(Process.Start(start) ?? throw new InvalidOperationException("php did not start."));
         try
         {
+            var options = new JsonObject { ["servers"] = servers, ["distribution"] = distribution, ["hash"] = "crc32", ["bound_ms"] = boundMs };
+            foreach (var (name, value) in extra ?? [])
+            {
+                options[name] = value?.DeepClone();
+            }
+
             frontend.Call(new JsonObject
             {
                 ["op"] = "open",
                 ["ext"] = extension,
                 ["bare"] = bare,
-                ["options"] = new JsonObject { ["servers"] = servers, ["distribution"] = distribution, ["hash"] = "crc32", ["bound_ms"] = boundMs },
+                ["options"] = options,
             });
         }
         catch
@@ -96,7 +103,7 @@ internal sealed class PhpFrontend : IDisposable
         var answer = JsonNode.Parse(line.Result)!;
         if (!answer["ok"]!.GetValue<bool>())
         {
-            throw new PhpException(answer["error"]!.GetValue<string>());
+            throw new PhpException(answer["error"]!.GetValue<string>(), answer["rule"]?.GetValue<string>());
         }
 
         return answer["result"]!;
@@ -130,5 +137,9 @@ internal sealed class PhpFrontend : IDisposable
     }
 }
 
-/// <summary>An exception the PHP side threw, with its class and message.</summary>
-internal sealed class PhpException(string message) : Exception(message);
+/// <summary>An exception the PHP side threw, with its class and message (and the key rule it names, for an invalid key).</summary>
+internal sealed class PhpException(string message, string? rule = null) : Exception(message)
+{
+    /// <summary>The rule an <c>InvalidKeyException</c> names (empty, length, encoding, control, reserved); null for other errors.</summary>
+    public string? Rule { get; } = rule;
+}

@@ -36,13 +36,13 @@ public sealed class WitnessAndLockTests
         await using var servers = await MemcachedServers.StartAsync(1);
         await using var node = Node(servers);
         var key = CacheKey.Create("ballast:t:last_failback:0:1", InvalidKeyHandling.Reject);
-        Assert.True(await ViewLock.TryTakeAsync(node, key, "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, default));
-        Assert.True(await ViewLock.TryTakeAsync(node, key, "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, default));
-        Assert.False(await ViewLock.TryTakeAsync(node, key, "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, default));
-        await ViewLock.ReleaseAsync(node, key, "bbbb0002", default);
-        Assert.False(await ViewLock.TryTakeAsync(node, key, "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, default));
-        await ViewLock.ReleaseAsync(node, key, "aaaa0001", default);
-        Assert.True(await ViewLock.TryTakeAsync(node, key, "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+        Assert.True(await ViewLock.TryTakeAsync(node, key, ViewRecordSeal.None, "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+        Assert.True(await ViewLock.TryTakeAsync(node, key, ViewRecordSeal.None, "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+        Assert.False(await ViewLock.TryTakeAsync(node, key, ViewRecordSeal.None, "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+        await ViewLock.ReleaseAsync(node, key, ViewRecordSeal.None, "bbbb0002", default);
+        Assert.False(await ViewLock.TryTakeAsync(node, key, ViewRecordSeal.None, "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+        await ViewLock.ReleaseAsync(node, key, ViewRecordSeal.None, "aaaa0001", default);
+        Assert.True(await ViewLock.TryTakeAsync(node, key, ViewRecordSeal.None, "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, default));
     }
 
     [Fact]
@@ -57,9 +57,9 @@ public sealed class WitnessAndLockTests
         }
 
         var key = CacheKey.Create(Key, InvalidKeyHandling.Reject);
-        Assert.False(await ViewLock.TryTakeAsync(node, key, "aaaa0001", TimeSpan.FromSeconds(1), TimeProvider.System, default));
+        Assert.False(await ViewLock.TryTakeAsync(node, key, ViewRecordSeal.None, "aaaa0001", TimeSpan.FromSeconds(1), TimeProvider.System, default));
         Assert.True(await TextClient.EventuallyAsync(
-            () => ViewLock.TryTakeAsync(node, key, "aaaa0001", TimeSpan.FromSeconds(1), TimeProvider.System, default).GetAwaiter().GetResult() == true,
+            () => ViewLock.TryTakeAsync(node, key, ViewRecordSeal.None, "aaaa0001", TimeSpan.FromSeconds(1), TimeProvider.System, default).GetAwaiter().GetResult() == true,
             TimeSpan.FromSeconds(5)));
     }
 
@@ -75,7 +75,7 @@ public sealed class WitnessAndLockTests
             Assert.Equal("STORED", await raw.RequestAsync($"set {Key} 0 0 {stale.Length}\r\n{stale}\r\n"));
         }
 
-        Assert.True(await ViewLock.TryTakeAsync(node, CacheKey.Create(Key, InvalidKeyHandling.Reject), "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, default));
+        Assert.True(await ViewLock.TryTakeAsync(node, CacheKey.Create(Key, InvalidKeyHandling.Reject), ViewRecordSeal.None, "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, default));
     }
 
     /// <summary>

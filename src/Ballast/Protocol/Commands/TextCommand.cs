@@ -11,13 +11,22 @@ internal sealed class TextCommand : MetaCommand<IReadOnlyDictionary<string, stri
     private readonly byte[] _request;
     private readonly MetaResponseCode _expected;
     /// <summary>
-    /// Most <c>STAT</c> lines one answer may have. memcached's largest groups (<c>stats slabs</c>, <c>stats items</c>)
-    /// have a few thousand; a server that keeps sending them is refused instead of filling memory.
+    /// Most <c>STAT</c> lines one answer may have. memcached's plain <c>stats</c> has about 90, its largest groups
+    /// (<c>stats slabs</c>, <c>stats items</c>, 63 slab classes) under 1,500; a server that keeps sending them is
+    /// refused instead of filling memory.
     /// </summary>
-    public const int MaxStatLines = 20_000;
+    public const int MaxStatLines = 4_096;
+
+    /// <summary>
+    /// Most bytes of <c>STAT</c> lines one answer may have (each line counted as sent, CRLF included): 256 KiB, over
+    /// ten times memcached's largest group. Lines of up to 8 KiB each under the line cap would otherwise make one answer
+    /// 32 MB, which the monitor would read every second.
+    /// </summary>
+    public const int MaxStatBytes = 256 * 1024;
 
     private readonly Dictionary<string, string> _lines = new(StringComparer.Ordinal);
     private int _statLines;
+    private long _statBytes;
 
     private TextCommand(string request, MetaResponseCode expected)
     {
@@ -55,6 +64,12 @@ internal sealed class TextCommand : MetaCommand<IReadOnlyDictionary<string, stri
                 if (++_statLines > MaxStatLines)
                 {
                     throw new MemcachedProtocolException($"the answer to '{Encoding.ASCII.GetString(_request).TrimEnd()}' has more than {MaxStatLines} STAT lines");
+                }
+
+                _statBytes += "STAT \r\n".Length + response.Tokens.Length;
+                if (_statBytes > MaxStatBytes)
+                {
+                    throw new MemcachedProtocolException($"the answer to '{Encoding.ASCII.GetString(_request).TrimEnd()}' has more than {MaxStatBytes} bytes of STAT lines");
                 }
 
                 var text = response.Message;
