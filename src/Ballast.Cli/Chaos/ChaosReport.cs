@@ -132,8 +132,18 @@ public sealed class PolicyResult
     /// <summary>memcached's own flushes per server over the run (<c>cmd_flush</c>, across restarts), the pool's first start included.</summary>
     public IReadOnlyList<long> FlushesPerServer { get; init; } = [];
 
-    /// <summary>Servers flushed more often than once per fault that touched them (plus once for the pool's first start).</summary>
+    /// <summary>
+    /// Servers flushed more often than once per fault that touched them (plus once for the pool's first start): reported,
+    /// not a broken promise (see <see cref="FlushCheck.Excess"/>).
+    /// </summary>
     public int ExcessFlushes => ExcessFlushList.Count;
+
+    /// <summary>Outages whose server was flushed twice (by any frontends, for the same epoch): the failback lock failed.</summary>
+    public int RepeatedFlushes => RepeatedFlushList.Count;
+
+    /// <summary>The outages flushed twice (not in the JSON).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<RepeatedFlush> RepeatedFlushList { get; init; } = [];
 
     /// <summary>Readmissions (a frontend's ServerRecovered) that no flush of their server paid for.</summary>
     public int UnflushedReadmissions => UnflushedList.Count;
@@ -158,7 +168,7 @@ public sealed class PolicyResult
 
     /// <summary>True when the policy promises integrity and broke it.</summary>
     [JsonIgnore]
-    public bool Violates => PromisesIntegrity && (StaleBeyondBound > 0 || CounterDuplicates > 0 || Settled == false || ExcessFlushes > 0 || UnflushedReadmissions > 0);
+    public bool Violates => PromisesIntegrity && (StaleBeyondBound > 0 || CounterDuplicates > 0 || Settled == false || RepeatedFlushes > 0 || UnflushedReadmissions > 0);
 
     /// <summary>Checks a recorded history and summarizes it.</summary>
     public static PolicyResult From(FailoverPolicy policy, ChaosOptions options, TimeSpan? bound, HistoryRecorder history, IReadOnlyList<int> keyServers, TimeSpan elapsed, IReadOnlyList<int>? counterServers = null, RunChecks? checks = null)
@@ -212,6 +222,7 @@ public sealed class PolicyResult
             Unsettled = checks?.Settle.Unsettled,
             FlushesPerServer = checks is null ? [] : Enumerable.Range(0, options.Servers).Select(s => checks.FlushSamples.Where(x => x.Server == s).Select(x => x.Flushes).DefaultIfEmpty(0).Max()).ToArray(),
             ExcessFlushList = checks?.Flushes.Excess ?? [],
+            RepeatedFlushList = checks?.Flushes.Repeated ?? [],
             UnflushedList = checks?.Flushes.Unflushed ?? [],
             RestartLeasesTaken = checks?.Restarts.Taken ?? 0,
             OldLeaseRefillsStored = checks?.Restarts.OldLeasesStored ?? 0,
@@ -319,20 +330,17 @@ public static class ChaosReport
     }
 
     /// <summary>
-    /// Explains what one policy's flush and settle checks found: servers flushed twice for one outage (when each flush
-    /// was seen, the faults that touched the server, its events), readmissions that no flush paid for, and a pool that
-    /// did not settle after the run.
+    /// Explains what one policy's flush and settle checks found: outages whose server was flushed twice (by whom, when,
+    /// why), readmissions that no flush paid for, and a pool that did not settle after the run.
     /// </summary>
     public static IReadOnlyList<string> ExplainFlushesAndSettling(PolicyResult result, int max = 10)
     {
         ArgumentNullException.ThrowIfNull(result);
         var lines = new List<string>();
-        foreach (var excess in result.ExcessFlushList.Take(max))
+        foreach (var repeated in result.RepeatedFlushList.Take(max))
         {
-            var faults = result.FaultEvents.Where(f => f.Window.Touches(excess.Server) && f.StartMs <= excess.AtMs)
-                .Select(f => FormattableString.Invariant($"{f.Window.Kind.Name()} {f.StartMs / 1000:0.000}-{f.EndMs / 1000:0.000} s"));
             lines.Add(FormattableString.Invariant(
-                $"{result.Policy}: server {excess.Server} had been flushed {excess.Flushes} times by {excess.AtMs / 1000:0.000} s (seen at {string.Join(", ", excess.SeenAtMs.Select(t => (t / 1000).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)))} s), more than the {excess.Allowed} its faults allow (one for the pool's start, one per fault that touched it: {string.Join("; ", faults.DefaultIfEmpty("none"))}); its events: {string.Join("; ", result.ClientEvents.Where(e => e.Server == excess.Server && e.AtMs <= excess.AtMs + 500).Select(e => FormattableString.Invariant($"frontend {e.Frontend} {(e.Failed ? "down" : "up")} at {e.AtMs / 1000:0.000} s ({e.Detail})")).DefaultIfEmpty("none"))}"));
+                $"{result.Policy}: server {repeated.Server} was flushed {repeated.Flushes.Count} times for its outage at epoch {repeated.Epoch}: {string.Join("; ", repeated.Flushes.Select(f => FormattableString.Invariant($"by frontend {f.Frontend} at {f.AtMs / 1000:0.000} s ({f.Reason})")))}"));
         }
 
         foreach (var readmission in result.UnflushedList.Take(max))
@@ -344,6 +352,25 @@ public static class ChaosReport
         if (result.Settled == false)
         {
             lines.Add(FormattableString.Invariant($"{result.Policy}: the pool had not settled {result.SettleMs / 1000:0.0} s after the run: {result.Unsettled}"));
+        }
+
+        return lines;
+    }
+
+    /// <summary>
+    /// Explains the servers flushed more often than once per fault that touched them (reported, not a broken promise):
+    /// when each flush was seen, the faults that touched the server, its events.
+    /// </summary>
+    public static IReadOnlyList<string> ExplainExcessFlushes(PolicyResult result, int max = 10)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var lines = new List<string>();
+        foreach (var excess in result.ExcessFlushList.Take(max))
+        {
+            var faults = result.FaultEvents.Where(f => f.Window.Touches(excess.Server) && f.StartMs <= excess.AtMs)
+                .Select(f => FormattableString.Invariant($"{f.Window.Kind.Name()} {f.StartMs / 1000:0.000}-{f.EndMs / 1000:0.000} s"));
+            lines.Add(FormattableString.Invariant(
+                $"{result.Policy}: server {excess.Server} had been flushed {excess.Flushes} times by {excess.AtMs / 1000:0.000} s (seen at {string.Join(", ", excess.SeenAtMs.Select(t => (t / 1000).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)))} s), more than the {excess.Allowed} its faults allow (one for the pool's start, one per fault that touched it: {string.Join("; ", faults.DefaultIfEmpty("none"))}); its events: {string.Join("; ", result.ClientEvents.Where(e => e.Server == excess.Server && e.AtMs <= excess.AtMs + 500).Select(e => FormattableString.Invariant($"frontend {e.Frontend} {(e.Failed ? "down" : "up")} at {e.AtMs / 1000:0.000} s ({e.Detail})")).DefaultIfEmpty("none"))}"));
         }
 
         return lines;

@@ -131,6 +131,13 @@ public sealed class ChaosRunner
                 var frontend = f;
                 client.ServerFailed += (_, e) => Note(frontend, e.Server, e.Time, failed: true, e.ToString());
                 client.ServerRecovered += (_, e) => Note(frontend, e.Server, e.Time, failed: false, e.ToString());
+                client.ServerFlushed += (_, e) =>
+                {
+                    if (clock is not null && cluster.IndexOf(e.Server) is var server and >= 0)
+                    {
+                        history.Add(new FlushEvent(frontend, server, clock.MsOf(e.Time), e.Epoch, e.Reason));
+                    }
+                };
             }
 
             var keys = new KeySpace(_options.Keys, _options.Servers, name => cluster.IndexOf(clients[0].Locate(name)));
@@ -181,7 +188,7 @@ public sealed class ChaosRunner
             var counterServers = Enumerable.Range(0, Workload.Counters).Select(c => cluster.IndexOf(clients[0].Locate(Workload.CounterKey(c)))).ToArray();
             var checks = new RunChecks(
                 settle,
-                FlushChecker.Check(flushes.Samples, history.Faults, history.Events, _options.Servers),
+                FlushChecker.Check(flushes.Samples, history.Faults, history.Events, _options.Servers, history.Flushes),
                 flushes.Samples,
                 new RestartLeases(restart.LeasesTaken, restart.BroughtRound, restart.OldLeasesStored),
                 keys.Names);

@@ -8,11 +8,22 @@ namespace Ballast.Cli.Chaos;
 /// <param name="SeenAtMs">When each of its flushes by then was first seen (a sample's time, up to 100 ms late), ms.</param>
 public sealed record ExcessFlush(int Server, double AtMs, long Flushes, int Allowed, IReadOnlyList<double> SeenAtMs);
 
+/// <summary>A server flushed twice for one outage: two flushes by frontends for the same epoch of its record.</summary>
+/// <param name="Server">The server's index.</param>
+/// <param name="Epoch">The outage's epoch.</param>
+/// <param name="Flushes">The flushes made for it.</param>
+public sealed record RepeatedFlush(int Server, long Epoch, IReadOnlyList<FlushEvent> Flushes);
+
 /// <summary>What the flush checks found.</summary>
-/// <param name="Excess">Servers flushed twice for one outage (the first sample over, per server).</param>
+/// <param name="Excess">
+/// Servers flushed more often than once per fault that touched them (the first sample over, per server): not a broken
+/// promise (a frontend cut off from a server while it deletes keys fences it once per round of deletes, and each such
+/// outage is flushed once), but flushes an operator pays for in misses, so they are reported.
+/// </param>
 /// <param name="Unflushed">Readmissions (a frontend's ServerRecovered) that no flush of their server paid for.</param>
 /// <param name="Unchecked">Servers left out of <paramref name="Excess"/>: a flap (several outages by design) touched them.</param>
-public sealed record FlushCheck(IReadOnlyList<ExcessFlush> Excess, IReadOnlyList<ClientEvent> Unflushed, IReadOnlyList<int> Unchecked);
+/// <param name="Repeated">Outages whose server was flushed twice (by any frontends): the failback lock failed.</param>
+public sealed record FlushCheck(IReadOnlyList<ExcessFlush> Excess, IReadOnlyList<ClientEvent> Unflushed, IReadOnlyList<int> Unchecked, IReadOnlyList<RepeatedFlush>? Repeated = null);
 
 /// <summary>
 /// Checks memcached's own flush counts (<see cref="FlushMonitor"/>) against the faults and the frontends' readmissions:
@@ -37,7 +48,8 @@ public static class FlushChecker
     /// <param name="faults">The faults as applied.</param>
     /// <param name="events">The clients' events; readmissions are those with <c>Failed</c> false.</param>
     /// <param name="servers">The main servers.</param>
-    public static FlushCheck Check(IReadOnlyList<FlushSample> samples, IReadOnlyList<FaultEvent> faults, IReadOnlyList<ClientEvent> events, int servers)
+    /// <param name="flushes">The frontends' flushes (their ServerFlushed events), for the one-flush-per-outage check.</param>
+    public static FlushCheck Check(IReadOnlyList<FlushSample> samples, IReadOnlyList<FaultEvent> faults, IReadOnlyList<ClientEvent> events, int servers, IReadOnlyList<FlushEvent>? flushes = null)
     {
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(faults);
@@ -86,7 +98,14 @@ public static class FlushChecker
             }
         }
 
-        return new FlushCheck(excess, unflushed.OrderBy(e => e.AtMs).ToArray(), unchecked_);
+        // No outage flushed twice: one failback lock per outage epoch (and the recovery's lock) means one flusher.
+        var repeated = (flushes ?? [])
+            .Where(f => f.Epoch > 0 && f.Reason is ServerFlushReason.Failback or ServerFlushReason.LostRecord)
+            .GroupBy(f => (f.Server, f.Epoch))
+            .Where(g => g.Count() > 1)
+            .Select(g => new RepeatedFlush(g.Key.Server, g.Key.Epoch, [.. g]))
+            .ToArray();
+        return new FlushCheck(excess, unflushed.OrderBy(e => e.AtMs).ToArray(), unchecked_, repeated);
     }
 
     /// <summary>For each flush up to <paramref name="until"/>, the time of the first sample that counted it.</summary>

@@ -37,6 +37,14 @@ public readonly record struct CounterRecord(int Frontend, int Counter, ulong Val
 /// <param name="Detail">The event's text.</param>
 public readonly record struct ClientEvent(int Frontend, int Server, double AtMs, bool Failed, string Detail);
 
+/// <summary>A flush a frontend made (its <c>ServerFlushed</c> event): the server, the outage epoch it belongs to and why.</summary>
+/// <param name="Frontend">The frontend that flushed.</param>
+/// <param name="Server">The server index.</param>
+/// <param name="AtMs">When, in ms since the run started.</param>
+/// <param name="Epoch">The epoch of the server's record in the shared view that the flush belongs to.</param>
+/// <param name="Reason">Why (failback, lost record, new pool...).</param>
+public readonly record struct FlushEvent(int Frontend, int Server, double AtMs, long Epoch, ServerFlushReason Reason);
+
 /// <summary>A fault as it actually happened.</summary>
 /// <param name="Window">The planned window.</param>
 /// <param name="StartMs">When it was applied.</param>
@@ -74,6 +82,7 @@ public sealed class HistoryRecorder
 {
     private readonly ConcurrentQueue<WorkerLog> _logs = new();
     private readonly ConcurrentQueue<ClientEvent> _events = new();
+    private readonly ConcurrentQueue<FlushEvent> _flushes = new();
     private readonly ConcurrentQueue<FaultEvent> _faults = new();
     private readonly ConcurrentDictionary<string, int> _errors = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _samples = new(StringComparer.Ordinal);
@@ -102,6 +111,9 @@ public sealed class HistoryRecorder
     /// <summary>The client events, ordered by time.</summary>
     public IReadOnlyList<ClientEvent> Events => _events.OrderBy(e => e.AtMs).ToArray();
 
+    /// <summary>The frontends' flushes, in time order.</summary>
+    public IReadOnlyList<FlushEvent> Flushes => _flushes.OrderBy(e => e.AtMs).ToArray();
+
     /// <summary>The faults as applied.</summary>
     public IReadOnlyList<FaultEvent> Faults => _faults.OrderBy(f => f.StartMs).ToArray();
 
@@ -119,6 +131,9 @@ public sealed class HistoryRecorder
 
     /// <summary>Records a client event.</summary>
     public void Add(ClientEvent e) => _events.Enqueue(e);
+
+    /// <summary>Records a frontend's flush.</summary>
+    public void Add(FlushEvent e) => _flushes.Enqueue(e);
 
     /// <summary>Records a fault.</summary>
     public void Add(FaultEvent f) => _faults.Enqueue(f);

@@ -247,9 +247,13 @@ internal sealed class FailbackCoordinator
     {
         // A lost-record recovery this frontend ran flushed it too, though the readmission reached it through the view.
         flushedHere |= node.Health.WasFlushedHereFor(epoch);
+        var downSince = node.Health.DownSince;
         node.Health.ObserveEpoch(epoch);
         if (node.Health.Readmit())
         {
+            // Connections from before the outage may reach the server's previous life (a restart resets them only when
+            // they are next used): closed now, so no late reset fences the server again for the outage just flushed.
+            node.RetireConnectionsOpenedBefore(downSince);
             _events.ServerRecovered(node, epoch, flushedHere, downFor);
         }
     }

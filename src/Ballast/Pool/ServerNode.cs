@@ -18,6 +18,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     private readonly Lock _connectLock = new();
     private readonly ServerEndPoint _connectTo;
     private readonly long[] _openedAs;
+    private readonly long[] _openedAt;
     private int _nextSlot;
     private long _connectionsOpened;
     private bool _disposed;
@@ -39,6 +40,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         _connections = new MetaConnection?[options.ConnectionsPerServer];
         _connecting = new Task<MetaConnection>?[options.ConnectionsPerServer];
         _openedAs = new long[options.ConnectionsPerServer];
+        _openedAt = new long[options.ConnectionsPerServer];
         Health = new ServerHealth(options.FailureDetection, time);
         Errors = new Diagnostics.ErrorsAsMisses(endPoint, options.Logger, time);
         _connectTo = options.ConnectVia?.Invoke(endPoint) ?? endPoint;
@@ -110,6 +112,25 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Closes the connections opened before <paramref name="timestamp"/> (a <see cref="TimeProvider"/> timestamp): on a
+    /// readmission, those opened before the outage may reach the server's previous life (a restart resets them only
+    /// when they are next used), and a reset found that late would mark the readmitted server down again, fence it and
+    /// flush it a second time for the same outage. Their requests in flight fail like any lost connection's; the next
+    /// requests open fresh connections. Their closing is no failure of the server.
+    /// </summary>
+    public void RetireConnectionsOpenedBefore(long timestamp)
+    {
+        for (var slot = 0; slot < _connections.Length; slot++)
+        {
+            if (Volatile.Read(ref _connections[slot]) is { IsHealthy: true } connection && Volatile.Read(ref _openedAt[slot]) < timestamp)
+            {
+                connection.Poison(ConnectionFault.Closed, new ServerUnavailableException(
+                    $"Server {EndPoint}: a connection opened before its latest outage was closed when the server was readmitted (it may reach the server's previous life).", EndPoint));
+            }
+        }
     }
 
     /// <summary>
@@ -312,6 +333,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
 
         Volatile.Write(ref _openedAs[slot], Interlocked.Increment(ref _connectionsOpened));
+        Volatile.Write(ref _openedAt[slot], _time.GetTimestamp());
         Volatile.Write(ref _connections[slot], connection);
         if (_disposed)
         {

@@ -124,10 +124,19 @@ internal sealed class ViewRefresher
             read = read with { Entries = [.. read.Entries.Select(e => e.IsUnknownToEveryone ? ViewEntry.Initial : e)] };
         }
 
+        var before = Enumerable.Range(0, _servers.All.Length).Select(i => _view[i]).ToArray();
         foreach (var index in _view.Apply(read, startTimestamp))
         {
             var entry = _view[index];
             var node = _servers.All[index];
+            if (!entry.IsDown && before[index] is { Epoch: > 0, IsDown: false } known && entry.Epoch > known.Epoch && !node.Health.IsDown)
+            {
+                // Fenced, flushed and readmitted between two reads of this frontend, which used the server before: its
+                // connections may reach the server's previous life, and a reset found on them later would fence it again.
+                node.Health.ObserveEpoch(entry.Epoch);
+                node.RetireConnectionsOpenedBefore(_time.GetTimestamp());
+            }
+
             if (entry.IsDown)
             {
                 node.Health.ObserveEpoch(entry.Epoch);

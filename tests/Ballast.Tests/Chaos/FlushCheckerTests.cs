@@ -91,4 +91,16 @@ public sealed class FlushCheckerTests
         ClientEvent[] events = [Readmitted(0, 0, 200), new(0, 0, 300, Failed: true, "down"), Readmitted(0, 1, 400)];
         Assert.Empty(FlushChecker.Check(samples, [], events, servers: 2).Unflushed);
     }
+
+    /// <summary>One outage flushed by two frontends is the failure the failback lock exists to prevent; two outages, one flush each, are not.</summary>
+    [Fact]
+    public void An_outage_flushed_twice_is_caught_and_two_outages_flushed_once_each_are_not()
+    {
+        FlushEvent Flush(int frontend, long epoch, double at) => new(frontend, 0, at, epoch, ServerFlushReason.Failback);
+        var twice = FlushChecker.Check([], [], [], servers: 1, [Flush(0, 7, 1000), Flush(1, 7, 1050)]);
+        var repeated = Assert.Single(twice.Repeated!);
+        Assert.Equal((0, 7L, 2), (repeated.Server, repeated.Epoch, repeated.Flushes.Count));
+
+        Assert.Empty(FlushChecker.Check([], [], [], servers: 1, [Flush(0, 7, 1000), Flush(1, 9, 3000)]).Repeated!);
+    }
 }

@@ -96,8 +96,9 @@ public sealed class ViewRecordSealTests
         try
         {
             await File.WriteAllTextAsync(file, Secret + "\n");
-            var set = await CliHarness.RunAsync("--servers", servers[0].EndPoint, "--view-secret-file", file, "set", "k", "v");
-            Assert.True(set.ExitCode == ExitCodes.Success, set.Error);
+            // The one-shot commands never write the view; `view init` writes its first records, sealed.
+            var init = await CliHarness.RunAsync("--servers", servers[0].EndPoint, "--view-secret-file", file, "view", "init");
+            Assert.True(init.ExitCode == ExitCodes.Success, init.Error);
             var pool = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(servers[0].EndPoint)))[..12].ToLowerInvariant();
             using (var raw = await TextClient.ConnectAsync(servers[0].Host, servers[0].Port))
             {
