@@ -116,7 +116,7 @@ public sealed partial class MemcachedClient
                 return await factory(cancellationToken).ConfigureAwait(false);
             }
 
-            await Task.Delay(_options.GetOrCreate.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+            await Runtime.WorkScheduler.Current.Delay(_options.GetOrCreate.PollInterval, _time, cancellationToken).ConfigureAwait(false);
             read = await ReadForCreateAsync(key, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -58,7 +58,7 @@ internal sealed class SingleFlight
         {
             try
             {
-                return (T)(await flight.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false))!;
+                return (T)(await Runtime.WorkScheduler.Current.WaitAsync(flight.Result.Task, cancellationToken).ConfigureAwait(false))!;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -87,7 +87,7 @@ internal sealed class SingleFlight
         try
         {
             // Off the first caller's stack: its cancellation must not unwind the run the others share.
-            await Task.Yield();
+            await Runtime.WorkScheduler.Current.Yield();
             flight.Result.TrySetResult(await work(flight.Cancellation.Token).ConfigureAwait(false));
         }
         catch (OperationCanceledException cancelled)
@@ -114,7 +114,7 @@ internal sealed class SingleFlight
 
         public CancellationTokenSource Cancellation { get; } = new();
 
-        public TaskCompletionSource<object?> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<object?> Result { get; } = new(Runtime.WorkScheduler.Current.CompletionOptions);
 
         public bool TryJoin()
         {

@@ -36,7 +36,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         _onLocalFailure = onLocalFailure;
         _connections = new MetaConnection?[options.ConnectionsPerServer];
         _connecting = new Task<MetaConnection>?[options.ConnectionsPerServer];
-        Health = new ServerHealth(options.FailureDetection, time);
+        Health = new ServerHealth(options.FailureDetection, time, options.Runtime.Random);
         _connectTo = options.ConnectVia?.Invoke(endPoint) ?? endPoint;
     }
 
@@ -149,7 +149,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         MetaConnection connection;
         try
         {
-            connection = await GetOrConnectAsync(slot).WaitAsync(cancellationToken).ConfigureAwait(false);
+            connection = await Runtime.WorkScheduler.Current.WaitAsync(GetOrConnectAsync(slot), cancellationToken).ConfigureAwait(false);
         }
         catch (ServerUnavailableException error)
         {

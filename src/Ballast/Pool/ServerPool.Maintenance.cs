@@ -49,7 +49,7 @@ internal sealed partial class ServerPool
                     Observe(RetryInvalidationsAsync(cancellationToken), "invalidation retries");
                 }
 
-                await Task.Delay(Tick, _time, cancellationToken).ConfigureAwait(false);
+                await Runtime.WorkScheduler.Current.Delay(Tick, _time, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -118,7 +118,7 @@ internal sealed partial class ServerPool
             read = await ViewStore.ReadAsync(straggler, _time, cancellationToken).ConfigureAwait(false);
             if (!read.IsQuorum || LostIndexes(read).Count > 0)
             {
-                await Task.Delay(Tick, _time, cancellationToken).ConfigureAwait(false);
+                await Runtime.WorkScheduler.Current.Delay(Tick, _time, cancellationToken).ConfigureAwait(false);
             }
         }
 

@@ -35,7 +35,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
         GutterLocator = gutter.Length > 0 ? ServerLocatorFactory.Create(KeyDistribution.Ketama, options.PeclHash, gutter) : null;
         Policy = options.FailoverPolicy;
         PoolName = options.SharedView.PoolName ?? DerivePoolName(main);
-        FrontendId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
+        FrontendId = options.Runtime.NewFrontendId();
         var viewEnabled = options.SharedView.Enabled && Policy != FailoverPolicy.Rehash;
         View = new ClusterView(All.Length, options.SharedView.Bound, time, viewEnabled);
         ReservedKeyPrefix = ReservedKeys.Prefix(PoolName);
@@ -67,7 +67,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
 
         _lastViewRead = time.GetTimestamp();
         Ready = ViewStore is null ? Task.CompletedTask : RefreshViewAsync(_lastViewRead, _shutdown.Token, firstRead: true);
-        _maintenance = Task.Run(() => MaintainAsync(_shutdown.Token));
+        _maintenance = Runtime.WorkScheduler.Current.Run(() => MaintainAsync(_shutdown.Token));
     }
 
     /// <summary>How long a server's TLS or login failure keeps failing operations before they try it again.</summary>
@@ -193,7 +193,7 @@ internal sealed partial class ServerPool : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _shutdown.CancelAsync().ConfigureAwait(false);
+        await Runtime.WorkScheduler.Current.CancelAsync(_shutdown).ConfigureAwait(false);
         try
         {
             await _maintenance.ConfigureAwait(false);

@@ -291,7 +291,7 @@ internal sealed class MemcachedViewStore : IViewStore
 
             if (someoneMayUseThem)
             {
-                await Task.Delay(_bound, _time, cancellationToken).ConfigureAwait(false);
+                await Runtime.WorkScheduler.Current.Delay(_bound, _time, cancellationToken).ConfigureAwait(false);
             }
             var snapshots = new Dictionary<int, RecordSnapshot[]>();
             foreach (var i in fenced)
