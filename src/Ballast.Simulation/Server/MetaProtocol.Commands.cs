@@ -152,7 +152,7 @@ internal static partial class MetaProtocol
         return flags.HasError ? error : null;
     }
 
-    private static ServedCommand MetaGet(SimulatedMemcached server, ReadOnlySpan<byte> line, List<Token> tokens, IBufferWriter<byte> output)
+    private static ServedCommand MetaGet(SimulatedMemcached server, ReadOnlySpan<byte> line, List<Token> tokens, IBufferWriter<byte> output, Batch held)
     {
         var flags = default(MetaFlags);
         if (Prologue("mg", server, line, tokens, output, ref flags, out var key, "CLIENT_ERROR options flags are too long", null) is { } refused)
@@ -169,7 +169,8 @@ internal static partial class MetaProtocol
         var created = false;
         if (item is null && flags.Vivify)
         {
-            item = new CacheItem(key, [], 0, 0, flags.KeyBinary);
+            // memcached marks a key binary only on items ms stores; a placeholder's k flag shows the raw key.
+            item = new CacheItem(key, [], 0, 0, binaryKey: false);
             server.Link(item);
             created = true;
         }
@@ -264,6 +265,7 @@ internal static partial class MetaProtocol
         }
 
         Write(output, head.ToString());
+        held.Hold(item);
         if (flags.Value)
         {
             WriteBytes(output, item.Value);
@@ -330,7 +332,7 @@ internal static partial class MetaProtocol
         return new ServedCommand("md", key, code, 0);
     }
 
-    private static ServedCommand MetaArithmetic(SimulatedMemcached server, ReadOnlySpan<byte> line, List<Token> tokens, IBufferWriter<byte> output)
+    private static ServedCommand MetaArithmetic(SimulatedMemcached server, ReadOnlySpan<byte> line, List<Token> tokens, IBufferWriter<byte> output, Batch held)
     {
         var flags = new MetaFlags { Delta = 1 };
         if (Prologue("ma", server, line, tokens, output, ref flags, out var key, "CLIENT_ERROR options flags too long", "CLIENT_ERROR invalid or duplicate flag") is { } refused)
@@ -363,7 +365,7 @@ internal static partial class MetaProtocol
             if (flags.Vivify)
             {
                 value = flags.Initial;
-                item = new CacheItem(key, Encoding.ASCII.GetBytes(value.ToString(System.Globalization.CultureInfo.InvariantCulture)), 0, 0, flags.KeyBinary);
+                item = new CacheItem(key, Encoding.ASCII.GetBytes(value.ToString(System.Globalization.CultureInfo.InvariantCulture)), 0, 0, binaryKey: false);
                 server.Link(item);
                 created = true;
             }
@@ -381,7 +383,7 @@ internal static partial class MetaProtocol
         {
             code = "EX";
         }
-        else if (!SafeUInt64(existing.Value, out var current, trailingSpaceAllowed: true))
+        else if (!StoredNumber(existing.Value, out var current))
         {
             Write(output, "CLIENT_ERROR cannot increment or decrement non-numeric value");
             return new ServedCommand("ma", key, "CLIENT_ERROR", 0);
@@ -390,7 +392,7 @@ internal static partial class MetaProtocol
         {
             value = increment ? unchecked(current + flags.Delta) : (flags.Delta > current ? 0 : current - flags.Delta);
             var digits = Encoding.ASCII.GetBytes(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (digits.Length <= existing.Value.Length)
+            if (digits.Length <= existing.Value.Length && !held.Holds(existing))
             {
                 // In place, padded with spaces to the old length, with a new CAS (do_add_delta).
                 var padded = new byte[existing.Value.Length];
@@ -403,7 +405,7 @@ internal static partial class MetaProtocol
             }
             else
             {
-                item = new CacheItem(key, digits, existing.Flags, existing.Exptime, existing.BinaryKey);
+                item = new CacheItem(key, digits, existing.Flags, existing.Exptime, binaryKey: false);
                 server.Replace(existing, item);
             }
 
@@ -567,16 +569,55 @@ internal static partial class MetaProtocol
         return text.Length > 0 && Utf8Parser.TryParse(text, out value, out var used) && used == text.Length;
     }
 
-    /// <summary>memcached's safe_strtoull (leading spaces skipped; for stored numbers, trailing spaces allowed).</summary>
-    private static bool SafeUInt64(ReadOnlySpan<byte> text, out ulong value, bool trailingSpaceAllowed = false)
+    /// <summary>A flag's number: decimal digits to the token's end.</summary>
+    private static bool SafeUInt64(ReadOnlySpan<byte> text, out ulong value)
     {
         value = 0;
-        var trimmed = text.TrimStart((byte)' ');
-        if (trailingSpaceAllowed)
+        return text.Length > 0 && Utf8Parser.TryParse(text, out value, out var used) && used == text.Length;
+    }
+
+    /// <summary>
+    /// memcached's safe_strtoull over an item's data (which memcached keeps followed by CRLF): strtoull's leading
+    /// white space and sign, digits up to the first non-digit, which must be white space or the end; no overflow; a
+    /// minus sign only when the result is not negative as a signed number ("-0").
+    /// </summary>
+    private static bool StoredNumber(ReadOnlySpan<byte> data, out ulong value)
+    {
+        value = 0;
+        var i = 0;
+        while (i < data.Length && IsSpace(data[i]))
         {
-            trimmed = trimmed.TrimEnd((byte)' ');
+            i++;
         }
 
-        return trimmed.Length > 0 && Utf8Parser.TryParse(trimmed, out value, out var used) && used == trimmed.Length;
+        var negative = false;
+        if (i < data.Length && data[i] is (byte)'+' or (byte)'-')
+        {
+            negative = data[i] == (byte)'-';
+            i++;
+        }
+
+        var digits = 0;
+        ulong number = 0;
+        for (; i < data.Length && data[i] is >= (byte)'0' and <= (byte)'9'; i++, digits++)
+        {
+            var next = (number * 10) + (ulong)(data[i] - '0');
+            if (number > (ulong.MaxValue - 9) / 10 && (next / 10 != number || next < number))
+            {
+                return false;
+            }
+
+            number = next;
+        }
+
+        if (digits == 0 || (i < data.Length && !IsSpace(data[i])))
+        {
+            return false;
+        }
+
+        value = negative ? unchecked(0 - number) : number;
+        return !(negative && (long)value < 0);
     }
+
+    private static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r';
 }

@@ -195,7 +195,8 @@ internal static partial class MetaProtocol
                 }
 
                 var joined = command == 'A' ? [.. old.Value, .. item.Value] : (byte[])[.. item.Value, .. old.Value];
-                item = new CacheItem(old.Key, joined, old.Flags, old.Exptime, old.BinaryKey);
+                // A new item (do_item_alloc): the binary-key mark is not carried over, as in memcached.
+                item = new CacheItem(old.Key, joined, old.Flags, old.Exptime, binaryKey: false);
                 break;
         }
 

@@ -17,6 +17,9 @@ internal static partial class MetaProtocol
     private const int MaxOpaqueLength = 32;
     private const int ItemSizeMax = 1024 * 1024;
 
+    /// <summary>memcached's reqs_per_event: after this many commands it writes the answers out (releasing the items they hold).</summary>
+    private const int RequestsPerEvent = 20;
+
     /// <summary>
     /// Runs every complete command in <paramref name="input"/>, appending the answers to <paramref name="output"/>;
     /// returns the bytes consumed (a command whose line or data block is incomplete waits for more).
@@ -25,6 +28,7 @@ internal static partial class MetaProtocol
     {
         var consumed = 0;
         var tokens = new List<Token>(12);
+        var held = new Batch();
         while (consumed < input.Length)
         {
             var rest = input[consumed..];
@@ -42,6 +46,7 @@ internal static partial class MetaProtocol
 
             Tokenize(line, tokens);
             var used = newline + 1;
+            held.CommandStarts();
             if (tokens.Count >= 2 && tokens[0].Length == 2 && line[0] == (byte)'m' && line[1] == (byte)'s')
             {
                 // A set carries a data block: wait for all of it before doing anything.
@@ -58,7 +63,7 @@ internal static partial class MetaProtocol
             }
             else
             {
-                var outcome = Dispatch(server, line, tokens, output);
+                var outcome = Dispatch(server, line, tokens, output, held);
                 if (outcome is { } done)
                 {
                     served?.Invoke(done);
@@ -66,12 +71,13 @@ internal static partial class MetaProtocol
             }
 
             consumed += used;
+            held.CommandDone(mn: line.SequenceEqual("mn"u8));
         }
 
         return consumed;
     }
 
-    private static ServedCommand? Dispatch(SimulatedMemcached server, ReadOnlySpan<byte> line, List<Token> tokens, IBufferWriter<byte> output)
+    private static ServedCommand? Dispatch(SimulatedMemcached server, ReadOnlySpan<byte> line, List<Token> tokens, IBufferWriter<byte> output, Batch held)
     {
         if (tokens.Count < 1 || tokens[0].Length < 2)
         {
@@ -85,11 +91,11 @@ internal static partial class MetaProtocol
             switch (command[1])
             {
                 case (byte)'g':
-                    return MetaGet(server, line, tokens, output);
+                    return MetaGet(server, line, tokens, output, held);
                 case (byte)'d':
                     return MetaDelete(server, line, tokens, output);
                 case (byte)'a':
-                    return MetaArithmetic(server, line, tokens, output);
+                    return MetaArithmetic(server, line, tokens, output, held);
                 case (byte)'n':
                     Write(output, "MN");
                     return new ServedCommand("mn", null, "MN", 0);
@@ -181,6 +187,48 @@ internal static partial class MetaProtocol
         var span = output.GetSpan(bytes.Length);
         bytes.CopyTo(span);
         output.Advance(bytes.Length);
+    }
+
+    /// <summary>
+    /// The items held by answers not yet written out: a hit's answer keeps a reference to its item until memcached
+    /// writes the answers, and an increment of an item someone holds makes a new item instead of changing it in place
+    /// (do_add_delta's refcount). memcached writes them at <c>mn</c>, when the input runs out, and when it yields after
+    /// <see cref="RequestsPerEvent"/> commands (drive_machine's nreqs: the command that follows a read is free, then
+    /// each one counts, so the first batch of a read is one longer).
+    /// </summary>
+    private sealed class Batch
+    {
+        private readonly HashSet<CacheItem> _held = [];
+        private int _requests = RequestsPerEvent;
+        private bool _first = true;
+
+        public void Hold(CacheItem item) => _held.Add(item);
+
+        public bool Holds(CacheItem item) => _held.Contains(item);
+
+        /// <summary>Called before each command: a yield writes the answers out.</summary>
+        public void CommandStarts()
+        {
+            if (_first)
+            {
+                _first = false;
+                return;
+            }
+
+            if (--_requests < 0)
+            {
+                _held.Clear();
+                _requests = RequestsPerEvent - 1;
+            }
+        }
+
+        public void CommandDone(bool mn)
+        {
+            if (mn)
+            {
+                _held.Clear();
+            }
+        }
     }
 
     /// <summary>A word of a command line: where it starts and how long it is.</summary>
