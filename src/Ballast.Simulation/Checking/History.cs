@@ -55,6 +55,12 @@ internal sealed class History
 
     public List<FaultRecord> Faults { get; } = [];
 
+    /// <summary>
+    /// When each frontend's GetOrCreate factories first read each (key, version) from the database: a caller that got
+    /// such a value without running the factory itself joined (or waited for) that run.
+    /// </summary>
+    public Dictionary<(int Frontend, string Key, long Version), long> FactoryRuns { get; } = [];
+
     public void Add(OperationRecord record)
     {
         Operations.Add(record);

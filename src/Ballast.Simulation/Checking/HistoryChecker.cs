@@ -4,7 +4,8 @@ namespace Ballast.Simulation.Checking;
 /// The rules a world's history must keep, the same as <c>ballast chaos</c> checks plus those only a simulation can
 /// see (it knows every server's flushes):
 /// <list type="bullet">
-/// <item><c>stale-read</c>: no read returns a version older than one whose write completed more than B before the read began;</item>
+/// <item><c>stale-read</c>: no read returns a version older than one whose write completed more than B before the read began
+/// (<c>stale-read-getorcreate-run</c> when the value came from a GetOrCreate run that read the database before that write);</item>
 /// <item><c>counter-duplicate</c>: no counter value is handed out twice with no readmission of its server in between (chaos's rule);</item>
 /// <item><c>counter-across-flush</c>: no frontend that was using a counter goes on using it after a Ballast flush of its server without first readmitting the server;</item>
 /// <item><c>double-flush</c>: no server is flushed by two frontends for one outage (no readmission in between);</item>
@@ -28,7 +29,9 @@ internal static class HistoryChecker
             violations.Add(new Violation("not-settled", world.Now, $"some frontend still had a server down or its view stale {options.MaxSettleTime.TotalSeconds:0} s after the active phase"));
         }
 
-        foreach (var op in history.Operations.Where(o => o.Outcome.Contains("Protocol", StringComparison.Ordinal) || o.Outcome.Contains("InvalidData", StringComparison.Ordinal)))
+        // A value the workload never wrote. (A MemcachedProtocolException is an error the application sees, not a wrong
+        // value: a blackhole that drops a request's bytes puts the connection out of step, and the client closes it.)
+        foreach (var op in history.Operations.Where(o => o.Outcome.Contains("InvalidData", StringComparison.Ordinal)))
         {
             violations.Add(new Violation("protocol", op.End, $"frontend {op.Frontend} {op.Kind} {op.Key}: {op.Outcome}"));
         }
@@ -66,7 +69,11 @@ internal static class HistoryChecker
                     var staleness = read.Start - write.End;
                     if (staleness > bound)
                     {
-                        violations.Add(new Violation("stale-read", read.Start, FormattableString.Invariant(
+                        // A GetOrCreate caller that got the value of a run (its own frontend's factory) which read the
+                        // database before the write completed: issue 16's join of a run begun before an invalidation.
+                        var joined = read.Kind == Workload.OperationKind.GetOrCreate && !read.Outcome.StartsWith("created", StringComparison.Ordinal)
+                            && history.FactoryRuns.TryGetValue((read.Frontend, read.Key, read.Version), out var factoryRead) && factoryRead < write.End;
+                        violations.Add(new Violation(joined ? "stale-read-getorcreate-run" : "stale-read", read.Start, FormattableString.Invariant(
                             $"frontend {read.Frontend} {read.Kind} of {read.Key} began at {read.Start / 10_000.0:0.0} ms and returned v{read.Version} ({read.Outcome}), but frontend {write.Frontend}'s {write.Kind} of v{write.Version} had returned ({write.Outcome}) at {write.End / 10_000.0:0.0} ms, {staleness / 10_000.0:0.0} ms before")));
                     }
 
@@ -81,7 +88,11 @@ internal static class HistoryChecker
         foreach (var counter in history.Operations.Where(o => o.Kind == Workload.OperationKind.Increment && o.Hit).GroupBy(o => o.Key))
         {
             var server = world.HomeOf(counter.Key);
-            var readmissions = history.Events.Where(e => !e.Failed && e.Server == server).Select(e => e.At).Order().ToArray();
+            // An epoch of the counter's server ends at a readmission, and also where the fault injector itself emptied
+            // the counter (an operator's flush, an eviction): counters restart there as any cached value does.
+            var readmissions = history.Events.Where(e => !e.Failed && e.Server == server).Select(e => e.At)
+                .Concat(history.ServerRecords.Where(r => r.Server == server && r.Frontend < 0 && r.What is "operator flush" or "evict").Select(r => r.At))
+                .Order().ToArray();
             var seen = new Dictionary<(int Epoch, long Value), OperationRecord>();
             foreach (var record in counter.OrderBy(c => c.End))
             {
@@ -90,7 +101,7 @@ internal static class HistoryChecker
                 {
                     var first = seen[(epoch, record.Version)];
                     violations.Add(new Violation("counter-duplicate", record.End, FormattableString.Invariant(
-                        $"{counter.Key} (server {server}) handed out {record.Version} to frontend {record.Frontend} at {record.End / 10_000.0:0.0} ms, and to frontend {first.Frontend} at {first.End / 10_000.0:0.0} ms, with no readmission of server {server} in between")));
+                        $"{counter.Key} (server {server}) handed out {record.Version} to frontend {record.Frontend} at {record.End / 10_000.0:0.0} ms, and to frontend {first.Frontend} at {first.End / 10_000.0:0.0} ms, with no readmission of server {server} (nor an operator's flush or an eviction) in between")));
                 }
             }
         }
@@ -129,8 +140,18 @@ internal static class HistoryChecker
         foreach (var server in history.ServerRecords.Where(r => r.What == "flush_all" && r.Frontend >= 0).GroupBy(r => r.Server))
         {
             var readmissions = history.Events.Where(e => !e.Failed && e.Server == server.Key).Select(e => e.At).Order().ToArray();
+            var failures = history.Events.Where(e => e.Failed && e.Server == server.Key).Select(e => e.At).Order().ToArray();
             ServerRecord? previous = null;
-            foreach (var flush in server.OrderBy(f => f.At))
+
+            // Flushes in an outage: after some frontend marked the server down since its last readmission. (A brand-new
+            // pool's first flush of every server happens in no outage.)
+            bool InOutage(ServerRecord flush)
+            {
+                var readmitted = readmissions.LastOrDefault(r => r <= flush.At);
+                return failures.Any(f => f > readmitted && f <= flush.At);
+            }
+
+            foreach (var flush in server.Where(InOutage).OrderBy(f => f.At))
             {
                 if (previous is not null && previous.Frontend != flush.Frontend && CountBefore(readmissions, previous.At) == CountBefore(readmissions, flush.At))
                 {

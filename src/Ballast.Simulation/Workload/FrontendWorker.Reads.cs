@@ -80,6 +80,7 @@ internal sealed partial class FrontendWorker
             {
                 created = true;
                 var version = _world.Database.Read(dbKey);
+                _world.History.FactoryRuns.TryAdd((_frontend, name, version), _world.Now);
                 await _world.Scheduler.Delay(TimeSpan.FromTicks(operation.Slow), _world.Clock, factoryToken).ConfigureAwait(false);
                 return SimulatedDatabase.Text(version);
             },
