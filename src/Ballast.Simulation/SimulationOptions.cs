@@ -18,10 +18,10 @@ internal sealed record SimulationOptions
     public int WorkersPerFrontend { get; init; } = 3;
 
     /// <summary>Virtual time with faults and workload; the settling phase follows.</summary>
-    public TimeSpan ActiveTime { get; init; } = TimeSpan.FromSeconds(8);
+    public TimeSpan ActiveTime { get; init; } = TimeSpan.FromSeconds(6);
 
     /// <summary>Longest settling phase after the last fault (it ends earlier once every frontend has every server up).</summary>
-    public TimeSpan MaxSettleTime { get; init; } = TimeSpan.FromSeconds(25);
+    public TimeSpan MaxSettleTime { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>The shared view's bound B.</summary>
     public TimeSpan Bound { get; init; } = TimeSpan.FromSeconds(1);
@@ -30,7 +30,7 @@ internal sealed record SimulationOptions
     public int MaxFaults { get; init; } = 3;
 
     /// <summary>Mean think time between one worker's operations.</summary>
-    public TimeSpan ThinkTime { get; init; } = TimeSpan.FromMilliseconds(40);
+    public TimeSpan ThinkTime { get; init; } = TimeSpan.FromMilliseconds(60);
 
     /// <summary>Data keys (cache-aside), counter keys and IDistributedCache keys.</summary>
     public int DataKeys { get; init; } = 5;

@@ -17,7 +17,7 @@ namespace Ballast.Simulation;
 internal sealed partial class World
 {
     private static readonly long SettleCheck = 250 * TimeSpan.TicksPerMillisecond;
-    private static readonly long SettledFor = 3 * TimeSpan.TicksPerSecond;
+    private static readonly long SettledFor = 2 * TimeSpan.TicksPerSecond;
 
     private readonly SchedulePlan _plan;
     private readonly MemcachedClient[] _clients;

@@ -59,6 +59,27 @@ public static class SimCommand
 
     private static int Run(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, CancellationToken ct)
     {
+        var exceptions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        if (Environment.GetEnvironmentVariable("SIM_EXC") == "1")
+        {
+            AppDomain.CurrentDomain.FirstChanceException += (_, e) => exceptions.AddOrUpdate(e.Exception.GetType().Name + " " + e.Exception.TargetSite?.DeclaringType?.Name + "." + e.Exception.TargetSite?.Name, 1, (_, n) => n + 1);
+        }
+
+        try
+        {
+            return RunCore(policies, firstSeed, count, threads, json, shrink, ct);
+        }
+        finally
+        {
+            foreach (var (k, v) in exceptions.OrderByDescending(p => p.Value).Take(15))
+            {
+                Console.Error.WriteLine($"{v,8} {k}");
+            }
+        }
+    }
+
+    private static int RunCore(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, CancellationToken ct)
+    {
         var summaries = new List<RunSummary>();
         var violated = false;
         foreach (var policy in policies)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -44,8 +45,8 @@ internal sealed record FaultRecord(PlannedFault Fault, long At, bool Lifted);
 /// </summary>
 internal sealed class History
 {
-    private readonly IncrementalHash _digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private readonly byte[] _scratch = new byte[64];
+    // Records are appended here as bytes and hashed once at the end (one SHA-256 call instead of one per record).
+    private readonly ArrayBufferWriter<byte> _digest = new(64 * 1024);
 
     public List<OperationRecord> Operations { get; } = [];
 
@@ -95,12 +96,12 @@ internal sealed class History
     public string Finish(long steps, long now)
     {
         Mix(5, 0, 0, 0, 0, 0, steps, now, 0, 0);
-        return Convert.ToHexString(_digest.GetHashAndReset());
+        return Convert.ToHexString(SHA256.HashData(_digest.WrittenSpan));
     }
 
     private void Mix(int tag, int a, int b, int c, int d, int e, long f, long g, long h, int i)
     {
-        var s = _scratch.AsSpan();
+        var s = _digest.GetSpan(52);
         BinaryPrimitives.WriteInt32LittleEndian(s, tag);
         BinaryPrimitives.WriteInt32LittleEndian(s[4..], a);
         BinaryPrimitives.WriteInt32LittleEndian(s[8..], b);
@@ -111,23 +112,15 @@ internal sealed class History
         BinaryPrimitives.WriteInt64LittleEndian(s[32..], g);
         BinaryPrimitives.WriteInt64LittleEndian(s[40..], h);
         BinaryPrimitives.WriteInt32LittleEndian(s[48..], i);
-        _digest.AppendData(s[..52]);
+        _digest.Advance(52);
     }
 
     private void MixText(string text)
     {
-        Span<byte> bytes = stackalloc byte[256];
-        var n = Encoding.UTF8.GetByteCount(text);
-        if (n <= bytes.Length)
-        {
-            Encoding.UTF8.GetBytes(text, bytes);
-            _digest.AppendData(bytes[..n]);
-        }
-        else
-        {
-            _digest.AppendData(Encoding.UTF8.GetBytes(text));
-        }
-
-        _digest.AppendData([0]);
+        var n = Encoding.UTF8.GetMaxByteCount(text.Length) + 1;
+        var span = _digest.GetSpan(n);
+        var written = Encoding.UTF8.GetBytes(text, span);
+        span[written] = 0;
+        _digest.Advance(written + 1);
     }
 }
