@@ -38,4 +38,7 @@ internal sealed record SimulationOptions
     public int CounterKeys { get; init; } = 2;
 
     public int DistributedCacheKeys { get; init; } = 3;
+
+    /// <summary>Keep the frontends' log lines for the trace (slower; off for runs of many seeds).</summary>
+    public bool CaptureLogs { get; init; }
 }

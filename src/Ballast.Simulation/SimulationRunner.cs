@@ -14,6 +14,7 @@ namespace Ballast.Simulation;
 /// <param name="WallSeconds">Real time the run took.</param>
 /// <param name="Digest">SHA-256 over every schedule's history digest, in seed order: equal runs give equal digests.</param>
 /// <param name="Leaks">Determinism leaks found, summed.</param>
+/// <param name="FirstUnexplainedSeed">The lowest seed with a violation no known break explains (see <see cref="Checking.KnownBreaks"/>).</param>
 internal sealed record RunSummary(
     FailoverPolicy Policy,
     int Schedules,
@@ -24,7 +25,8 @@ internal sealed record RunSummary(
     IReadOnlyDictionary<string, int> Rules,
     double WallSeconds,
     string Digest,
-    int Leaks)
+    int Leaks,
+    int? FirstUnexplainedSeed)
 {
     public double SchedulesPerSecond => WallSeconds > 0 ? Schedules / WallSeconds : 0;
 }
@@ -44,6 +46,7 @@ internal static class SimulationRunner
         long virtualTicks = 0, violations = 0;
         int failing = 0, leaks = 0;
         var firstFailing = int.MaxValue;
+        var firstUnexplained = int.MaxValue;
         var rules = new Dictionary<string, int>(StringComparer.Ordinal);
         var gate = new Lock();
         Exception? crash = null;
@@ -67,6 +70,11 @@ internal static class SimulationRunner
                         {
                             failing++;
                             firstFailing = Math.Min(firstFailing, seed);
+                            if (result.Violations.Any(v => Checking.KnownBreaks.Explain(result.Plan, v) is null))
+                            {
+                                firstUnexplained = Math.Min(firstUnexplained, seed);
+                            }
+
                             foreach (var rule in result.Violations.Select(v => v.Rule).Distinct())
                             {
                                 rules[rule] = rules.GetValueOrDefault(rule) + 1;
@@ -101,6 +109,6 @@ internal static class SimulationRunner
             all.AppendData(digest);
         }
 
-        return new RunSummary(options.Policy, count, virtualTicks / (double)TimeSpan.TicksPerSecond, violations, failing, failing > 0 ? firstFailing : null, rules, watch.Elapsed.TotalSeconds, Convert.ToHexString(all.GetHashAndReset()), leaks);
+        return new RunSummary(options.Policy, count, virtualTicks / (double)TimeSpan.TicksPerSecond, violations, failing, failing > 0 ? firstFailing : null, rules, watch.Elapsed.TotalSeconds, Convert.ToHexString(all.GetHashAndReset()), leaks, firstUnexplained < int.MaxValue ? firstUnexplained : null);
     }
 }

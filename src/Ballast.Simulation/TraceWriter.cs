@@ -32,6 +32,11 @@ internal static class TraceWriter
             lines.Add((e.At, 2, $"frontend {e.Frontend}: server {e.Server} {(e.Failed ? "FAILED" : "RECOVERED")} epoch {e.Epoch}: {e.Detail}"));
         }
 
+        foreach (var (at, line) in history.Logs)
+        {
+            lines.Add((at, 2, line));
+        }
+
         if (operations)
         {
             foreach (var op in history.Operations)

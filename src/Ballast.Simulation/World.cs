@@ -146,6 +146,11 @@ internal sealed partial class World
         }
 
         options.SharedView.Bound = Options.Bound;
+        if (Options.CaptureLogs)
+        {
+            options.LoggerFactory = new FrontendLog(() => Loop.Now, frontend, History.Logs);
+        }
+
         options.Runtime = new ClientRuntime
         {
             Transport = new SimulatedTransport(Network, frontend, ServerIndex),

@@ -111,6 +111,7 @@ public static class SimCommand
                     violations = s.Violations,
                     failingSchedules = s.FailingSchedules,
                     firstFailingSeed = s.FirstFailingSeed,
+                    firstUnexplainedSeed = s.FirstUnexplainedSeed,
                     rules = s.Rules,
                     schedulesPerSecond = Math.Round(s.SchedulesPerSecond, 1),
                     wallSeconds = Math.Round(s.WallSeconds, 2),
@@ -153,7 +154,7 @@ public static class SimCommand
         var violated = false;
         foreach (var policy in policies)
         {
-            var options = new SimulationOptions { Policy = policy };
+            var options = new SimulationOptions { Policy = policy, CaptureLogs = trace };
             var result = ScheduleRunner.Run(SchedulePlan.Create(seed, options), options);
             violated |= result.Failed && policy != FailoverPolicy.Rehash;
             Console.WriteLine($"policy {policy.ToString().ToLowerInvariant()}:");

@@ -62,6 +62,9 @@ internal sealed class History
     /// </summary>
     public Dictionary<(int Frontend, string Key, long Version), long> FactoryRuns { get; } = [];
 
+    /// <summary>The frontends' log lines, when the world was run with logs (not in the digest).</summary>
+    public List<(long At, string Line)> Logs { get; } = [];
+
     public void Add(OperationRecord record)
     {
         Operations.Add(record);
