@@ -203,6 +203,9 @@ internal sealed class CommonOptions
     public MemcachedClient CreateClient(ParseResult parseResult, Action<MemcachedClientOptions>? configure = null)
     {
         var options = ClientOptions(parseResult);
+
+        // A command that runs once looks at the pool and changes nothing in it: no view record written, no flush.
+        options.SharedView.ReadOnly = true;
         configure?.Invoke(options);
         try
         {

@@ -26,6 +26,7 @@ internal static class RootCommandFactory
         root.Subcommands.Add(StatsCommand.Create(common, console));
         root.Subcommands.Add(LocateCommand.Create(common, console));
         root.Subcommands.Add(MonitorCommand.Create(common, console));
+        root.Subcommands.Add(ViewCommand.Create(common, console));
         root.Subcommands.Add(ChaosCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

@@ -8,7 +8,9 @@ namespace Ballast.Extensions;
 /// invalidation owed. Degraded: some server down, fenced, probing or recovering, the view stale, or invalidations
 /// owed; the cache still works and turns the rest into misses. Unhealthy (the registration's failure status): fewer
 /// than a majority of the servers up, so the shared view has no quorum and every read misses. The result's data holds
-/// each server's state (keyed <c>host:port</c>), the view's freshness and age, and the owed invalidations.
+/// each server's state (keyed <c>host:port</c>), the view's freshness and age, and the owed invalidations. While the
+/// client's first read of the shared view is under way (<see cref="IMemcachedClient.IsStarting"/>) it is Healthy,
+/// described as starting: readiness probes must not fail every deploy for a view that was never read yet.
 /// </summary>
 internal sealed class BallastHealthCheck(IMemcachedClient client) : IHealthCheck
 {
@@ -33,6 +35,12 @@ internal sealed class BallastHealthCheck(IMemcachedClient client) : IHealthCheck
         }
 
         data["pending_invalidations"] = owed;
+        if (client.IsStarting)
+        {
+            data["starting"] = true;
+            return Task.FromResult(HealthCheckResult.Healthy($"Pool {client.PoolName}: starting (the first read of the shared view is under way).", data));
+        }
+
         var summary = string.Create(CultureInfo.InvariantCulture, $"{up} of {servers.Count} servers up, shared view {(fresh ? "fresh" : "stale")}, {owed} invalidations owed");
         var quorum = servers.Count / 2 + 1;
         var status = up < quorum ? context.Registration.FailureStatus

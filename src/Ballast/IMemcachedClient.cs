@@ -28,6 +28,9 @@ public interface IMemcachedClient : IAsyncDisposable, IDisposable
     /// <inheritdoc cref="MemcachedClient.IsSharedViewFresh"/>
     bool IsSharedViewFresh { get; }
 
+    /// <inheritdoc cref="MemcachedClient.IsStarting"/>
+    bool IsStarting { get; }
+
     /// <inheritdoc cref="MemcachedClient.SharedViewAge"/>
     TimeSpan? SharedViewAge { get; }
 

@@ -24,7 +24,7 @@ public sealed partial class MemcachedClient
         }
 
         Span<byte> utf8 = stackalloc byte[CacheKey.MaxLength];
-        return Operation.Start(operation, _pool.Primary(key.GetUtf8(utf8)).EndPoint);
+        return Operation.Start(operation, _pool.Servers.Primary(key.GetUtf8(utf8)).EndPoint);
     }
 
     /// <summary>Starts measuring an operation on many keys or servers (no one server to tag).</summary>
@@ -58,9 +58,22 @@ public sealed partial class MemcachedClient
     {
         _options.Logger.ServerReadmitted(args.Server, args.Epoch, args.Downtime.TotalMilliseconds, args.FlushedByThisFrontend);
         Instruments.Failbacks.Add(1, Instruments.ServerTags(args.Server));
-        if (args.FlushedByThisFrontend)
+    }
+
+    private void RecordFlush(ServerFlushedEventArgs args)
+    {
+        if (args.Reason == ServerFlushReason.NewPool)
         {
-            Instruments.FailbackFlushes.Add(1, Instruments.ServerTags(args.Server));
+            // Said once per client, loudly: adopting Ballast on a warm pool without `ballast view init` empties it.
+            if (Interlocked.Exchange(ref _newPoolFlushReported, 1) == 0)
+            {
+                _options.Logger.NewPoolFlushed(_pool.Identity.PoolName);
+            }
         }
+
+        _options.Logger.ServerFlushed(args.Server, args.Reason, args.Epoch);
+        var tags = Instruments.ServerTags(args.Server);
+        tags.Add("ballast.flush.reason", args.Reason.ToString());
+        Instruments.Flushes.Add(1, tags);
     }
 }

@@ -57,6 +57,7 @@ public sealed partial class MemcachedClient
     private async ValueTask<T> GetOrCreateCoreAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, JsonTypeInfo<T> typeInfo, TimeSpan? timeToLive, CancellationToken cancellationToken)
     {
         // The hit path shares nothing: only misses go through the flight.
+        var started = _time.GetTimestamp();
         var first = await ReadForCreateAsync(key, cancellationToken).ConfigureAwait(false);
         if (first.Value is { } cached && TryDeserialize(key, cached, typeInfo, out var value))
         {
@@ -65,24 +66,30 @@ public sealed partial class MemcachedClient
 
         // A caller whose read won the refill lease (only one across every frontend does) must be the one to create,
         // even if callers here that lost it already wait in a run of their own: that run waits for this value.
-        return await _flights.RunAsync(key, token => CreateAsync(key, factory, typeInfo, timeToLive, first, token), cancellationToken, mayJoin: first.Lease is null).ConfigureAwait(false);
+        return await _flights.RunAsync(key, token => CreateAsync(key, factory, typeInfo, timeToLive, first, started, token), started, cancellationToken, mayJoin: first.Lease is null).ConfigureAwait(false);
     }
 
-    /// <summary>The shared run for a missed key: take the lease and create, or wait for whoever holds it.</summary>
-    private async Task<T> CreateAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, JsonTypeInfo<T> typeInfo, TimeSpan? timeToLive, GetResult firstRead, CancellationToken cancellationToken)
+    /// <summary>
+    /// The shared run for a missed key: take the lease and create, or wait for whoever holds it. The value comes with
+    /// the moment it reflects (the read that found it began, or the factory was called), which decides who may have it.
+    /// </summary>
+    private async Task<FreshValue<T>> CreateAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, JsonTypeInfo<T> typeInfo, TimeSpan? timeToLive, GetResult firstRead, long firstReadStarted, CancellationToken cancellationToken)
     {
         var read = firstRead;
+        var readStarted = firstReadStarted;
         var waitStart = _time.GetTimestamp();
+        var unreadableDeleted = false;
         while (true)
         {
             if (read.Value is { } cached && TryDeserialize(key, cached, typeInfo, out var value))
             {
                 LogLeaseWait(key, waitStart, "the value arrived");
-                return value;
+                return new FreshValue<T>(value, readStarted);
             }
 
             if (read.Lease is { } lease)
             {
+                var factoryStarted = _time.GetTimestamp();
                 T created;
                 try
                 {
@@ -97,27 +104,65 @@ public sealed partial class MemcachedClient
                 }
 
                 await StoreCreatedAsync(key, JsonValueCodec.Serialize(created, typeInfo), lease, timeToLive, cancellationToken).ConfigureAwait(false);
-                return created;
+                return new FreshValue<T>(created, factoryStarted);
             }
 
-            if (read.IsHit)
+            if (read.IsHit && !unreadableDeleted)
             {
-                // A value that does not deserialize (another type under the same key): replace it.
-                var created = await factory(cancellationToken).ConfigureAwait(false);
-                await StoreCreatedAsync(key, JsonValueCodec.Serialize(created, typeInfo), null, timeToLive, cancellationToken).ConfigureAwait(false);
-                return created;
+                // A value that does not deserialize (another type, an older version's JSON): it is deleted (confirmed
+                // or fenced), and the next read wins a lease to create the value under. Stored without a lease, the
+                // created value could land after a delete made while the factory ran, and be served until its TTL.
+                unreadableDeleted = true;
+                if (!await TryDeleteUnreadableAsync(key).ConfigureAwait(false))
+                {
+                    return await CreateWithoutStoringAsync(factory, cancellationToken).ConfigureAwait(false);
+                }
+
+                readStarted = _time.GetTimestamp();
+                read = await ReadForCreateAsync(key, cancellationToken).ConfigureAwait(false);
+                continue;
             }
 
             // A miss without the lease: another caller holds it, or the key's server is down or fenced. Waiting makes
             // sense only in the first case, and only for a while: the holder may have crashed.
-            if (!IsHomeReadable(key) || _time.GetElapsedTime(waitStart) >= _options.GetOrCreate.LeaseWait)
+            if (!IsHomeReadable(key))
+            {
+                _options.Logger.CreatedWithoutLease(key, "its server is down or fenced here");
+                return await CreateWithoutStoringAsync(factory, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (read.IsHit || _time.GetElapsedTime(waitStart) >= _options.GetOrCreate.LeaseWait)
             {
                 LogLeaseWait(key, waitStart, "the factory runs here without storing");
-                return await factory(cancellationToken).ConfigureAwait(false);
+                return await CreateWithoutStoringAsync(factory, cancellationToken).ConfigureAwait(false);
             }
 
             await Runtime.WorkScheduler.Current.Delay(_options.GetOrCreate.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+            readStarted = _time.GetTimestamp();
             read = await ReadForCreateAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The factory's value, not stored (no lease): it reflects the source as of the call.</summary>
+    private async Task<FreshValue<T>> CreateWithoutStoringAsync<T>(Func<CancellationToken, ValueTask<T>> factory, CancellationToken cancellationToken)
+    {
+        var factoryStarted = _time.GetTimestamp();
+        return new FreshValue<T>(await factory(cancellationToken).ConfigureAwait(false), factoryStarted);
+    }
+
+    /// <summary>Deletes a cached value that does not deserialize; false when the delete could be neither confirmed nor fenced.</summary>
+    private async Task<bool> TryDeleteUnreadableAsync(string key)
+    {
+        try
+        {
+            // Not the caller's to cancel: an invalidation runs to its end.
+            await DeleteAsync(key, CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (ServerUnavailableException error)
+        {
+            _options.Logger.CreatedValueStoreFailed(error, key);
+            return false;
         }
     }
 
@@ -141,6 +186,7 @@ public sealed partial class MemcachedClient
             return GetResult.Miss;
         }
 
+        var epoch = _pool.View[node.Index].Epoch;
         GetResult raw;
         try
         {
@@ -148,11 +194,11 @@ public sealed partial class MemcachedClient
         }
         catch (MemcachedException error)
         {
-            _options.Logger.ReadFailedAsMiss(error, node.EndPoint, key);
+            node.Errors.Absorbed(AbsorbedError.ReadMiss, key, error);
             return GetResult.Miss;
         }
 
-        return raw is { IsStale: true, RefillPending: true, Value.Length: > 0 } ? raw : Failover.FailoverStrategy.Present(cacheKey, node, raw);
+        return raw is { IsStale: true, RefillPending: true, Value.Length: > 0 } ? raw : Failover.FailoverStrategy.Present(cacheKey, node, raw, epoch);
     }
 
     private async ValueTask StoreCreatedAsync(string key, byte[] bytes, RefillLease? lease, TimeSpan? timeToLive, CancellationToken cancellationToken)
@@ -193,7 +239,7 @@ public sealed partial class MemcachedClient
     private bool IsHomeReadable(string key)
     {
         Span<byte> utf8 = stackalloc byte[Protocol.CacheKey.MaxLength];
-        return _pool.IsReadable(_pool.Primary(Key(key).GetUtf8(utf8)));
+        return _pool.Access.IsReadable(_pool.Servers.Primary(Key(key).GetUtf8(utf8)));
     }
 
     private void LogLeaseWait(string key, long waitStart, string outcome)

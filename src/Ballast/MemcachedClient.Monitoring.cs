@@ -1,3 +1,4 @@
+using Ballast.Diagnostics;
 using Ballast.Protocol.Commands;
 using Ballast.SharedView;
 
@@ -9,8 +10,16 @@ namespace Ballast;
 /// </summary>
 public sealed partial class MemcachedClient
 {
+    /// <summary>Writes a new pool's first shared-view records without flushing (<c>ballast view init</c>; see <see cref="ViewProtocol.InitializeAsync"/>).</summary>
+    internal Task<(bool Done, string Detail)> InitializeSharedViewAsync(CancellationToken cancellationToken)
+        => _pool.Protocol?.InitializeAsync(cancellationToken) ?? Task.FromResult((false, "the pool keeps no shared view (Rehash, or the view switched off)."));
+
+    /// <summary>Every replica's copy of every record (<c>ballast view show</c>).</summary>
+    internal Task<IReadOnlyList<(string Server, string Replica, string? Record)>> DescribeSharedViewAsync(CancellationToken cancellationToken)
+        => _pool.Protocol?.DescribeAsync(cancellationToken) ?? Task.FromResult<IReadOnlyList<(string, string, string?)>>([]);
+
     /// <summary>This frontend's id, as it signs the shared view's records and locks.</summary>
-    internal string FrontendId => _pool.FrontendId;
+    internal string FrontendId => _pool.Identity.FrontendId;
 
     /// <summary>False when the pool keeps no shared view (Rehash, or switched off).</summary>
     internal bool SharedViewEnabled => _pool.View.Enabled;
@@ -31,7 +40,7 @@ public sealed partial class MemcachedClient
     /// or every server with the etcd store) hear from a frontend only when it has traffic for them.
     /// </summary>
     internal bool ReceivesViewReads(ServerEndPoint server)
-        => _pool.ViewStore is MemcachedViewStore store && store.Witnesses.Contains(Node(server));
+        => _pool.Protocol?.HostsReplica(Node(server)) == true;
 
     /// <summary>
     /// Sends <c>version</c> to a server this frontend holds up, as a heartbeat: a timeout counts towards its failure
@@ -40,13 +49,15 @@ public sealed partial class MemcachedClient
     /// </summary>
     internal async Task<bool> HeartbeatAsync(ServerEndPoint server, CancellationToken cancellationToken)
     {
+        var node = Node(server);
         try
         {
-            await Node(server).ExecuteAsync(TextCommand.Version(), cancellationToken).ConfigureAwait(false);
+            await node.ExecuteAsync(TextCommand.Version(), cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
+            node.Errors.Absorbed(AbsorbedError.MonitorRequestFailed, null, error);
             return false;
         }
     }
@@ -66,6 +77,7 @@ public sealed partial class MemcachedClient
         }
         catch (MemcachedException error)
         {
+            node.Errors.Absorbed(AbsorbedError.MonitorRequestFailed, null, error);
             return new ServerStatistics(node.EndPoint, null, error.Message);
         }
     }

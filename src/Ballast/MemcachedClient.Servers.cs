@@ -11,12 +11,12 @@ public sealed partial class MemcachedClient
     public ServerEndPoint Locate(string key)
     {
         Span<byte> utf8 = stackalloc byte[Protocol.CacheKey.MaxLength];
-        return _pool.Primary(Key(key).GetUtf8(utf8)).EndPoint;
+        return _pool.Servers.Primary(Key(key).GetUtf8(utf8)).EndPoint;
     }
 
     /// <summary>This frontend's view of a server's state.</summary>
     /// <exception cref="ArgumentException">The server is not in the pool.</exception>
-    public ServerState GetServerState(ServerEndPoint server) => _pool.StateOf(Node(server));
+    public ServerState GetServerState(ServerEndPoint server) => _pool.Access.StateOf(Node(server));
 
     /// <summary>The epoch of a server's record in this frontend's copy of the shared view (tests write journals with it).</summary>
     internal long ViewEpochOf(ServerEndPoint server) => _pool.View[Node(server).Index].Epoch;
@@ -46,13 +46,13 @@ public sealed partial class MemcachedClient
     }
 
     private ServerNode Node(ServerEndPoint server)
-        => _pool.All.FirstOrDefault(n => n.EndPoint == server || n.EndPoint.ToString() == server.ToString())
+        => _pool.Servers.All.FirstOrDefault(n => n.EndPoint == server || n.EndPoint.ToString() == server.ToString())
            ?? throw new ArgumentException($"Server {server} is not in this pool.", nameof(server));
 
     private async Task<List<(ServerEndPoint Server, IReadOnlyDictionary<string, string>? Value, string? Error)>> EachServerAsync(
         Func<ServerNode, Task<IReadOnlyDictionary<string, string>>> action)
     {
-        var tasks = _pool.Main.Select(async node =>
+        var tasks = _pool.Servers.Main.Select(async node =>
         {
             try
             {

@@ -1,4 +1,5 @@
 using System.Text;
+using Ballast.Coordination;
 using Ballast.Diagnostics;
 using Ballast.Failover;
 using Ballast.Pool;
@@ -20,14 +21,15 @@ namespace Ballast;
 /// read, never a stale value. See <c>docs/integrity.md</c> for each policy's guarantee.
 /// Split by concern: <c>MemcachedClient.Reads.cs</c>, <c>MemcachedClient.Writes.cs</c>, <c>MemcachedClient.Servers.cs</c>.
 /// </remarks>
-public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
+public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, IObservedPool
 {
-    private readonly ServerPool _pool;
+    private readonly PoolCoordinator _pool;
     private readonly FailoverStrategy _strategy;
     private readonly MemcachedClientOptions _options;
     private readonly TimeProvider _time;
     private int _disposed;
     private long _backgroundFailures;
+    private int _newPoolFlushReported;
 
     /// <summary>Creates a client. Connections open lazily, on first use of each server.</summary>
     /// <param name="options">The pool and its settings; copied and validated here, so later edits have no effect on this client.</param>
@@ -42,8 +44,8 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
         options.Validate();
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
-        _pool = new ServerPool(options, _time, this);
-        _strategy = FailoverStrategy.Create(_pool);
+        _pool = new PoolCoordinator(options, _time, this);
+        _strategy = FailoverStrategy.Create(new FailoverContext(_pool.Servers, _pool.Access, _pool.Invalidations, options, _time));
         Instruments.Register(this);
     }
 
@@ -59,11 +61,17 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
     /// <summary>A server was readmitted after its flush (the seed's <c>setReconnectedCallback</c>). Raised on a background thread.</summary>
     public event EventHandler<ServerRecoveredEventArgs>? ServerRecovered;
 
+    /// <summary>
+    /// This frontend flushed a server (<c>flush_all</c> answered), whatever the reason: a failback it won, a lost
+    /// record, a brand-new pool, the application's own flush. Raised on a background thread.
+    /// </summary>
+    public event EventHandler<ServerFlushedEventArgs>? ServerFlushed;
+
     /// <summary>The pool's failover policy.</summary>
-    public FailoverPolicy Policy => _pool.Policy;
+    public FailoverPolicy Policy => _options.FailoverPolicy;
 
     /// <summary>The name this frontend's pool shares with the others (the shared view's key prefix).</summary>
-    public string PoolName => _pool.PoolName;
+    public string PoolName => _pool.Identity.PoolName;
 
     /// <summary>The main servers, in configuration order.</summary>
     public IReadOnlyList<ServerEndPoint> Servers => _options.Servers.ToArray();
@@ -73,6 +81,13 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
 
     /// <summary>True while this frontend's copy of the shared view is fresh (read from a quorum within the bound).</summary>
     public bool IsSharedViewFresh => _pool.View.IsLeaseFresh;
+
+    /// <summary>
+    /// True until the client's first read of the shared view has ended (it may recover a brand-new pool's records
+    /// first): until then operations wait for it, at most an operation timeout each. A health check reports this as
+    /// starting, not as a stale view.
+    /// </summary>
+    public bool IsStarting => !_pool.Ready.IsCompleted;
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -97,6 +112,12 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
     {
         RecordFailback(args);
         Raise(ServerRecovered, args);
+    }
+
+    void IServerEvents.OnServerFlushed(ServerFlushedEventArgs args)
+    {
+        RecordFlush(args);
+        Raise(ServerFlushed, args);
     }
 
     void IServerEvents.OnBackgroundFailure(string operation, Exception error)
@@ -154,22 +175,22 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
         {
             // The first view read is slow (a stalled server); go on without it: the lease is not fresh, so reads miss
             // and writes are fenced, which is safe.
-            _options.Logger.FirstViewReadTimedOut(_pool.PoolName);
+            _options.Logger.FirstViewReadTimedOut(_pool.Identity.PoolName);
         }
 
         // A first view read that failed on TLS or a login would leave the lease stale and every read a miss. The view
         // read gives up on stragglers after a fraction of the bound, while a handshake may take longer: let the
         // connection attempts end before deciding.
         await _pool.SettleFirstConnectsAsync().ConfigureAwait(false);
-        _pool.ThrowIfMisconfigured();
+        _pool.Servers.ThrowIfMisconfigured();
     }
 
     private CacheKey Key(string key)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        _pool.ThrowIfMisconfigured();
+        _pool.Servers.ThrowIfMisconfigured();
         var cacheKey = CacheKey.Create(key, _options.InvalidKeyHandling);
-        ReservedKeys.ThrowIfReserved(key, _pool.ReservedKeyPrefix);
+        Protocol.ReservedKeys.ThrowIfReserved(key, _pool.Identity.ReservedKeyPrefix);
         return cacheKey;
     }
 
@@ -209,7 +230,7 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
         if (length + key.ByteCount + CacheValueTooLargeException.ItemOverhead > limit)
         {
             Span<byte> utf8 = stackalloc byte[CacheKey.MaxLength];
-            var server = _pool.Primary(key.GetUtf8(utf8)).EndPoint;
+            var server = _pool.Servers.Primary(key.GetUtf8(utf8)).EndPoint;
             throw new CacheValueTooLargeException(key.Text, server, length, limit);
         }
     }

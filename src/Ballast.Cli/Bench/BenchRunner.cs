@@ -148,8 +148,7 @@ internal static class BenchRunner
             if (etcd is not null)
             {
                 // The view in etcd (started for the run on a free loopback port): reads must not wait for it either.
-                options.SharedView.Store = SharedViewStoreKind.Etcd;
-                options.SharedView.EtcdEndpoints.Add(etcd.Endpoint);
+                options.SharedView.UseEtcdView([etcd.Endpoint]);
             }
 
             report.OperationTimeoutMs = options.OperationTimeout.TotalMilliseconds;

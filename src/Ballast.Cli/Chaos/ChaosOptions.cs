@@ -61,6 +61,40 @@ public sealed class ChaosOptions
     /// </summary>
     public bool ApiMix { get; set; }
 
+    /// <summary>
+    /// How long a <c>GetOrCreateAsync</c> factory takes after reading the database (<c>--factory-delay</c>): a factory
+    /// slower than the bound lets the database change while it runs, so a value it returns may be older than a write
+    /// that completed before another caller began. Zero, the default, for none.
+    /// </summary>
+    public TimeSpan FactoryDelay { get; set; }
+
+    /// <summary>
+    /// Fraction of operations made through <c>IDistributedCache</c> (Ballast.Extensions' <c>BallastDistributedCache</c>)
+    /// on keys of their own (<c>chaos:dc:k*</c>): get, refresh, set and remove of sliding entries. A miss refills with a
+    /// set and a write sets the new value or removes the entry, each under a lock of the key held across the database
+    /// access and the cache call, so the application itself has no race: a read that is stale is the cache's doing.
+    /// </summary>
+    public double DistributedCacheRatio { get; set; }
+
+    /// <summary>
+    /// Fraction of the PHP frontends' reads made with the bridge's <c>get()</c> (no lease; a miss reads the database and
+    /// does not refill) instead of <c>getForRefill()</c>. Default 0.5.
+    /// </summary>
+    public double PhpGetRatio { get; set; } = 0.5;
+
+    /// <summary>
+    /// The one-way latency of the <see cref="FaultKind.Lag"/> fault (<c>--lag</c>). Default 400 ms. While lag is among
+    /// the faults, the clients' operation timeout is at least twice this plus 300 ms (<see cref="EffectiveOperationTimeout"/>),
+    /// so the lag stays below it.
+    /// </summary>
+    public TimeSpan LagLatency { get; set; } = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>
+    /// How long the pool may take to settle after the run: every .NET frontend has every server up and serves a key
+    /// of each (a set, then a hit). Default 10 s.
+    /// </summary>
+    public TimeSpan SettleTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long each policy runs.</summary>
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -72,6 +106,16 @@ public sealed class ChaosOptions
 
     /// <summary>The clients' operation timeout.</summary>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// The operation timeout the clients run with: <see cref="OperationTimeout"/>, raised to twice <see cref="LagLatency"/>
+    /// plus 300 ms while <see cref="FaultKind.Lag"/> is among the faults.
+    /// </summary>
+    public TimeSpan EffectiveOperationTimeout => Faults.Contains(FaultKind.Lag) && OperationTimeout < (2 * LagLatency) + LagMargin
+        ? (2 * LagLatency) + LagMargin
+        : OperationTimeout;
+
+    private static readonly TimeSpan LagMargin = TimeSpan.FromMilliseconds(300);
 
     /// <summary>The clients' connect timeout.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
@@ -119,6 +163,12 @@ public sealed class ChaosOptions
         Check(CancelRatio is >= 0 and <= 1, "--cancel-ratio", "0 to 1");
         Check(TouchRatio is >= 0 and <= 1, "--touch-ratio", "0 to 1");
         Check(CounterRatio is >= 0 and <= 1, "--counter-ratio", "0 to 1");
+        Check(DistributedCacheRatio is >= 0 and <= 1, "--distributed-cache-ratio", "0 to 1");
+        Check(PhpGetRatio is >= 0 and <= 1, "php get ratio", "0 to 1");
+        Check(FactoryDelay >= TimeSpan.Zero && FactoryDelay <= TimeSpan.FromSeconds(30), "--factory-delay", "0 to 30 s");
+        Check(FactoryDelay == TimeSpan.Zero || ApiMix, "--factory-delay", "used with --api-mix (GetOrCreate is one of its read paths)");
+        Check(LagLatency > TimeSpan.Zero && LagLatency <= TimeSpan.FromSeconds(10), "--lag", "more than 0, up to 10 s");
+        Check(SettleTimeout > TimeSpan.Zero, "settle timeout", "more than zero");
         Check(ZipfExponent is >= 0 and <= 5, "zipf exponent", "0 to 5");
         Check(Duration >= TimeSpan.FromSeconds(2) && Duration <= TimeSpan.FromHours(1), "--duration", "2 s to 1 h");
         Check(ThinkTime >= TimeSpan.Zero, "--think", "zero or more");

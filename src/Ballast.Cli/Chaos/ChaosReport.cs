@@ -33,6 +33,12 @@ public sealed class PolicyResult
     /// <summary>Stale reads beyond the policy's bound (every stale read under Rehash).</summary>
     public int StaleBeyondBound { get; init; }
 
+    /// <summary>Reads per read path (<see cref="ReadPaths"/>), so a path the run never took shows as missing.</summary>
+    public IReadOnlyDictionary<string, int> ReadsByPath { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Stale reads beyond the bound per read path.</summary>
+    public IReadOnlyDictionary<string, int> StaleBeyondBoundByPath { get; init; } = new Dictionary<string, int>();
+
     /// <summary>The largest staleness, ms.</summary>
     public double MaxStalenessMs { get; init; }
 
@@ -111,12 +117,51 @@ public sealed class PolicyResult
     [JsonIgnore]
     public IReadOnlyList<int> KeyServers { get; init; } = [];
 
+    /// <summary>
+    /// Whether the pool settled after the run: every .NET frontend had every server up and served a key of each
+    /// within <see cref="ChaosOptions.SettleTimeout"/>. Null when not checked.
+    /// </summary>
+    public bool? Settled { get; init; }
+
+    /// <summary>How long after the run the pool took to settle, ms (the timeout when it did not). Null when not checked.</summary>
+    public double? SettleMs { get; init; }
+
+    /// <summary>What was still wrong when the pool did not settle.</summary>
+    public string? Unsettled { get; init; }
+
+    /// <summary>memcached's own flushes per server over the run (<c>cmd_flush</c>, across restarts), the pool's first start included.</summary>
+    public IReadOnlyList<long> FlushesPerServer { get; init; } = [];
+
+    /// <summary>Servers flushed more often than once per fault that touched them (plus once for the pool's first start).</summary>
+    public int ExcessFlushes => ExcessFlushList.Count;
+
+    /// <summary>Readmissions (a frontend's ServerRecovered) that no flush of their server paid for.</summary>
+    public int UnflushedReadmissions => UnflushedList.Count;
+
+    /// <summary>Leases taken before a server restart, under the restart fault.</summary>
+    public int RestartLeasesTaken { get; init; }
+
+    /// <summary>Refills under a lease of a server's earlier life (before its restart) that were stored.</summary>
+    public int OldLeaseRefillsStored { get; init; }
+
+    /// <summary>The servers flushed twice for one outage (not in the JSON).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<ExcessFlush> ExcessFlushList { get; init; } = [];
+
+    /// <summary>The readmissions without a flush (not in the JSON).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<ClientEvent> UnflushedList { get; init; } = [];
+
+    /// <summary>Key index → its name (not in the JSON).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> KeyNames { get; init; } = [];
+
     /// <summary>True when the policy promises integrity and broke it.</summary>
     [JsonIgnore]
-    public bool Violates => PromisesIntegrity && (StaleBeyondBound > 0 || CounterDuplicates > 0);
+    public bool Violates => PromisesIntegrity && (StaleBeyondBound > 0 || CounterDuplicates > 0 || Settled == false || ExcessFlushes > 0 || UnflushedReadmissions > 0);
 
     /// <summary>Checks a recorded history and summarizes it.</summary>
-    public static PolicyResult From(FailoverPolicy policy, ChaosOptions options, TimeSpan? bound, HistoryRecorder history, IReadOnlyList<int> keyServers, TimeSpan elapsed, IReadOnlyList<int>? counterServers = null)
+    public static PolicyResult From(FailoverPolicy policy, ChaosOptions options, TimeSpan? bound, HistoryRecorder history, IReadOnlyList<int> keyServers, TimeSpan elapsed, IReadOnlyList<int>? counterServers = null, RunChecks? checks = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(history);
@@ -134,6 +179,8 @@ public sealed class PolicyResult
             Hits = check.Hits,
             StaleReads = check.Stale.Count,
             StaleBeyondBound = check.StaleBeyondBound,
+            ReadsByPath = new SortedDictionary<string, int>(reads.GroupBy(r => r.Path ?? "other").ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal),
+            StaleBeyondBoundByPath = new SortedDictionary<string, int>(check.Stale.Where(x => x.BeyondBound).GroupBy(x => x.Read.Path ?? "other").ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal),
             MaxStalenessMs = Math.Round(check.MaxStalenessMs, 1),
             DbReads = check.DbReads,
             AppErrors = history.AppErrors,
@@ -160,6 +207,15 @@ public sealed class PolicyResult
             ClientEvents = history.Events,
             KeyServers = keyServers,
             Bins = Bin(reads, writes, elapsed),
+            Settled = checks?.Settle.Settled,
+            SettleMs = checks is null ? null : Math.Round(checks.Settle.AfterMs),
+            Unsettled = checks?.Settle.Unsettled,
+            FlushesPerServer = checks is null ? [] : Enumerable.Range(0, options.Servers).Select(s => checks.FlushSamples.Where(x => x.Server == s).Select(x => x.Flushes).DefaultIfEmpty(0).Max()).ToArray(),
+            ExcessFlushList = checks?.Flushes.Excess ?? [],
+            UnflushedList = checks?.Flushes.Unflushed ?? [],
+            RestartLeasesTaken = checks?.Restarts.Taken ?? 0,
+            OldLeaseRefillsStored = checks?.Restarts.OldLeasesStored ?? 0,
+            KeyNames = checks?.KeyNames ?? [],
         };
     }
 
@@ -218,10 +274,18 @@ public static class ChaosReport
     public static string ToJson(IReadOnlyList<PolicyResult> results) => JsonSerializer.Serialize(results, Json);
 
     /// <summary>
-    /// Explains the stale reads beyond the bound of one policy: for each (up to <paramref name="max"/>), the read, the
-    /// write it missed, the server of the key and the faults and client events around it. For reporting bugs.
+    /// Explains every way one policy broke the promise (<see cref="ExplainStaleReadsAndCounters"/>, then
+    /// <see cref="ExplainFlushesAndSettling"/>). For reporting bugs.
     /// </summary>
     public static IReadOnlyList<string> ExplainViolations(PolicyResult result, int max = 10)
+        => [.. ExplainStaleReadsAndCounters(result, max), .. ExplainFlushesAndSettling(result, max)];
+
+    /// <summary>
+    /// Explains the stale reads beyond the bound of one policy and its counter values handed out twice: for each (up
+    /// to <paramref name="max"/>), the read, the write it missed, the server of the key and the faults and client events
+    /// around it; the value, who got it when, and its server's faults and events.
+    /// </summary>
+    public static IReadOnlyList<string> ExplainStaleReadsAndCounters(PolicyResult result, int max = 10)
     {
         ArgumentNullException.ThrowIfNull(result);
         var lines = new List<string>();
@@ -233,20 +297,53 @@ public static class ChaosReport
                 .Select(f => FormattableString.Invariant($"{f.Window.Kind.Name()} server {f.Window.Server}{(f.Window.Frontend is { } fe ? $" (frontend {fe}'s link)" : string.Empty)} {f.StartMs / 1000:0.000}-{f.EndMs / 1000:0.000} s"));
             var events = result.ClientEvents.Where(e => e.Server == server && e.AtMs >= s.MissedWriteEndMs - 3000 && e.AtMs <= r.StartMs + 500)
                 .Select(e => FormattableString.Invariant($"frontend {e.Frontend} {(e.Failed ? "down" : "up")} at {e.AtMs / 1000:0.000} s"));
+            var name = r.Key < result.KeyNames.Count ? result.KeyNames[r.Key] : FormattableString.Invariant($"k{r.Key}");
             lines.Add(FormattableString.Invariant(
-                $"{result.Policy}: key k{r.Key} (server {server}) read by frontend {r.Frontend} at {r.StartMs / 1000:0.000} s {(r.Hit ? "hit" : "db")} v{r.Version}; missed v{s.MissedVersion} written by frontend {s.Missed.Frontend} at {s.Missed.StartMs / 1000:0.000} s, delete {(s.Missed.Failed ? "threw" : "returned")} at {s.MissedWriteEndMs / 1000:0.000} s ({s.StalenessMs:0} ms before the read); faults: {string.Join("; ", faults.DefaultIfEmpty("none"))}; events of server {server}: {string.Join("; ", events.DefaultIfEmpty("none"))}"));
+                $"{result.Policy}: key {name} (server {server}) read by frontend {r.Frontend}{(r.Path is { } path ? " (" + path + ")" : string.Empty)} at {r.StartMs / 1000:0.000} s {(r.Hit ? "hit" : "db")} v{r.Version}; missed v{s.MissedVersion} written by frontend {s.Missed.Frontend} at {s.Missed.StartMs / 1000:0.000} s, delete {(s.Missed.Failed ? "threw" : "returned")} at {s.MissedWriteEndMs / 1000:0.000} s ({s.StalenessMs:0} ms before the read); faults: {string.Join("; ", faults.DefaultIfEmpty("none"))}; events of server {server}: {string.Join("; ", events.DefaultIfEmpty("none"))}"));
         }
 
         foreach (var duplicate in result.DuplicateCounters.Take(max))
         {
             var server = duplicate.Counter < result.CounterServers.Count ? result.CounterServers[duplicate.Counter] : -1;
-            var first = result.Counters.FirstOrDefault(c => c.Counter == duplicate.Counter && c.Value == duplicate.Value);
+            // The handing-out it repeats: the last one before it (an earlier one may belong to an epoch it did leave).
+            var first = result.Counters.LastOrDefault(c => c.Counter == duplicate.Counter && c.Value == duplicate.Value && c.AtMs < duplicate.AtMs);
             var faults = result.FaultEvents.Where(f => f.Window.Server == server && f.StartMs <= duplicate.AtMs && f.EndMs >= first.AtMs - 3000)
                 .Select(f => FormattableString.Invariant($"{f.Window.Kind.Name()} {f.StartMs / 1000:0.000}-{f.EndMs / 1000:0.000} s"));
             var events = result.ClientEvents.Where(e => e.Server == server && e.AtMs >= first.AtMs - 3000 && e.AtMs <= duplicate.AtMs + 500)
                 .Select(e => FormattableString.Invariant($"frontend {e.Frontend} {(e.Failed ? "down" : "up")} at {e.AtMs / 1000:0.000} s ({e.Detail})"));
             lines.Add(FormattableString.Invariant(
                 $"{result.Policy}: counter {duplicate.Counter} (server {server}) handed out {duplicate.Value} to frontend {first.Frontend} at {first.AtMs / 1000:0.000} s and again to frontend {duplicate.Frontend} at {duplicate.AtMs / 1000:0.000} s; faults of that server: {string.Join("; ", faults.DefaultIfEmpty("none"))}; its events: {string.Join("; ", events.DefaultIfEmpty("none"))}"));
+        }
+
+        return lines;
+    }
+
+    /// <summary>
+    /// Explains what one policy's flush and settle checks found: servers flushed twice for one outage (when each flush
+    /// was seen, the faults that touched the server, its events), readmissions that no flush paid for, and a pool that
+    /// did not settle after the run.
+    /// </summary>
+    public static IReadOnlyList<string> ExplainFlushesAndSettling(PolicyResult result, int max = 10)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var lines = new List<string>();
+        foreach (var excess in result.ExcessFlushList.Take(max))
+        {
+            var faults = result.FaultEvents.Where(f => f.Window.Touches(excess.Server) && f.StartMs <= excess.AtMs)
+                .Select(f => FormattableString.Invariant($"{f.Window.Kind.Name()} {f.StartMs / 1000:0.000}-{f.EndMs / 1000:0.000} s"));
+            lines.Add(FormattableString.Invariant(
+                $"{result.Policy}: server {excess.Server} had been flushed {excess.Flushes} times by {excess.AtMs / 1000:0.000} s (seen at {string.Join(", ", excess.SeenAtMs.Select(t => (t / 1000).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)))} s), more than the {excess.Allowed} its faults allow (one for the pool's start, one per fault that touched it: {string.Join("; ", faults.DefaultIfEmpty("none"))}); its events: {string.Join("; ", result.ClientEvents.Where(e => e.Server == excess.Server && e.AtMs <= excess.AtMs + 500).Select(e => FormattableString.Invariant($"frontend {e.Frontend} {(e.Failed ? "down" : "up")} at {e.AtMs / 1000:0.000} s ({e.Detail})")).DefaultIfEmpty("none"))}"));
+        }
+
+        foreach (var readmission in result.UnflushedList.Take(max))
+        {
+            lines.Add(FormattableString.Invariant(
+                $"{result.Policy}: frontend {readmission.Frontend} readmitted server {readmission.Server} at {readmission.AtMs / 1000:0.000} s with no flush of it left to pay for that ({readmission.Detail})"));
+        }
+
+        if (result.Settled == false)
+        {
+            lines.Add(FormattableString.Invariant($"{result.Policy}: the pool had not settled {result.SettleMs / 1000:0.0} s after the run: {result.Unsettled}"));
         }
 
         return lines;

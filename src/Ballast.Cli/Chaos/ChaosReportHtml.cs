@@ -25,6 +25,9 @@ public static class ChaosReportHtml
         [FaultKind.Partition] = "#ff7f0e",
         [FaultKind.Slow] = "#1f77b4",
         [FaultKind.Flap] = "#17becf",
+        [FaultKind.Lag] = "#bcbd22",
+        [FaultKind.Blip] = "#e377c2",
+        [FaultKind.Restart] = "#8c564b",
     };
 
     /// <summary>Renders the report.</summary>

@@ -80,7 +80,7 @@ public sealed class ChaosRunner
         var options = new MemcachedClientOptions
         {
             FailoverPolicy = policy,
-            OperationTimeout = _options.OperationTimeout,
+            OperationTimeout = _options.EffectiveOperationTimeout,
             ConnectTimeout = _options.ConnectTimeout,
         };
         // Every frontend names the servers by their own endpoints (so ketama places keys alike and the shared view's
@@ -100,11 +100,7 @@ public sealed class ChaosRunner
         options.SharedView.Bound = _options.Bound;
         if (_options.View == SharedViewStoreKind.Etcd)
         {
-            options.SharedView.Store = SharedViewStoreKind.Etcd;
-            foreach (var endpoint in _etcdEndpoints)
-            {
-                options.SharedView.EtcdEndpoints.Add(endpoint);
-            }
+            options.SharedView.UseEtcdView(_etcdEndpoints);
         }
         options.Failback.RehashRetryInterval = _options.RehashRetryInterval;
         if (cluster.GutterEndPoint is { } gutter)
@@ -119,12 +115,13 @@ public sealed class ChaosRunner
     {
         await using var cluster = await ChaosCluster.StartAsync(_options.Servers, _options.Frontends, policy == FailoverPolicy.Gutter, ct).ConfigureAwait(false);
         var history = new HistoryRecorder();
-        var db = new VersionedDatabase(_options.Keys);
-        var keys = new ZipfSampler(_options.Keys, _options.ZipfExponent);
+        var zipf = new ZipfSampler(_options.Keys, _options.ZipfExponent);
         var clients = new List<MemcachedClient>();
         var phpFrontends = new List<PhpChaosFrontend>();
         var phpDirectory = _options.PhpFrontends > 0 ? Directory.CreateTempSubdirectory("ballast-chaos-php-") : null;
         RunClock? clock = null;
+        using var monitoring = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task? flushMonitoring = null;
         try
         {
             for (var f = 0; f < _options.Frontends; f++)
@@ -132,14 +129,19 @@ public sealed class ChaosRunner
                 var client = new MemcachedClient(ClientOptions(policy, cluster, f));
                 clients.Add(client);
                 var frontend = f;
-                client.ServerFailed += (_, e) => Note(frontend, e.Server, failed: true, e.ToString());
-                client.ServerRecovered += (_, e) => Note(frontend, e.Server, failed: false, e.ToString());
+                client.ServerFailed += (_, e) => Note(frontend, e.Server, e.Time, failed: true, e.ToString());
+                client.ServerRecovered += (_, e) => Note(frontend, e.Server, e.Time, failed: false, e.ToString());
             }
 
-            var keyServers = Enumerable.Range(0, _options.Keys).Select(k => cluster.IndexOf(clients[0].Locate(VersionedDatabase.CacheKey(k)))).ToArray();
+            var keys = new KeySpace(_options.Keys, _options.Servers, name => cluster.IndexOf(clients[0].Locate(name)));
+            var db = new VersionedDatabase(keys.Count);
+            using var locks = new KeyLocks(keys.Count);
             clock = new RunClock();
-            var injector = new FaultInjector(cluster, clock, history, _options);
-            var workers = clients.Select((c, f) => new Workload(f, c, db, history, keys, clock, _options).RunAsync(ct)).ToList();
+            var flushes = new FlushMonitor(cluster.Servers, clock);
+            flushMonitoring = flushes.RunAsync(monitoring.Token);
+            var restart = new LeaseAcrossRestart(cluster, clients, db, keys, history.NewWorker(), clock, _options);
+            var injector = new FaultInjector(cluster, clock, history, _options, restart);
+            var workers = clients.Select((c, f) => new Workload(f, c, db, history, zipf, clock, _options, DistributedCacheShareOf(c, locks, keys)).RunAsync(ct)).ToList();
             if (phpDirectory is not null)
             {
                 // PHP frontends are numbered after the .NET ones; each waits for its first view read like a .NET one.
@@ -170,12 +172,29 @@ public sealed class ChaosRunner
             }
 
             ct.ThrowIfCancellationRequested();
+
+            // Every fault is lifted: the pool must settle. Flushes it makes meanwhile are still watched.
+            var settle = await SettleCheck.WaitAsync(clients, cluster.ServerEndPoints.ToArray(), _options.SettleTimeout, ct).ConfigureAwait(false);
+            await monitoring.CancelAsync().ConfigureAwait(false);
+            await flushMonitoring.ConfigureAwait(false);
             progress?.Report(new ChaosProgress(policy, index, _options.Policies.Count, _options.Duration, _options.Duration, history.Operations, null));
             var counterServers = Enumerable.Range(0, Workload.Counters).Select(c => cluster.IndexOf(clients[0].Locate(Workload.CounterKey(c)))).ToArray();
-            return PolicyResult.From(policy, _options, BoundOf(policy), history, keyServers, clock.Elapsed, counterServers);
+            var checks = new RunChecks(
+                settle,
+                FlushChecker.Check(flushes.Samples, history.Faults, history.Events, _options.Servers),
+                flushes.Samples,
+                new RestartLeases(restart.LeasesTaken, restart.BroughtRound, restart.OldLeasesStored),
+                keys.Names);
+            return PolicyResult.From(policy, _options, BoundOf(policy), history, keys.Servers, clock.Elapsed, counterServers, checks);
         }
         finally
         {
+            await monitoring.CancelAsync().ConfigureAwait(false);
+            if (flushMonitoring is not null)
+            {
+                await flushMonitoring.ConfigureAwait(false);
+            }
+
             foreach (var client in clients)
             {
                 await client.DisposeAsync().ConfigureAwait(false);
@@ -189,12 +208,18 @@ public sealed class ChaosRunner
             phpDirectory?.Delete(recursive: true);
         }
 
-        void Note(int frontend, ServerEndPoint server, bool failed, string detail)
+        void Note(int frontend, ServerEndPoint server, DateTimeOffset time, bool failed, string detail)
         {
             if (clock is not null)
             {
-                history.Add(new ClientEvent(frontend, cluster.IndexOf(server), clock.NowMs, failed, detail));
+                history.Add(new ClientEvent(frontend, cluster.IndexOf(server), clock.MsOf(time), failed, detail));
             }
         }
     }
+
+    /// <summary>A frontend's <c>IDistributedCache</c> share, when the run has one: Ballast.Extensions' cache over its client.</summary>
+    private DistributedCacheShare? DistributedCacheShareOf(MemcachedClient client, KeyLocks locks, KeySpace keys)
+        => _options.DistributedCacheRatio > 0
+            ? new DistributedCacheShare(new Ballast.Extensions.BallastDistributedCache(client, new Ballast.Extensions.BallastDistributedCacheOptions()), locks, keys)
+            : null;
 }

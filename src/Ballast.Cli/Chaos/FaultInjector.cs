@@ -9,15 +9,17 @@ public sealed class FaultInjector
     private readonly RunClock _clock;
     private readonly HistoryRecorder _history;
     private readonly ChaosOptions _options;
+    private readonly LeaseAcrossRestart? _restart;
     private volatile FaultWindow? _active;
 
-    /// <summary>Creates an injector.</summary>
-    public FaultInjector(ChaosCluster cluster, RunClock clock, HistoryRecorder history, ChaosOptions options)
+    /// <summary>Creates an injector; <paramref name="restart"/> plays the application's part in <see cref="FaultKind.Restart"/>.</summary>
+    public FaultInjector(ChaosCluster cluster, RunClock clock, HistoryRecorder history, ChaosOptions options, LeaseAcrossRestart? restart = null)
     {
         _cluster = cluster;
         _clock = clock;
         _history = history;
         _options = options;
+        _restart = restart;
     }
 
     /// <summary>The fault in force now, if any.</summary>
@@ -43,7 +45,7 @@ public sealed class FaultInjector
             finally
             {
                 // Lifting must happen even when the run is cancelled: a paused server or a blackholed proxy must not outlive it.
-                await LiftAsync(window).ConfigureAwait(false);
+                await LiftAsync(window, ct).ConfigureAwait(false);
                 _active = null;
                 _history.Add(new FaultEvent(window, started, _clock.NowMs));
             }
@@ -72,7 +74,34 @@ public sealed class FaultInjector
                 _cluster.Links[w.Frontend ?? 0][w.Server].SetMode(ProxyFaultMode.Blackhole);
                 break;
             case FaultKind.Slow:
-                _cluster.Links[w.Frontend ?? 0][w.Server].SetMode(ProxyFaultMode.Latency, (_options.OperationTimeout * 2) + TimeSpan.FromMilliseconds(100));
+                _cluster.Links[w.Frontend ?? 0][w.Server].SetMode(ProxyFaultMode.Latency, (_options.EffectiveOperationTimeout * 2) + TimeSpan.FromMilliseconds(100));
+                break;
+            case FaultKind.Lag:
+                foreach (var link in LaggedLinks(w))
+                {
+                    link.SetMode(ProxyFaultMode.Latency, _options.LagLatency);
+                }
+
+                break;
+            case FaultKind.Blip:
+                foreach (var link in LinksOf(w.Frontend ?? 0))
+                {
+                    link.SetMode(ProxyFaultMode.Blackhole);
+                }
+
+                break;
+            case FaultKind.Restart:
+                if (_restart is not null)
+                {
+                    await _restart.TakeLeaseAsync(w, ct).ConfigureAwait(false);
+                }
+
+                server.Kill();
+                if (_restart is not null)
+                {
+                    await _restart.WriteAsync(w, ct).ConfigureAwait(false);
+                }
+
                 break;
             case FaultKind.Flap:
                 var length = w.End - _clock.Elapsed;
@@ -89,16 +118,23 @@ public sealed class FaultInjector
         await WaitUntilAsync(w.End, ct).ConfigureAwait(false);
     }
 
-    private async Task LiftAsync(FaultWindow w)
+    private async Task LiftAsync(FaultWindow w, CancellationToken ct)
     {
         var server = _cluster.Servers[w.Server];
         switch (w.Kind)
         {
             case FaultKind.Kill:
+            case FaultKind.Restart:
                 // A fresh, empty process on the same port; bounded so a stuck restart cannot hold the run.
                 using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
                 {
                     await server.RestartAsync(cts.Token).ConfigureAwait(false);
+                }
+
+                if (w.Kind == FaultKind.Restart && _restart is not null && !ct.IsCancellationRequested)
+                {
+                    // Bounded by the scenario itself (a readmission wait, a count of read rounds).
+                    await _restart.FinishAsync(w, ct).ConfigureAwait(false);
                 }
 
                 break;
@@ -117,8 +153,30 @@ public sealed class FaultInjector
             case FaultKind.Slow:
                 _cluster.Links[w.Frontend ?? 0][w.Server].SetMode(ProxyFaultMode.Pass);
                 break;
+            case FaultKind.Lag:
+                foreach (var link in LaggedLinks(w))
+                {
+                    link.SetMode(ProxyFaultMode.Pass);
+                }
+
+                break;
+            case FaultKind.Blip:
+                foreach (var link in LinksOf(w.Frontend ?? 0))
+                {
+                    link.SetMode(ProxyFaultMode.Pass);
+                }
+
+                break;
         }
     }
+
+    /// <summary>The lag fault's links: its frontend's links to every main server but the window's.</summary>
+    private IEnumerable<FaultProxy> LaggedLinks(FaultWindow w)
+        => _cluster.Links[w.Frontend ?? 0].Where((_, s) => s != w.Server);
+
+    /// <summary>Every link of one frontend: to each main server and to the gutter server.</summary>
+    private IEnumerable<FaultProxy> LinksOf(int frontend)
+        => _cluster.GutterLinks is { } gutter ? _cluster.Links[frontend].Append(gutter[frontend]) : _cluster.Links[frontend];
 
     /// <summary>Waits until the run's clock reaches <paramref name="at"/>; false when cancelled.</summary>
     private async Task<bool> WaitUntilAsync(TimeSpan at, CancellationToken ct)

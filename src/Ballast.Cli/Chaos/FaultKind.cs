@@ -20,6 +20,24 @@ public enum FaultKind
 
     /// <summary>Every frontend's link to one server goes down and up every flap period.</summary>
     Flap,
+
+    /// <summary>
+    /// One frontend's links to every server but one are slowed, below the operation timeout (<see cref="ChaosOptions.LagLatency"/>
+    /// each way): nothing times out, so nothing is detected or fenced, but the frontend's view reads take longer and
+    /// its lease lapses now and then.
+    /// </summary>
+    Lag,
+
+    /// <summary>One frontend loses every link (every server and the gutter) for the window: a network blip of that host.</summary>
+    Blip,
+
+    /// <summary>
+    /// A server restarted while a refill lease of it is out: one frontend takes a lease on a key of the server and reads
+    /// the database, the server is killed, another frontend writes and deletes, the server restarts empty and is
+    /// readmitted, its CAS counter is brought round so a new placeholder of the key gets the old lease's CAS, and
+    /// the first frontend refills under its old lease. Every frontend then reads the key, checked like any read.
+    /// </summary>
+    Restart,
 }
 
 /// <summary>Parsing and naming of fault kinds and policies, as written on the command line.</summary>

@@ -3,10 +3,22 @@ namespace Ballast.Cli.Chaos;
 /// <summary>One planned fault: what, on which server (and, for one-link faults, which frontend's link), and when.</summary>
 /// <param name="Kind">The fault.</param>
 /// <param name="Server">The main server it hits (0-based).</param>
-/// <param name="Frontend">The frontend whose link it hits, for partition and slow; null when it hits every frontend.</param>
+/// <param name="Frontend">The frontend whose links it hits (partition, slow, lag, blip) or whose lease outlives the restart (restart); null when it hits every frontend.</param>
 /// <param name="Start">Offset from the start of the run.</param>
 /// <param name="End">Offset at which it is lifted.</param>
-public sealed record FaultWindow(FaultKind Kind, int Server, int? Frontend, TimeSpan Start, TimeSpan End);
+public sealed record FaultWindow(FaultKind Kind, int Server, int? Frontend, TimeSpan Start, TimeSpan End)
+{
+    /// <summary>
+    /// Whether the fault can cost <paramref name="server"/> an outage, and so one flush: a blip takes every server away
+    /// from its frontend, a lag slows the links to every server but the window's, every other fault hits the window's server.
+    /// </summary>
+    public bool Touches(int server) => Kind switch
+    {
+        FaultKind.Blip => true,
+        FaultKind.Lag => server != Server,
+        _ => server == Server,
+    };
+}
 
 /// <summary>
 /// The faults of a run, drawn from the seed: after a warm-up, fault windows alternate with healthy gaps, cycling
@@ -41,7 +53,7 @@ public sealed class FaultSchedule
         {
             var kind = kinds[i % kinds.Length];
             var server = random.Next(options.Servers);
-            int? frontend = kind is FaultKind.Partition or FaultKind.Slow ? random.Next(options.Frontends) : null;
+            int? frontend = kind is FaultKind.Partition or FaultKind.Slow or FaultKind.Lag or FaultKind.Blip or FaultKind.Restart ? random.Next(options.Frontends) : null;
             windows.Add(new FaultWindow(kind, server, frontend, at, at + length));
             at += length + options.HealthyGap;
         }
@@ -56,7 +68,14 @@ public sealed class FaultSchedule
     public static string Describe(FaultWindow w)
     {
         ArgumentNullException.ThrowIfNull(w);
-        var target = w.Frontend is { } f ? $"server {w.Server}, frontend {f}'s link" : $"server {w.Server}";
+        var target = (w.Kind, w.Frontend) switch
+        {
+            (FaultKind.Blip, { } f) => $"every link of frontend {f}",
+            (FaultKind.Lag, { } f) => $"frontend {f}'s links to every server but {w.Server}",
+            (FaultKind.Restart, { } f) => $"server {w.Server}, a refill lease of frontend {f} out",
+            (_, { } f) => $"server {w.Server}, frontend {f}'s link",
+            _ => $"server {w.Server}",
+        };
         return FormattableString.Invariant($"{w.Start.TotalSeconds:0.0}-{w.End.TotalSeconds:0.0} s  {w.Kind.Name(),-9}  {target}");
     }
 }

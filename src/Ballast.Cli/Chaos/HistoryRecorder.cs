@@ -10,7 +10,8 @@ namespace Ballast.Cli.Chaos;
 /// <param name="StartMs">When the read began, in ms since the run started.</param>
 /// <param name="EndMs">When the application had its value.</param>
 /// <param name="Hit">True for a cache hit; false for a database read after a miss.</param>
-public readonly record struct ReadRecord(int Frontend, int Key, long Version, double StartMs, double EndMs, bool Hit);
+/// <param name="Path">The read path it took (<see cref="ReadPaths"/>); null when not told.</param>
+public readonly record struct ReadRecord(int Frontend, int Key, long Version, double StartMs, double EndMs, bool Hit, string? Path = null);
 
 /// <summary>One write: the database made <paramref name="Version"/>, then the invalidation ran until <paramref name="EndMs"/>.</summary>
 /// <param name="Frontend">The frontend that wrote.</param>
@@ -55,6 +56,14 @@ public sealed class RunClock
 
     /// <summary>Time since the run started.</summary>
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_start);
+
+    private readonly DateTimeOffset _startWall = DateTimeOffset.UtcNow;
+
+    /// <summary>
+    /// A wall-clock moment (a client event's own time) in ms since the run started: the events are raised on a worker
+    /// after the transition, and a check that orders them against operations needs when it happened, not when it was told.
+    /// </summary>
+    public double MsOf(DateTimeOffset moment) => (moment - _startWall).TotalMilliseconds;
 }
 
 /// <summary>

@@ -83,6 +83,7 @@ internal sealed class PhpChaosFrontend : IAsyncDisposable
             ["keys"] = options.Keys,
             ["zipf"] = options.ZipfExponent,
             ["read_ratio"] = options.ReadRatio,
+            ["get_ratio"] = options.PhpGetRatio,
             ["think_us"] = (int)(options.ThinkTime.TotalMilliseconds * 1000),
             ["duration_ms"] = options.Duration.TotalMilliseconds,
             ["start_ns"] = clock.StartTimestamp,
@@ -139,7 +140,7 @@ internal sealed class PhpChaosFrontend : IAsyncDisposable
                     await _process.StandardInput.FlushAsync(ct).ConfigureAwait(false);
                     break;
                 case "r":
-                    log.Read(new ReadRecord(frontend, message["k"]!.GetValue<int>(), message["v"]!.GetValue<long>(), message["s"]!.GetValue<double>(), message["e"]!.GetValue<double>(), message["h"]!.GetValue<bool>()));
+                    log.Read(new ReadRecord(frontend, message["k"]!.GetValue<int>(), message["v"]!.GetValue<long>(), message["s"]!.GetValue<double>(), message["e"]!.GetValue<double>(), message["h"]!.GetValue<bool>(), "php-" + (message["p"]?.GetValue<string>() ?? "read")));
                     break;
                 case "w":
                     log.Write(new WriteRecord(frontend, message["k"]!.GetValue<int>(), message["v"]!.GetValue<long>(), message["s"]!.GetValue<double>(), message["e"]!.GetValue<double>(), message["f"]!.GetValue<bool>()));

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Caching.Distributed;
+
 namespace Ballast.Cli.Chaos;
 
 /// <summary>
@@ -6,6 +8,8 @@ namespace Ballast.Cli.Chaos;
 /// </summary>
 public sealed class Workload
 {
+    private static readonly DistributedCacheEntryOptions Sliding = new() { SlidingExpiration = TimeSpan.FromMinutes(1) };
+
     private readonly int _frontend;
     private readonly MemcachedClient _client;
     private readonly VersionedDatabase _db;
@@ -13,9 +17,18 @@ public sealed class Workload
     private readonly ZipfSampler _keys;
     private readonly RunClock _clock;
     private readonly ChaosOptions _options;
+    private readonly DistributedCacheShare? _share;
 
     /// <summary>Creates the workload of frontend <paramref name="frontend"/>.</summary>
-    public Workload(int frontend, MemcachedClient client, VersionedDatabase db, HistoryRecorder history, ZipfSampler keys, RunClock clock, ChaosOptions options)
+    /// <param name="frontend">The frontend's index.</param>
+    /// <param name="client">Its client.</param>
+    /// <param name="db">The run's database.</param>
+    /// <param name="history">Where operations are recorded.</param>
+    /// <param name="keys">Draws the workload's keys.</param>
+    /// <param name="clock">The run's clock.</param>
+    /// <param name="options">The run's options.</param>
+    /// <param name="distributedCache">The frontend's <c>IDistributedCache</c> share (<see cref="ChaosOptions.DistributedCacheRatio"/>); null for none.</param>
+    public Workload(int frontend, MemcachedClient client, VersionedDatabase db, HistoryRecorder history, ZipfSampler keys, RunClock clock, ChaosOptions options, DistributedCacheShare? distributedCache = null)
     {
         _frontend = frontend;
         _client = client;
@@ -24,6 +37,7 @@ public sealed class Workload
         _keys = keys;
         _clock = clock;
         _options = options;
+        _share = distributedCache;
     }
 
     /// <summary>Runs the workers until the run's duration has passed or <paramref name="ct"/> is cancelled.</summary>
@@ -43,6 +57,7 @@ public sealed class Workload
             var done = random.NextDouble() switch
             {
                 var p when p < _options.CounterRatio => await CountAsync(key % Counters, log, ct).ConfigureAwait(false),
+                var p when p < _options.CounterRatio + _options.DistributedCacheRatio && _share is not null => await DistributedCacheAsync(key, random, log, ct).ConfigureAwait(false),
                 _ when random.NextDouble() < _options.ReadRatio => _options.ApiMix && random.Next(5) is var api and > 1
                     ? await ReadThroughAsync((ReadApi)api, key, random, buffer, log, ct).ConfigureAwait(false)
                     : await ReadAsync(key, random, log, ct, touching: _options.ApiMix ? random.Next(2) == 1 : random.NextDouble() < _options.TouchRatio).ConfigureAwait(false),
@@ -77,9 +92,12 @@ public sealed class Workload
     /// Runs one read and records it: the version it returned (from the cache, or from the database on a miss or an
     /// error, as an application falls back) and whether it hit. False when the run is cancelled.
     /// </summary>
-    private async Task<bool> RecordReadAsync(int key, HistoryRecorder.WorkerLog log, CancellationToken ct, Func<string, Task<(long Version, bool Hit)?>> read)
+    private Task<bool> RecordReadAsync(int key, string path, HistoryRecorder.WorkerLog log, CancellationToken ct, Func<string, Task<(long Version, bool Hit)?>> read)
+        => RecordReadAsync(key, VersionedDatabase.CacheKey(key), path, log, ct, read);
+
+    /// <summary>The same for key index <paramref name="key"/> under the cache key <paramref name="name"/>.</summary>
+    private async Task<bool> RecordReadAsync(int key, string name, string path, HistoryRecorder.WorkerLog log, CancellationToken ct, Func<string, Task<(long Version, bool Hit)?>> read)
     {
-        var name = VersionedDatabase.CacheKey(key);
         var start = _clock.NowMs;
         long version;
         bool hit;
@@ -106,13 +124,13 @@ public sealed class Workload
             hit = false;
         }
 
-        log.Read(new ReadRecord(_frontend, key, version, start, _clock.NowMs, hit));
+        log.Read(new ReadRecord(_frontend, key, version, start, _clock.NowMs, hit, path));
         return true;
     }
 
     /// <summary>One cache-aside read (with get-and-touch when <paramref name="touching"/>); false when cancelled.</summary>
     private Task<bool> ReadAsync(int key, Random random, HistoryRecorder.WorkerLog log, CancellationToken ct, bool touching)
-        => RecordReadAsync(key, log, ct, async name =>
+        => RecordReadAsync(key, touching ? ReadPaths.GetAndTouch : ReadPaths.GetForRefill, log, ct, async name =>
         {
             var result = touching
                 ? await _client.GetAndTouchAsync(name, TouchTimeToLive, ct).ConfigureAwait(false)
@@ -164,7 +182,7 @@ public sealed class Workload
     /// database without refilling, as an application using them would. False when cancelled.
     /// </summary>
     private Task<bool> ReadThroughAsync(ReadApi api, int key, Random random, System.Buffers.ArrayBufferWriter<byte> buffer, HistoryRecorder.WorkerLog log, CancellationToken ct)
-        => RecordReadAsync(key, log, ct, async name =>
+        => RecordReadAsync(key, api switch { ReadApi.GetMany => ReadPaths.GetMany, ReadApi.IntoBuffer => ReadPaths.GetIntoBuffer, _ => ReadPaths.GetOrCreate }, log, ct, async name =>
         {
             long version;
             switch (api)
@@ -185,10 +203,17 @@ public sealed class Workload
                         var created = false;
                         try
                         {
-                            var text = await _client.GetOrCreateAsync(name, _ =>
+                            var text = await _client.GetOrCreateAsync(name, async factoryToken =>
                             {
                                 created = true;
-                                return ValueTask.FromResult(VersionedDatabase.Text(_db.Read(key)));
+                                var read = _db.Read(key);
+                                if (_options.FactoryDelay > TimeSpan.Zero)
+                                {
+                                    // A slow factory: the database may change before its value is returned and stored.
+                                    await Task.Delay(_options.FactoryDelay, factoryToken).ConfigureAwait(false);
+                                }
+
+                                return VersionedDatabase.Text(read);
                             }, ChaosJson.Default.String, cancellationToken: caller.Token).ConfigureAwait(false);
                             if (!VersionedDatabase.TryDecode(text, out version))
                             {
@@ -228,11 +253,11 @@ public sealed class Workload
         var name = VersionedDatabase.CacheKey(key);
         var start = _clock.NowMs;
         var version = _db.Write(key);
-        var failed = false;
         using var caller = CallerToken(random, ct);
-        try
+        var markStale = _options.ApiMix && random.Next(2) == 1;
+        return await RecordWriteAsync(log, _clock, new WriteRecord(_frontend, key, version, start, 0, false), async () =>
         {
-            if (_options.ApiMix && random.Next(2) == 1)
+            if (markStale)
             {
                 // Mark-stale invalidates like a delete (confirmed or fenced): the old value stays, but no read serves it.
                 await _client.MarkStaleAsync(name, TouchTimeToLive, caller.Token).ConfigureAwait(false);
@@ -241,6 +266,25 @@ public sealed class Workload
             {
                 await _client.DeleteAsync(name, caller.Token).ConfigureAwait(false);
             }
+        }, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs a write's cache call (<paramref name="invalidate"/>: a delete, a mark, a set) and records the write: completed
+    /// when the call returned or threw, or when its caller gave up (an aborted request: the bound counts from then);
+    /// never completed when the run itself was cancelled first. False then.
+    /// </summary>
+    /// <param name="log">Where the write is recorded.</param>
+    /// <param name="clock">The run's clock.</param>
+    /// <param name="write">The write as it began (its end and failure are filled in here).</param>
+    /// <param name="invalidate">The cache call.</param>
+    /// <param name="ct">The run's token.</param>
+    internal static async Task<bool> RecordWriteAsync(HistoryRecorder.WorkerLog log, RunClock clock, WriteRecord write, Func<Task> invalidate, CancellationToken ct)
+    {
+        var failed = false;
+        try
+        {
+            await invalidate().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -250,11 +294,11 @@ public sealed class Workload
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // The delete never returned to the application: the write never completed.
-            log.Write(new WriteRecord(_frontend, key, version, start, double.PositiveInfinity, Failed: true));
+            // The call never returned to the application: the write never completed.
+            log.Write(write with { EndMs = double.PositiveInfinity, Failed = true });
             return false;
         }
-#pragma warning disable CA1031 // A delete that throws still completes the write, by the stale-read definition.
+#pragma warning disable CA1031 // A write whose cache call throws still completes, by the stale-read definition.
         catch (Exception e)
 #pragma warning restore CA1031
         {
@@ -262,8 +306,71 @@ public sealed class Workload
             failed = true;
         }
 
-        log.Write(new WriteRecord(_frontend, key, version, start, _clock.NowMs, failed));
+        log.Write(write with { EndMs = clock.NowMs, Failed = failed });
         return true;
+    }
+
+    /// <summary>
+    /// One operation through <c>IDistributedCache</c> on the distributed-cache twin of <paramref name="workloadKey"/>: a read
+    /// (now and then after a refresh, which renews the sliding entry), refilled with a set on a miss; or a write, the
+    /// database and then a set of the new value or a remove. A refill and a write hold the key's lock across the
+    /// database and the cache call, so the sets land in the database's order. False when cancelled.
+    /// </summary>
+    private async Task<bool> DistributedCacheAsync(int workloadKey, Random random, HistoryRecorder.WorkerLog log, CancellationToken ct)
+    {
+        var (cache, locks, keys) = _share!;
+        var key = keys.DistributedCacheKey(workloadKey);
+        var name = keys.Name(key);
+        if (random.NextDouble() < _options.ReadRatio)
+        {
+            var refresh = random.Next(5) == 0;
+            return await RecordReadAsync(key, name, ReadPaths.DistributedCache, log, ct, async _ =>
+            {
+                if (refresh)
+                {
+                    await cache.RefreshAsync(name, ct).ConfigureAwait(false);
+                }
+
+                if (Decode(await cache.GetAsync(name, ct).ConfigureAwait(false), name, log, out var version))
+                {
+                    return (version, true);
+                }
+
+                using (await locks.EnterAsync(key, ct).ConfigureAwait(false))
+                {
+                    version = _db.Read(key);
+                    try
+                    {
+                        await cache.SetAsync(name, VersionedDatabase.Encode(version), Sliding, ct).ConfigureAwait(false);
+                    }
+                    catch (MemcachedException e)
+                    {
+                        // A refill that fails costs a later miss; the application goes on with what it read.
+                        log.AppError(e);
+                    }
+                }
+
+                return (version, false);
+            }).ConfigureAwait(false);
+        }
+
+        var start = _clock.NowMs;
+        try
+        {
+            using (await locks.EnterAsync(key, ct).ConfigureAwait(false))
+            {
+                var written = _db.Write(key);
+                var setting = random.Next(2) == 0;
+                return await RecordWriteAsync(log, _clock, new WriteRecord(_frontend, key, written, start, 0, false), () => setting
+                    ? cache.SetAsync(name, VersionedDatabase.Encode(written), Sliding, ct)
+                    : cache.RemoveAsync(name, ct), ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Cancelled while waiting for the key's lock: nothing was written.
+            return false;
+        }
     }
 
     /// <summary>One increment of a counter, recorded with the value it handed out; false when cancelled.</summary>

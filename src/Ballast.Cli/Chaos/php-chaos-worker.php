@@ -1,6 +1,7 @@
 <?php
 // One PHP frontend of `ballast chaos --php-frontends N`: the cache-aside workload of the .NET frontends (Workload.cs),
-// through the bridge (get-for-refill, refill under the lease, delete after the database write) or, with --php-bare,
+// through the bridge (get-for-refill and a refill under the lease, or a plain get() for a share of reads (get_ratio)
+// whose miss reads the database without refilling; delete after the database write) or, with --php-bare,
 // through bare php-memcache with its default failover. The database lives in the chaos process: reads and writes of it
 // are requests on stdout answered on stdin. Every read and write is reported on stdout as a JSON line, timed on the
 // run's clock (CLOCK_MONOTONIC, shared with .NET's Stopwatch on Linux, from the run's start in ns).
@@ -81,10 +82,16 @@ while ($now() < $config['duration_ms']) {
     if ($random() < $config['read_ratio']) {
         $hit = false;
         $version = null;
+        $path = $bare !== null ? 'bare-get' : 'get-for-refill';
         try {
             if ($bare !== null) {
                 $value = $bare->get($name);
                 $lease = null;
+            } elseif ($random() < $config['get_ratio']) {
+                // A plain read, as much PHP code reads: it must miss whatever the .NET frontends marked stale.
+                $value = $pool->get($name);
+                $lease = null;
+                $path = 'get';
             } else {
                 [$value, $lease] = $pool->getForRefill($name);
             }
@@ -109,7 +116,7 @@ while ($now() < $config['duration_ms']) {
             $version ??= $database('read', $key);
         }
 
-        $say(['t' => 'r', 'k' => $key, 'v' => $version, 's' => $begin, 'e' => $now(), 'h' => $hit]);
+        $say(['t' => 'r', 'k' => $key, 'v' => $version, 's' => $begin, 'e' => $now(), 'h' => $hit, 'p' => $path]);
     } else {
         $version = $database('write', $key);
         $failed = false;

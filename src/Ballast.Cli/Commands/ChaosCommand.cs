@@ -8,14 +8,17 @@ namespace Ballast.Cli.Commands;
 /// <summary><c>ballast chaos</c>: measures stale reads per failover policy under injected faults, against real memcached servers.</summary>
 public static class ChaosCommand
 {
-    /// <summary>Exit code when a policy that promises integrity served stale reads beyond its bound.</summary>
+    /// <summary>
+    /// Exit code when a policy that promises integrity broke it: stale reads beyond its bound, a counter value handed
+    /// out twice, a server flushed twice for one outage or readmitted without a flush, or a pool that did not settle.
+    /// </summary>
     public const int IntegrityViolated = 2;
 
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var policy = new Option<string>("--policy") { Description = "Policies to run, comma-separated: rehash, offline, gutter, replicated.", DefaultValueFactory = _ => "rehash,offline,gutter,replicated" };
-        var faults = new Option<string>("--faults") { Description = "Faults to inject, comma-separated: kill, pause, blackhole, partition, slow, flap.", DefaultValueFactory = _ => "kill,pause,blackhole,partition" };
+        var faults = new Option<string>("--faults") { Description = "Faults to inject, comma-separated: kill, pause, blackhole, partition, slow, flap, lag (one frontend's links slowed below the timeout), blip (one frontend loses every link), restart (a server restarted while a refill lease of it is out).", DefaultValueFactory = _ => "kill,pause,blackhole,partition" };
         var servers = new Option<int>("--servers") { Description = "Main memcached servers.", DefaultValueFactory = _ => 3 };
         var frontends = new Option<int>("--frontends") { Description = "Frontends, each its own client and proxies.", DefaultValueFactory = _ => 3 };
         var workers = new Option<int>("--workers") { Description = "Workers per frontend.", DefaultValueFactory = _ => 4 };
@@ -26,6 +29,9 @@ public static class ChaosCommand
         var cancelRatio = new Option<double>("--cancel-ratio") { Description = "Fraction of deletes and refills cancelled mid-flight (0-40 ms in).", DefaultValueFactory = _ => 0 };
         var touchRatio = new Option<double>("--touch-ratio") { Description = "Fraction of reads made with get-and-touch (misses also touch).", DefaultValueFactory = _ => 0 };
         var counterRatio = new Option<double>("--counter-ratio") { Description = "Fraction of operations that increment counters (checked: no value twice per server epoch).", DefaultValueFactory = _ => 0 };
+        var factoryDelay = new Option<string>("--factory-delay") { Description = "With --api-mix: how long a GetOrCreate factory takes after reading the database (e.g. 2500ms; slower than the bound lets the database change under it).", DefaultValueFactory = _ => "0s" };
+        var distributedCacheRatio = new Option<double>("--distributed-cache-ratio") { Description = "Fraction of operations made through IDistributedCache (BallastDistributedCache): get, refresh, set and remove of sliding entries on keys of their own.", DefaultValueFactory = _ => 0 };
+        var lag = new Option<string>("--lag") { Description = "The lag fault's latency each way (the operation timeout is raised above twice it).", DefaultValueFactory = _ => "400ms" };
         var apiMix = new Option<bool>("--api-mix") { Description = "Reads rotate over every read API (leased get, get-and-touch, get-many, get into a buffer, GetOrCreate) and writes over delete and mark-stale." };
         var json = new Option<bool>("--json") { Description = "Print a JSON array, one object per policy." };
         var view = new Option<string>("--view") { Description = "Where the shared view lives: memcached (witness servers of the pool) or etcd.", DefaultValueFactory = _ => "memcached" };
@@ -34,10 +40,10 @@ public static class ChaosCommand
         var phpBare = new Option<bool>("--php-bare") { Description = "PHP frontends use bare php-memcache with its default failover (the control), not the bridge." };
         var phpExtension = new Option<string>("--php-extension") { Description = "The PHP frontends' extension: memcache (pecl-consistent placement) or memcached (ketama).", DefaultValueFactory = _ => "memcache" };
         var report = new Option<string?>("--report") { Description = "Write a self-contained HTML timeline to this file." };
-        var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap) against real memcached servers.")
+        var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap, lag, blip, restart) against real memcached servers.")
         {
             policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, cancelRatio, touchRatio, counterRatio, apiMix, json, report, view, etcdEndpoints,
-            phpFrontends, phpBare, phpExtension,
+            phpFrontends, phpBare, phpExtension, factoryDelay, distributedCacheRatio, lag,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -62,6 +68,9 @@ public static class ChaosCommand
                     TouchRatio = parse.GetValue(touchRatio),
                     CounterRatio = parse.GetValue(counterRatio),
                     ApiMix = parse.GetValue(apiMix),
+                    FactoryDelay = ChaosNames.ParseDuration(parse.GetValue(factoryDelay)!, "--factory-delay"),
+                    DistributedCacheRatio = parse.GetValue(distributedCacheRatio),
+                    LagLatency = ChaosNames.ParseDuration(parse.GetValue(lag)!, "--lag"),
                     View = parse.GetValue(view) switch
                     {
                         "memcached" => SharedViewStoreKind.Memcached,
@@ -95,6 +104,11 @@ public static class ChaosCommand
             foreach (var w in runner.Schedule.Windows)
             {
                 err.MarkupLine("  [grey]" + Markup.Escape(FaultSchedule.Describe(w)) + "[/]");
+            }
+
+            if (options.EffectiveOperationTimeout != options.OperationTimeout)
+            {
+                err.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"The lag fault adds {options.LagLatency.TotalMilliseconds:0} ms each way, so the clients' operation timeout is {options.EffectiveOperationTimeout.TotalMilliseconds:0} ms (not {options.OperationTimeout.TotalMilliseconds:0}) to stay above it.")));
             }
 
             if (options.Policies.Contains(FailoverPolicy.Rehash))
@@ -151,6 +165,17 @@ public static class ChaosCommand
             {
                 stdout.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{r.Policy}: the PHP frontends ({(options.PhpBare ? "bare php-memcache" : "through the bridge")}) made {r.PhpReads:N0} of the reads, {r.PhpStaleReads:N0} stale, {r.PhpStaleBeyondBound:N0} beyond the bound.")));
             }
+            foreach (var r in results.Where(r => r.StaleBeyondBound > 0))
+            {
+                var paths = string.Join(", ", r.StaleBeyondBoundByPath.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {p.Value:N0} of {r.ReadsByPath.GetValueOrDefault(p.Key):N0}")));
+                stdout.MarkupLine(Markup.Escape($"{r.Policy}: reads stale beyond the bound by path: {paths}."));
+            }
+
+            foreach (var r in results.Where(r => r.RestartLeasesTaken > 0))
+            {
+                stdout.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{r.Policy}: {r.RestartLeasesTaken} refill leases outlived a restart of their server; {r.OldLeaseRefillsStored} of them still stored their value afterwards.")));
+            }
+
             foreach (var r in results.Where(r => r.AppErrors > 0))
             {
                 var types = string.Join(", ", r.ErrorsByType.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Value} {e.Key}")));
@@ -175,7 +200,7 @@ public static class ChaosCommand
         var violated = results.Where(r => r.Violates).Select(r => r.Policy).ToArray();
         if (violated.Length > 0)
         {
-            err.MarkupLine($"[red]Stale reads beyond the bound under {Markup.Escape(string.Join(", ", violated))}, which promise integrity.[/]");
+            err.MarkupLine($"[red]The promise broke under {Markup.Escape(string.Join(", ", violated))} (stale reads beyond the bound, counter values handed out twice, a server flushed twice for one outage or readmitted without a flush, or a pool that did not settle).[/]");
             return IntegrityViolated;
         }
 
@@ -203,7 +228,7 @@ public static class ChaosCommand
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(results);
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var column in new[] { "policy", "reads", "hits", "stale", "beyond B", "max stale ms", "db reads", "errors", "p50 ms", "p99 ms", "cancelled", "dup counters" })
+        foreach (var column in new[] { "policy", "reads", "hits", "stale", "beyond B", "max stale ms", "db reads", "errors", "p50 ms", "p99 ms", "cancelled", "dup counters", "flushes", "settled" })
         {
             table.AddColumn(new TableColumn(column).RightAligned());
         }
@@ -212,7 +237,7 @@ public static class ChaosCommand
         foreach (var r in results)
         {
             var beyond = r.StaleBeyondBound.ToString(CultureInfo.InvariantCulture);
-            beyond = r.Violates ? $"[red]{beyond}[/]" : r.PromisesIntegrity ? $"[green]{beyond}[/]" : beyond;
+            beyond = !r.PromisesIntegrity ? beyond : r.StaleBeyondBound > 0 ? $"[red]{beyond}[/]" : $"[green]{beyond}[/]";
             table.AddRow(
                 r.Policy,
                 r.Reads.ToString("N0", CultureInfo.InvariantCulture),
@@ -225,11 +250,45 @@ public static class ChaosCommand
                 r.P50ReadMs.ToString("0.00", CultureInfo.InvariantCulture),
                 r.P99ReadMs.ToString("0.00", CultureInfo.InvariantCulture),
                 r.CancelledCalls.ToString("N0", CultureInfo.InvariantCulture),
-                r.CounterDuplicates == 0 || !r.PromisesIntegrity ? r.CounterDuplicates.ToString("N0", CultureInfo.InvariantCulture) : $"[red]{r.CounterDuplicates}[/]");
+                r.CounterDuplicates == 0 || !r.PromisesIntegrity ? r.CounterDuplicates.ToString("N0", CultureInfo.InvariantCulture) : $"[red]{r.CounterDuplicates}[/]",
+                Flagged(r, FlushCell(r), r.ExcessFlushes + r.UnflushedReadmissions > 0),
+                Flagged(r, SettleCell(r), r.Settled == false));
         }
 
         console.Write(table);
     }
+
+    /// <summary>
+    /// The flushes column: memcached's flushes per server over the run, and what the flush checks found (servers flushed
+    /// twice for one outage, readmissions no flush paid for).
+    /// </summary>
+    private static string FlushCell(PolicyResult r)
+    {
+        var counts = string.Join("/", r.FlushesPerServer.Select(n => n.ToString(CultureInfo.InvariantCulture)));
+        var found = new List<string>();
+        if (r.ExcessFlushes > 0)
+        {
+            found.Add(string.Create(CultureInfo.InvariantCulture, $"{r.ExcessFlushes} twice"));
+        }
+
+        if (r.UnflushedReadmissions > 0)
+        {
+            found.Add(string.Create(CultureInfo.InvariantCulture, $"{r.UnflushedReadmissions} unflushed"));
+        }
+
+        return found.Count == 0 ? counts : $"{counts} ({string.Join(", ", found)})";
+    }
+
+    private static string SettleCell(PolicyResult r) => r.Settled switch
+    {
+        true => string.Create(CultureInfo.InvariantCulture, $"{r.SettleMs / 1000:0.0} s"),
+        false => "no",
+        null => "-",
+    };
+
+    /// <summary>Red when an integrity policy broke the rule; as it is otherwise (escaped for markup).</summary>
+    private static string Flagged(PolicyResult r, string text, bool broken)
+        => broken && r.PromisesIntegrity ? $"[red]{Markup.Escape(text)}[/]" : Markup.Escape(text);
 
     /// <summary>An <see cref="IProgress{T}"/> that calls back on the reporting thread (Progress&lt;T&gt; would need a synchronization context).</summary>
     private sealed class CallbackProgress<T>(Action<T> callback) : IProgress<T>

@@ -64,11 +64,7 @@ internal static class MonitorCommand
                 case "memcached":
                     break;
                 case "etcd":
-                    options.SharedView.Store = SharedViewStoreKind.Etcd;
-                    foreach (var endpoint in (parseResult.GetValue(etcdEndpoints) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    {
-                        options.SharedView.EtcdEndpoints.Add(endpoint);
-                    }
+                    options.SharedView.UseEtcdView((parseResult.GetValue(etcdEndpoints) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
                     break;
                 default:

@@ -21,7 +21,7 @@ internal sealed class MonitorMetrics : IDisposable
         _meter.CreateObservableGauge("ballast.monitor.server.up", () => PerServer(s => s.State == "up" ? 1 : 0), "1", "1 while the server is up in the monitor's view (readable: not down, not fenced), else 0.");
         _meter.CreateObservableGauge("ballast.monitor.server.epoch", () => PerServer(s => s.Epoch), "1", "The epoch of the server's shared-view record.");
         _meter.CreateObservableGauge("ballast.monitor.server.fenced", () => PerServer(s => s.Record.Fenced ? 1 : 0), "1", "1 while the shared view fences the server.");
-        _meter.CreateObservableCounter("ballast.monitor.failback.flushes", () => PerServer(s => s.Flushes), "{flush}", "Failback flushes this monitor ran on the server.");
+        _meter.CreateObservableCounter("ballast.monitor.failback.flushes", () => PerServer(s => s.Flushes), "{flush}", "Flushes this monitor made on the server (failback, lost records, a new pool).");
         _meter.CreateObservableGauge("ballast.monitor.memcached.items", () => PerStat(s => s.CurrItems), "{item}", "memcached curr_items.");
         _meter.CreateObservableCounter("ballast.monitor.memcached.get.hits", () => PerStat(s => s.GetHits), "{hit}", "memcached get_hits.");
         _meter.CreateObservableCounter("ballast.monitor.memcached.get.misses", () => PerStat(s => s.GetMisses), "{miss}", "memcached get_misses.");

@@ -19,7 +19,7 @@ internal sealed record MonitorStatus(
 /// <param name="Reason">Why the server last failed (Timeouts, ConnectionRefused, ConnectionReset, InvalidationUnconfirmed, SharedView); null if it never did.</param>
 /// <param name="Detail">The last failure's detail (the error, or who fenced it).</param>
 /// <param name="LastFailure">When it last failed.</param>
-/// <param name="Flushes">Failback flushes this monitor ran on it (exactly one frontend flushes each outage).</param>
+/// <param name="Flushes">Flushes this monitor made on it, whatever the reason (exactly one frontend flushes each outage).</param>
 /// <param name="Record">The server's shared-view record.</param>
 /// <param name="Stats">Its latest memcached stats; null before the first answer.</param>
 /// <param name="StatsError">Why the latest stats request failed, if it did.</param>

@@ -3,7 +3,7 @@ namespace Ballast.Cli.Monitor;
 /// <summary>
 /// The monitor's frontend and what it has seen: a <see cref="MemcachedClient"/> that carries no data traffic (its
 /// background loop reads the shared view, probes down servers, publishes fences and runs the coordinated failback),
-/// each server's state with when it began, its last failure, the failback flushes this monitor ran, its latest
+/// each server's state with when it began, its last failure, the flushes this monitor made (failback, lost records, a new pool), its latest
 /// <c>stats</c>, and a bounded timeline of events. The one owner of that state: the stats poller and the client's
 /// events write it through the methods below, under one lock; the endpoints read immutable snapshots.
 /// </summary>
@@ -27,6 +27,7 @@ internal sealed class PoolMonitor : IAsyncDisposable
         _servers = client.Servers.Select(s => new TrackedServer(s, StateOf(s), StartedAt)).ToArray();
         client.ServerFailed += (_, e) => OnFailed(e);
         client.ServerRecovered += (_, e) => OnRecovered(e);
+        client.ServerFlushed += (_, e) => OnFlushed(e);
     }
 
     /// <summary>The monitor's frontend: one client, no data traffic.</summary>
@@ -168,14 +169,29 @@ internal sealed class PoolMonitor : IAsyncDisposable
         var server = Find(e.Server);
         lock (_lock)
         {
-            if (e.FlushedByThisFrontend)
-            {
-                server.Flushes++;
-            }
-
             server.MoveTo(StateOf(e.Server), e.Time);
             var detail = e.FlushedByThisFrontend ? "flushed by this monitor" : FlushedBy(e);
             Add(new MonitorEvent(e.Time, e.Server.ToString(), "recovered", e.Epoch, null, detail, e.FlushedByThisFrontend, e.Downtime.TotalMilliseconds));
+        }
+
+        SignalChange();
+    }
+
+    /// <summary>Every flush this monitor made, whatever its reason (failback, a lost record, a brand-new pool): counted and shown.</summary>
+    private void OnFlushed(ServerFlushedEventArgs e)
+    {
+        var server = Find(e.Server);
+        lock (_lock)
+        {
+            server.Flushes++;
+            var detail = e.Reason switch
+            {
+                ServerFlushReason.Failback => "flushed by this monitor for its failback",
+                ServerFlushReason.LostRecord => "flushed by this monitor: its shared-view record was lost",
+                ServerFlushReason.NewPool => "flushed by this monitor: the pool had no shared view yet (run `ballast view init` to adopt a warm pool without flushing)",
+                _ => $"flushed by this monitor ({e.Reason})",
+            };
+            Add(new MonitorEvent(e.Time, e.Server.ToString(), "flushed", e.Epoch, e.Reason.ToString(), detail, true, null));
         }
 
         SignalChange();

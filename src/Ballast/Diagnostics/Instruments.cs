@@ -16,7 +16,7 @@ internal static class Instruments
     private static readonly string Version = typeof(Instruments).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
     // Clients alive in this process, for the observable gauges (journal depth, view age); removed at disposal.
-    private static readonly ConcurrentDictionary<MemcachedClient, byte> LiveClients = new();
+    private static readonly ConcurrentDictionary<IObservedPool, byte> LiveClients = new();
 
     public static readonly Meter Meter = new(BallastTelemetry.MeterName, Version);
 
@@ -40,7 +40,9 @@ internal static class Instruments
 
     public static readonly Counter<long> Failbacks = Meter.CreateCounter<long>("ballast.server.failbacks", "{failback}", "Servers readmitted after an outage.");
 
-    public static readonly Counter<long> FailbackFlushes = Meter.CreateCounter<long>("ballast.failback.flushes", "{flush}", "Failbacks whose flush this frontend ran.");
+    public static readonly Counter<long> Flushes = Meter.CreateCounter<long>("ballast.server.flushes", "{flush}", "Flushes (flush_all) this frontend made, by server and reason (ballast.flush.reason: Failback, LostRecord, NewPool, PoolFlushOnFailback, Application).");
+
+    public static readonly Counter<long> ErrorsAbsorbed = Meter.CreateCounter<long>("ballast.client.errors_absorbed", "{error}", "Server errors turned into a miss, false or null (the promise), by server, what they became (ballast.absorbed_as) and error.type.");
 
     public static readonly Counter<long> JournalRetries = Meter.CreateCounter<long>("ballast.invalidation.retries", "{retry}", "Retries of journaled (unconfirmed) invalidations, tagged with their outcome.");
 
@@ -53,9 +55,9 @@ internal static class Instruments
     /// <summary>True when anyone listens to a per-operation instrument or span: the one check on the hot path.</summary>
     public static bool IsOperationObserved => OperationDuration.Enabled || Hits.Enabled || Misses.Enabled || Source.HasListeners();
 
-    public static void Register(MemcachedClient client) => LiveClients.TryAdd(client, 0);
+    public static void Register(IObservedPool client) => LiveClients.TryAdd(client, 0);
 
-    public static void Unregister(MemcachedClient client) => LiveClients.TryRemove(client, out _);
+    public static void Unregister(IObservedPool client) => LiveClients.TryRemove(client, out _);
 
     /// <summary>Counts a request that timed out (the connection's other faults are counted as fences when they mark the server down).</summary>
     public static void RecordFault(ServerEndPoint server, Connections.ConnectionFault fault)

@@ -15,8 +15,6 @@ internal static partial class Log
     [LoggerMessage(2, LogLevel.Information, "Server {Server} was readmitted (epoch {Epoch}) after {DowntimeMs:0} ms down; flushed by this frontend: {FlushedHere}")]
     public static partial void ServerReadmitted(this ILogger logger, ServerEndPoint server, long epoch, double downtimeMs, bool flushedHere);
 
-    [LoggerMessage(3, LogLevel.Debug, "Server {Server}: the read of key '{Key}' failed and was served as a miss")]
-    public static partial void ReadFailedAsMiss(this ILogger logger, Exception error, ServerEndPoint server, string? key);
 
     [LoggerMessage(4, LogLevel.Warning, "Server {Server}: the invalidation of key '{Key}' was not confirmed; it is journaled and retried until confirmed or the server is fenced")]
     public static partial void InvalidationJournaled(this ILogger logger, Exception error, ServerEndPoint server, string key);
@@ -36,14 +34,8 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Warning, "Pool {Pool}: the first read of the shared view took longer than the operation timeout; operations go on without it (reads miss, writes fence)")]
     public static partial void FirstViewReadTimedOut(this ILogger logger, string pool);
 
-    [LoggerMessage(10, LogLevel.Debug, "Server {Server}: the probe failed; it stays down")]
-    public static partial void ProbeFailed(this ILogger logger, Exception error, ServerEndPoint server);
 
-    [LoggerMessage(11, LogLevel.Warning, "Server {Server}: flush_all for a failback failed")]
-    public static partial void FailbackFlushFailed(this ILogger logger, Exception error, ServerEndPoint server);
 
-    [LoggerMessage(12, LogLevel.Debug, "Server {Server}: the failback lock could not be taken or released")]
-    public static partial void FailbackLockFailed(this ILogger logger, Exception error, ServerEndPoint server);
 
     [LoggerMessage(13, LogLevel.Debug, "Key '{Key}': another frontend holds the refill lease; waited {WaitedMs:0} ms for its value, {Outcome}")]
     public static partial void LeaseWaitEnded(this ILogger logger, string key, double waitedMs, string outcome);
@@ -57,9 +49,22 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Warning, "Key '{Key}': the cached value could not be deserialized as {Type}; treated as a miss and replaced")]
     public static partial void CachedValueUnreadable(this ILogger logger, Exception error, string key, string type);
 
-    [LoggerMessage(17, LogLevel.Debug, "Server {Server}: a batched read of {Count} keys failed and they were served as misses")]
-    public static partial void BatchReadFailedAsMisses(this ILogger logger, Exception error, ServerEndPoint server, int count);
 
     [LoggerMessage(18, LogLevel.Error, "Background work failed ({Operation}): nobody awaited it, so it is reported here")]
     public static partial void BackgroundWorkFailed(this ILogger logger, Exception error, string operation);
+
+    [LoggerMessage(19, LogLevel.Warning, "Server {Server}: an error was absorbed as {AbsorbedAs} (key '{Key}'); {Count} of this kind since the last such line")]
+    public static partial void ErrorAbsorbed(this ILogger logger, Exception error, ServerEndPoint server, AbsorbedError absorbedAs, string? key, int count);
+
+    [LoggerMessage(20, LogLevel.Debug, "Key '{Key}': the factory's value is returned without being stored, because {Why}")]
+    public static partial void CreatedWithoutLease(this ILogger logger, string key, string why);
+
+    [LoggerMessage(21, LogLevel.Warning, "Pool {Pool}: its shared view is kept on {Replicas} server(s) and needs {Quorum} of them, so while any of them cannot be reached every key misses (fail closed). A pool needs three servers for its view to tolerate one failure; or keep the view in etcd (SharedView.UseEtcdView).")]
+    public static partial void ViewCannotTolerateFailure(this ILogger logger, string pool, int replicas, int quorum);
+
+    [LoggerMessage(22, LogLevel.Information, "Server {Server} was flushed by this frontend ({Reason}, epoch {Epoch})")]
+    public static partial void ServerFlushed(this ILogger logger, ServerEndPoint server, ServerFlushReason reason, long epoch);
+
+    [LoggerMessage(23, LogLevel.Warning, "Pool {Pool} had no shared view yet: this frontend flushed every server once before reading any, so whatever they cached is gone. To adopt a warm pool without emptying it, run `ballast view init` with the pool's servers before the first frontend starts.")]
+    public static partial void NewPoolFlushed(this ILogger logger, string pool);
 }

@@ -14,6 +14,7 @@ internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResu
 {
     private IBufferWriter<byte>? _destination;
     private ServerEndPoint? _server;
+    private Diagnostics.ErrorsAsMisses? _errors;
 
     private BufferedGetCommand(CacheKey key)
         : base(key)
@@ -21,11 +22,12 @@ internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResu
     }
 
     /// <summary>A command for one read, from the pool when one is free.</summary>
-    public static BufferedGetCommand Rent(CacheKey key, ServerEndPoint server, IBufferWriter<byte> destination)
+    public static BufferedGetCommand Rent(CacheKey key, ServerEndPoint server, IBufferWriter<byte> destination, Diagnostics.ErrorsAsMisses? errors = null)
     {
         var command = CommandPool<BufferedGetCommand>.TryRent() ?? new BufferedGetCommand(key);
         command.CacheKey = key;
         command._server = server;
+        command._errors = errors;
         command._destination = destination;
         return command;
     }
@@ -100,13 +102,20 @@ internal sealed class BufferedGetCommand : SingleResponseCommand<BufferedGetResu
     protected override bool TryResultOnFailure(Exception error, out BufferedGetResult result)
     {
         result = BufferedGetResult.Miss;
-        return error is MemcachedException;
+        if (error is not MemcachedException)
+        {
+            return false;
+        }
+
+        _errors?.Absorbed(Diagnostics.AbsorbedError.ReadMiss, CacheKey.Text, error);
+        return true;
     }
 
     protected override void OnResultConsumed(bool reusable)
     {
         // The reference to the caller's buffer goes in any case: a command that cannot be reused still must not keep it.
         _destination = null;
+        _errors = null;
         if (!reusable)
         {
             return;

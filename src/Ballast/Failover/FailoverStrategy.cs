@@ -4,6 +4,7 @@ using Ballast.Diagnostics;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
+using Ballast.SharedView;
 
 namespace Ballast.Failover;
 
@@ -13,18 +14,29 @@ namespace Ballast.Failover;
 /// </summary>
 internal abstract class FailoverStrategy
 {
-    protected FailoverStrategy(ServerPool pool) => Pool = pool;
-
-    protected ServerPool Pool { get; }
-
-    public static FailoverStrategy Create(ServerPool pool) => pool.Policy switch
+    protected FailoverStrategy(FailoverContext context)
     {
-        FailoverPolicy.Offline => new OfflineStrategy(pool),
-        FailoverPolicy.Gutter => new GutterStrategy(pool),
-        FailoverPolicy.Replicated => new ReplicatedStrategy(pool),
-        FailoverPolicy.Rehash => new RehashStrategy(pool),
-        _ => throw new ArgumentOutOfRangeException(nameof(pool), pool.Policy, "Unknown failover policy."),
+        Context = context;
+        Access = context.Access;
+    }
+
+    /// <summary>The servers, their access, invalidations and options.</summary>
+    protected FailoverContext Context { get; }
+
+    /// <summary>Whether a server may be read or reached now: the check on every keyed operation.</summary>
+    protected ServerAccess Access { get; }
+
+    public static FailoverStrategy Create(FailoverContext context) => context.Options.FailoverPolicy switch
+    {
+        FailoverPolicy.Offline => new OfflineStrategy(context),
+        FailoverPolicy.Gutter => new GutterStrategy(context),
+        FailoverPolicy.Replicated => new ReplicatedStrategy(context),
+        FailoverPolicy.Rehash => new RehashStrategy(context),
+        _ => throw new ArgumentOutOfRangeException(nameof(context), context.Options.FailoverPolicy, "Unknown failover policy."),
     };
+
+    /// <summary>The node a refill lease's token was granted on.</summary>
+    protected ServerNode NodeOf(LeaseToken token) => Context.Servers.All[token.NodeIndex];
 
     /// <summary>Reads a key. A server failure is a miss, never an error: that is the promise.</summary>
     /// <param name="key">The key.</param>
@@ -73,7 +85,7 @@ internal abstract class FailoverStrategy
     public virtual async ValueTask<bool> TouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
     {
         var node = Primary(key);
-        if (!Pool.IsReadable(node))
+        if (!Access.IsReadable(node))
         {
             return false;
         }
@@ -86,13 +98,14 @@ internal abstract class FailoverStrategy
     public virtual async ValueTask<GetResult> GetAndTouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
     {
         var node = Primary(key);
-        if (!Pool.IsReadable(node))
+        if (!Access.IsReadable(node))
         {
             return GetResult.Miss;
         }
 
+        var epoch = EpochOf(node);
         var raw = await ReadOrMissAsync(node, new GetCommand(key, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false);
-        return Present(key, node, raw);
+        return Present(key, node, raw, epoch);
     }
 
     /// <summary>
@@ -100,7 +113,7 @@ internal abstract class FailoverStrategy
     /// value readable as fresh. True when an item was marked, or its server fenced (no one reads it before a flush).
     /// </summary>
     public virtual ValueTask<bool> MarkStaleAsync(CacheKey key, long staleSeconds, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(MarkStaleOnAsync(InvalidationTargets(key), key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
+        => Context.Invalidations.Detach(MarkStaleOnAsync(InvalidationTargets(key), key, staleSeconds, cancellationToken), cancellationToken, "mark-stale", key.Text);
 
     /// <summary>The servers that hold copies of a key, which an invalidation must reach: the key's own server here.</summary>
     protected virtual IReadOnlyList<ServerNode> InvalidationTargets(CacheKey key) => [Primary(key)];
@@ -118,7 +131,7 @@ internal abstract class FailoverStrategy
         var marks = new Task<(DeleteStatus Result, bool Fenced)>[nodes.Count];
         for (var i = 0; i < nodes.Count; i++)
         {
-            marks[i] = Pool.Invalidations.ConfirmOrFenceAsync(nodes[i], key, () => new DeleteCommand(key, staleSeconds: staleSeconds), callerLeft).AsTask();
+            marks[i] = Context.Invalidations.ConfirmOrFenceAsync(nodes[i], key, () => new DeleteCommand(key, staleSeconds: staleSeconds), callerLeft).AsTask();
         }
 
         var outcomes = await Task.WhenAll(marks).ConfigureAwait(false);
@@ -132,7 +145,7 @@ internal abstract class FailoverStrategy
     public virtual ServerNode HomeFor(CacheKey key)
     {
         var node = Primary(key);
-        if (!Pool.IsReadable(node))
+        if (!Access.IsReadable(node))
         {
             throw new ServerUnavailableException($"Server {node.EndPoint}, which holds key '{key.Text}', is down or fenced; the request was not sent.", node.EndPoint);
         }
@@ -147,19 +160,20 @@ internal abstract class FailoverStrategy
         var length = key.GetUtf8(candidate).Length;
         candidate[length] = (byte)'-';
         n.TryFormat(candidate[(length + 1)..], out var digits, provider: System.Globalization.CultureInfo.InvariantCulture);
-        return Pool.Main[Pool.Locator.Locate(candidate[..(length + 1 + digits)])];
+        return Context.Servers.Main[Context.Servers.Locator.Locate(candidate[..(length + 1 + digits)])];
     }
 
     protected ServerNode Primary(CacheKey key)
     {
-        if (Pool.Main.Length == 1)
+        var main = Context.Servers.Main;
+        if (main.Length == 1)
         {
             // Every distribution puts every key on the only server: no need to encode the key to hash it.
-            return Pool.Main[0];
+            return main[0];
         }
 
         Span<byte> utf8 = stackalloc byte[CacheKey.MaxLength];
-        return Pool.Primary(key.GetUtf8(utf8));
+        return Context.Servers.Primary(key.GetUtf8(utf8));
     }
 
     /// <summary>Reads from one server; a failure of the server is a miss (its detector has counted it).</summary>
@@ -171,7 +185,7 @@ internal abstract class FailoverStrategy
         }
         catch (MemcachedException error)
         {
-            Pool.Options.Logger.ReadFailedAsMiss(error, node.EndPoint, command.Key);
+            node.Errors.Absorbed(AbsorbedError.ReadMiss, command.Key, error);
             return GetResult.Miss;
         }
     }
@@ -180,11 +194,16 @@ internal abstract class FailoverStrategy
     /// Turns a raw hit into what a caller may see: lease placeholders and stale items are misses (the one rule,
     /// <see cref="ServableRule"/>), and a won lease becomes a <see cref="RefillLease"/>.
     /// </summary>
-    internal static GetResult Present(CacheKey key, ServerNode node, GetResult raw, long gutterEpoch = 0)
+    /// <param name="key">The key read.</param>
+    /// <param name="node">The server it was read from.</param>
+    /// <param name="raw">What the server answered.</param>
+    /// <param name="serverEpoch">The server's epoch in the shared view when the read was sent (a lease is void once it changes).</param>
+    /// <param name="gutterEpoch">The outage epoch of a gutter read, else 0.</param>
+    internal static GetResult Present(CacheKey key, ServerNode node, GetResult raw, long serverEpoch, long gutterEpoch = 0)
     {
         if (raw.MustRefill)
         {
-            return GetResult.Miss with { Lease = new RefillLease(key.Text, [new LeaseToken(node, raw.Cas, gutterEpoch)]) };
+            return GetResult.Miss with { Lease = new RefillLease(key.Text, [new LeaseToken(node.Index, raw.Cas, gutterEpoch, serverEpoch, node.ConnectionsOpened)]) };
         }
 
         return ServableRule.IsServable(raw) ? raw : GetResult.Miss;
@@ -196,13 +215,30 @@ internal abstract class FailoverStrategy
     /// </summary>
     protected ValueTask<StoreResult> RefillUnderTokenAsync(CacheKey key, ReadOnlyMemory<byte> value, LeaseToken token, long ttlSeconds, CancellationToken cancellationToken)
     {
-        if (!Pool.IsReadable(token.Node))
+        var node = NodeOf(token);
+        if (!Access.IsReadable(node))
         {
             return new ValueTask<StoreResult>(new StoreResult(StoreStatus.ServerDown, 0));
         }
 
-        return StoreOrInvalidateAsync(token.Node, key, new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken);
+        if (!LeaseHolds(node, token))
+        {
+            return new ValueTask<StoreResult>(new StoreResult(StoreStatus.NotFound, 0));
+        }
+
+        return StoreOrInvalidateAsync(node, key, new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken, token.ConnectionWatermark);
     }
+
+    /// <summary>
+    /// Whether a lease granted by <paramref name="node"/> can still be used: the server's epoch in the view is the one
+    /// it was granted in (no fence, flush and readmission since), and a connection opened by then is still open (a
+    /// restart closes every one). Otherwise the lease is void: its placeholder is gone, whatever CAS now answers.
+    /// </summary>
+    protected bool LeaseHolds(ServerNode node, LeaseToken token)
+        => EpochOf(node) == token.ServerEpoch && node.HasConnectionOpenedBy(token.ConnectionWatermark);
+
+    /// <summary>The server's epoch in the shared view (0 without a view).</summary>
+    protected long EpochOf(ServerNode node) => Access.View[node.Index].Epoch;
 
     /// <summary>
     /// Gives a refill lease back: deletes each placeholder the lease won, only if it is still that placeholder (its
@@ -215,13 +251,31 @@ internal abstract class FailoverStrategy
         {
             try
             {
-                await token.Node.ExecuteAsync(new DeleteCommand(key, token.Cas), CancellationToken.None).ConfigureAwait(false);
+                await NodeOf(token).ExecuteAsync(new DeleteCommand(key, token.Cas), CancellationToken.None).ConfigureAwait(false);
             }
-            catch (MemcachedException)
+            catch (MemcachedException error)
             {
                 // The placeholder expires with the lease.
+                NodeOf(token).Errors.Absorbed(AbsorbedError.PlaceholderKept, key.Text, error);
             }
         }
+    }
+
+    /// <summary>
+    /// A write that was not sent (the key's server is down here, or this frontend's view lapsed): it did not land,
+    /// so it is an invalidation. Unless the server is fenced for every frontend, others may still read the key's old
+    /// value there, so the key is deleted there (confirmed, or the server fenced) before this returns
+    /// <see cref="StoreStatus.ServerDown"/>; when neither can be done, <see cref="ServerUnavailableException"/> says
+    /// the invalidation is owed (the journal keeps retrying it), as <c>DeleteAsync</c> does.
+    /// </summary>
+    protected async ValueTask<StoreResult> NotStoredAsync(ServerNode node, CacheKey key, CancellationToken cancellationToken)
+    {
+        if (!Access.IsFencedForEveryone(node))
+        {
+            await InvalidateAsync(node, key, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new StoreResult(StoreStatus.ServerDown, 0);
     }
 
     /// <summary>
@@ -229,13 +283,18 @@ internal abstract class FailoverStrategy
     /// invalidation runs to its end (see <see cref="Invalidator"/>).
     /// </summary>
     protected ValueTask<DeleteStatus> InvalidateAsync(ServerNode node, CacheKey key, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(Pool.Invalidations.DeleteAsync(node, key, cancellationToken), cancellationToken, "invalidation", key.Text, node);
+        => Context.Invalidations.Detach(Context.Invalidations.DeleteAsync(node, key, cancellationToken), cancellationToken, "invalidation", key.Text, node);
 
     /// <summary>
     /// A store on one server. If its fate is unknown (timeout, lost connection) the key is invalidated (confirmed or
     /// fenced) before the error is rethrown. A caller who cancels stops waiting; the store and, if needed, the
     /// invalidation still run to their end.
     /// </summary>
-    protected ValueTask<StoreResult> StoreOrInvalidateAsync(ServerNode node, CacheKey key, MetaCommand<StoreResult> command, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(Pool.Invalidations.MutateOrInvalidateAsync(node, key, command, cancellationToken), cancellationToken, "store", key.Text, node);
+    /// <param name="node">The server.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="command">The store.</param>
+    /// <param name="cancellationToken">Ends the caller's wait.</param>
+    /// <param name="connectionWatermark">For a refill: send only on a connection opened by then (see <see cref="LeaseToken"/>).</param>
+    protected ValueTask<StoreResult> StoreOrInvalidateAsync(ServerNode node, CacheKey key, MetaCommand<StoreResult> command, CancellationToken cancellationToken, long connectionWatermark = long.MaxValue)
+        => Context.Invalidations.Detach(Context.Invalidations.MutateOrInvalidateAsync(node, key, command, cancellationToken, connectionWatermark), cancellationToken, "store", key.Text, node);
 }

@@ -12,8 +12,8 @@ namespace Ballast.Failover;
 /// </summary>
 internal sealed class GutterStrategy : FailoverStrategy
 {
-    public GutterStrategy(ServerPool pool)
-        : base(pool)
+    public GutterStrategy(FailoverContext context)
+        : base(context)
     {
     }
 
@@ -27,7 +27,7 @@ internal sealed class GutterStrategy : FailoverStrategy
     public override async ValueTask<bool> TouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
     {
         var primary = Primary(key);
-        if (Pool.IsReadable(primary))
+        if (Access.IsReadable(primary))
         {
             return await base.TouchAsync(key, ttlSeconds, cancellationToken).ConfigureAwait(false);
         }
@@ -47,27 +47,29 @@ internal sealed class GutterStrategy : FailoverStrategy
     private async ValueTask<GetResult> ReadPrimaryOrGutterAsync(CacheKey key, Func<bool, GetCommand> command, CancellationToken cancellationToken)
     {
         var primary = Primary(key);
-        if (Pool.IsReadable(primary))
+        if (Access.IsReadable(primary))
         {
+            var serverEpoch = EpochOf(primary);
             var raw = await ReadOrMissAsync(primary, command(false), cancellationToken).ConfigureAwait(false);
-            return Present(key, primary, raw);
+            return Present(key, primary, raw, serverEpoch);
         }
 
-        if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Pool.IsReadable(gutter))
+        if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Access.IsReadable(gutter))
         {
             return GetResult.Miss;
         }
 
+        var gutterServerEpoch = EpochOf(gutter);
         var stored = await ReadOrMissAsync(gutter, command(true), cancellationToken).ConfigureAwait(false);
-        return PresentGutterEntry(key, gutter, stored, epoch);
+        return PresentGutterEntry(key, gutter, stored, epoch, gutterServerEpoch);
     }
 
     /// <summary>A gutter read as a caller may see it: only an entry written in this outage (its epoch) is a hit.</summary>
-    private static GetResult PresentGutterEntry(CacheKey key, ServerNode gutter, GetResult stored, long epoch)
+    private static GetResult PresentGutterEntry(CacheKey key, ServerNode gutter, GetResult stored, long epoch, long gutterServerEpoch)
     {
         if (!ServableRule.IsServable(stored))
         {
-            return Present(key, gutter, stored, epoch);
+            return Present(key, gutter, stored, gutterServerEpoch, epoch);
         }
 
         return ValueEnvelope.TryUnwrap(stored.Value!, out var kind, out var stamp, out var value) && kind == EnvelopeKind.GutterEntry && stamp == epoch
@@ -78,7 +80,7 @@ internal sealed class GutterStrategy : FailoverStrategy
     public override async ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
     {
         var primary = Primary(key);
-        if (Pool.IsReadable(primary))
+        if (Access.IsReadable(primary))
         {
             return await StoreOrInvalidateAsync(primary, key, new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken).ConfigureAwait(false);
         }
@@ -86,17 +88,31 @@ internal sealed class GutterStrategy : FailoverStrategy
         if (mode is not StoreMode.Set and not StoreMode.Add || cas != 0)
         {
             // Append, prepend, replace and CAS act on a value the gutter may not hold; they wait for the server.
-            return new StoreResult(StoreStatus.ServerDown, 0);
+            return await NotStoredAnywhereAsync(key, primary, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Pool.IsReadable(gutter))
+        if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Access.IsReadable(gutter))
         {
-            return new StoreResult(StoreStatus.ServerDown, 0);
+            return await NotStoredAnywhereAsync(key, primary, cancellationToken).ConfigureAwait(false);
         }
 
         var wrapped = ValueEnvelope.Wrap(EnvelopeKind.GutterEntry, epoch, value.Span);
         var ttl = CappedTtl(ttlSeconds);
         return await StoreOrInvalidateAsync(gutter, key, new StoreCommand(key, wrapped, mode, ttl, flags, 0), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A write that landed nowhere is an invalidation (see <see cref="FailoverStrategy.NotStoredAsync"/>): of the key's
+    /// server unless every frontend has it fenced, and of its gutter entry, which other frontends may serve in this
+    /// outage.
+    /// </summary>
+    private async ValueTask<StoreResult> NotStoredAnywhereAsync(CacheKey key, ServerNode primary, CancellationToken cancellationToken)
+    {
+        var gutter = GutterFor(key);
+        var primaryInvalidated = NotStoredAsync(primary, key, cancellationToken).AsTask();
+        var gutterInvalidated = gutter is null ? Task.CompletedTask : InvalidateAsync(gutter, key, cancellationToken).AsTask();
+        await Task.WhenAll(primaryInvalidated, gutterInvalidated).ConfigureAwait(false);
+        return await primaryInvalidated.ConfigureAwait(false);
     }
 
     public override ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
@@ -109,30 +125,30 @@ internal sealed class GutterStrategy : FailoverStrategy
 
     /// <summary>Deletes on the key's server and in the gutter, both confirmed or fenced, whether or not the caller waits.</summary>
     public override ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(DeleteBothAsync(key, cancellationToken), cancellationToken, "invalidation", key.Text);
+        => Context.Invalidations.Detach(DeleteBothAsync(key, cancellationToken), cancellationToken, "invalidation", key.Text);
 
     private async ValueTask<DeleteStatus> DeleteBothAsync(CacheKey key, CancellationToken callerLeft)
     {
-        var primary = Pool.Invalidations.DeleteAsync(Primary(key), key, callerLeft).AsTask();
-        var gutter = GutterFor(key) is { } node ? Pool.Invalidations.DeleteAsync(node, key, callerLeft).AsTask() : Task.FromResult(DeleteStatus.NotFound);
+        var primary = Context.Invalidations.DeleteAsync(Primary(key), key, callerLeft).AsTask();
+        var gutter = GutterFor(key) is { } node ? Context.Invalidations.DeleteAsync(node, key, callerLeft).AsTask() : Task.FromResult(DeleteStatus.NotFound);
         var statuses = await Task.WhenAll(primary, gutter).ConfigureAwait(false);
         return statuses.Contains(DeleteStatus.Deleted) ? DeleteStatus.Deleted : statuses[0];
     }
 
-    private long MaxTtl => (long)Pool.Options.Gutter.MaxTimeToLive.TotalSeconds;
+    private long MaxTtl => (long)Context.Options.Gutter.MaxTimeToLive.TotalSeconds;
 
     /// <summary>A gutter entry's TTL: the caller's, capped at the gutter's maximum (no TTL counts as above it).</summary>
     private long CappedTtl(long ttlSeconds) => ttlSeconds == 0 || ttlSeconds > MaxTtl ? MaxTtl : ttlSeconds;
 
     private ServerNode? GutterFor(CacheKey key)
     {
-        if (Pool.GutterLocator is null)
+        if (Context.Servers.GutterLocator is null)
         {
             return null;
         }
 
         Span<byte> utf8 = stackalloc byte[CacheKey.MaxLength];
-        return Pool.Gutter[Pool.GutterLocator.Locate(key.GetUtf8(utf8))];
+        return Context.Servers.Gutter[Context.Servers.GutterLocator.Locate(key.GetUtf8(utf8))];
     }
 
     /// <summary>
@@ -142,7 +158,7 @@ internal sealed class GutterStrategy : FailoverStrategy
     /// </summary>
     private bool IsInOutage(ServerNode primary, out long epoch)
     {
-        epoch = Pool.OutageEpoch(primary);
-        return epoch != 0 && Pool.View.IsLeaseFresh;
+        epoch = Access.OutageEpoch(primary);
+        return epoch != 0 && Access.IsLeaseFresh;
     }
 }

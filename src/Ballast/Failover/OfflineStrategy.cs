@@ -13,40 +13,40 @@ namespace Ballast.Failover;
 /// </summary>
 internal sealed class OfflineStrategy : FailoverStrategy
 {
-    public OfflineStrategy(ServerPool pool)
-        : base(pool)
+    public OfflineStrategy(FailoverContext context)
+        : base(context)
     {
     }
 
     public override ValueTask<GetResult> GetAsync(CacheKey key, long leaseSeconds, CancellationToken cancellationToken)
     {
         var node = Primary(key);
-        if (!Pool.IsReadable(node))
+        if (!Access.IsReadable(node))
         {
             return new ValueTask<GetResult>(GetResult.Miss);
         }
 
         // Hot path, no async wrapper: the command itself presents the hit and turns a server failure into a miss, so
         // the caller awaits the command directly (one allocation per read besides the value).
-        return node.ExecuteAsync(PresentedGetCommand.Rent(key, node, leaseSeconds), cancellationToken);
+        return node.ExecuteAsync(PresentedGetCommand.Rent(key, node, leaseSeconds, EpochOf(node)), cancellationToken);
     }
 
     public override ValueTask<BufferedGetResult> GetIntoAsync(CacheKey key, IBufferWriter<byte> destination, CancellationToken cancellationToken)
     {
         var node = Primary(key);
-        if (!Pool.IsReadable(node))
+        if (!Access.IsReadable(node))
         {
             return new ValueTask<BufferedGetResult>(BufferedGetResult.Miss);
         }
 
         // Values are stored as they are under this policy, so they can go from the receive buffer to the caller's.
-        return node.ExecuteAsync(BufferedGetCommand.Rent(key, node.EndPoint, destination), cancellationToken);
+        return node.ExecuteAsync(BufferedGetCommand.Rent(key, node.EndPoint, destination, node.Errors), cancellationToken);
     }
 
     /// <summary>One batch (one round trip) per readable server; keys of unreadable servers are misses.</summary>
     public override async ValueTask<GetResult[]> GetManyAsync(CacheKey[] keys, CancellationToken cancellationToken)
     {
-        var nodes = Pool.Main;
+        var nodes = Context.Servers.Main;
         if (nodes.Length == 1 || keys.Length == 0)
         {
             // One server: its batch's own result array, presented in place, is the answer.
@@ -111,11 +111,12 @@ internal sealed class OfflineStrategy : FailoverStrategy
     /// </summary>
     private async ValueTask<GetResult[]?> ReadBatchAsync(ServerNode node, CacheKey[] keys, CancellationToken cancellationToken)
     {
-        if (!Pool.IsReadable(node))
+        if (!Access.IsReadable(node))
         {
             return null;
         }
 
+        var epoch = EpochOf(node);
         GetResult[] found;
         try
         {
@@ -123,13 +124,13 @@ internal sealed class OfflineStrategy : FailoverStrategy
         }
         catch (MemcachedException error)
         {
-            Pool.Options.Logger.BatchReadFailedAsMisses(error, node.EndPoint, keys.Length);
+            node.Errors.Absorbed(AbsorbedError.BatchReadMiss, keys[0].Text, error);
             return null;
         }
 
         for (var j = 0; j < found.Length; j++)
         {
-            found[j] = Present(keys[j], node, found[j]);
+            found[j] = Present(keys[j], node, found[j], epoch);
         }
 
         return found;
@@ -152,9 +153,9 @@ internal sealed class OfflineStrategy : FailoverStrategy
     public override ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
     {
         var node = Primary(key);
-        if (!Pool.IsReadable(node))
+        if (!Access.IsReadable(node))
         {
-            return new ValueTask<StoreResult>(new StoreResult(StoreStatus.ServerDown, 0));
+            return NotStoredAsync(node, key, cancellationToken);
         }
 
         return StoreOrInvalidateAsync(node, key, new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken);

@@ -13,6 +13,7 @@ namespace Ballast.Failover;
 internal sealed class PresentedGetCommand : GetCommand
 {
     private ServerNode? _node;
+    private long _serverEpoch;
 
     private PresentedGetCommand(CacheKey key)
         : base(key)
@@ -20,22 +21,29 @@ internal sealed class PresentedGetCommand : GetCommand
     }
 
     /// <summary>A command for one read, from the pool when one is free.</summary>
-    public static PresentedGetCommand Rent(CacheKey key, ServerNode node, long vivifySeconds)
+    public static PresentedGetCommand Rent(CacheKey key, ServerNode node, long vivifySeconds, long serverEpoch)
     {
         var command = CommandPool<PresentedGetCommand>.TryRent() ?? new PresentedGetCommand(key);
         command.Reinitialize(key, withValue: true, touchSeconds: -1, vivifySeconds);
         command._node = node;
+        command._serverEpoch = serverEpoch;
         return command;
     }
 
     protected override GetResult Interpret(in MetaResponse response)
-        => FailoverStrategy.Present(CacheKey, _node!, base.Interpret(response));
+        => FailoverStrategy.Present(CacheKey, _node!, base.Interpret(response), _serverEpoch);
 
     // As ReadOrMissAsync does: a server failure (its detector has counted it) is a miss; cancellation still throws.
     protected override bool TryResultOnFailure(Exception error, out GetResult result)
     {
         result = GetResult.Miss;
-        return error is MemcachedException;
+        if (error is not MemcachedException)
+        {
+            return false;
+        }
+
+        _node!.Errors.Absorbed(Diagnostics.AbsorbedError.ReadMiss, CacheKey.Text, error);
+        return true;
     }
 
     protected override void OnResultConsumed(bool reusable)

@@ -13,8 +13,8 @@ internal sealed class RehashStrategy : FailoverStrategy
 {
     private const int MaxFailoverAttempts = 20;
 
-    public RehashStrategy(ServerPool pool)
-        : base(pool)
+    public RehashStrategy(FailoverContext context)
+        : base(context)
     {
     }
 
@@ -27,7 +27,7 @@ internal sealed class RehashStrategy : FailoverStrategy
         }
 
         var raw = await ReadOrMissAsync(node, new GetCommand(key, vivifySeconds: leaseSeconds), cancellationToken).ConfigureAwait(false);
-        return Present(key, node, raw);
+        return Present(key, node, raw, 0);
     }
 
     public override async ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
@@ -44,7 +44,7 @@ internal sealed class RehashStrategy : FailoverStrategy
     public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
     {
         var token = lease.Tokens[0];
-        return await token.Node.ExecuteAsync(new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
+        return await NodeOf(token).ExecuteAsync(new StoreCommand(key, value, StoreMode.Set, ttlSeconds, 0, token.Cas), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>PECL deletes on whichever server the key maps to now; a failure is the caller's problem.</summary>
@@ -64,7 +64,7 @@ internal sealed class RehashStrategy : FailoverStrategy
             return GetResult.Miss;
         }
 
-        return Present(key, node, await ReadOrMissAsync(node, new GetCommand(key, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false));
+        return Present(key, node, await ReadOrMissAsync(node, new GetCommand(key, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false), 0);
     }
 
     /// <summary>PECL has no mark-stale; like its delete, it goes to whichever server the key maps to now, unconfirmed.</summary>

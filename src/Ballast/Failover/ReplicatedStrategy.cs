@@ -15,20 +15,23 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
 {
     private const int MaxPlacementAttempts = 64;
 
-    public ReplicatedStrategy(ServerPool pool)
-        : base(pool)
+    private readonly HybridLogicalClock _clock;
+
+    public ReplicatedStrategy(FailoverContext context)
+        : base(context)
     {
+        _clock = new HybridLogicalClock(context.Time);
     }
 
     public override async ValueTask<GetResult> GetAsync(CacheKey key, long leaseSeconds, CancellationToken cancellationToken)
     {
-        var replicas = Replicas(key).Where(Pool.IsReadable).ToArray();
+        var replicas = Replicas(key).Where(Access.IsReadable).ToArray();
         if (replicas.Length == 0)
         {
             return GetResult.Miss;
         }
 
-        if (Pool.Options.Replication.ReadMode == ReplicaReadMode.FirstAvailable && leaseSeconds == 0)
+        if (Context.Options.Replication.ReadMode == ReplicaReadMode.FirstAvailable && leaseSeconds == 0)
         {
             foreach (var replica in replicas)
             {
@@ -40,13 +43,14 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
                 catch (MemcachedException error)
                 {
                     // Fall back to the next replica.
-                    Pool.Options.Logger.ReadFailedAsMiss(error, replica.EndPoint, key.Text);
+                    replica.Errors.Absorbed(AbsorbedError.ReplicaFallback, key.Text, error);
                 }
             }
 
             return GetResult.Miss;
         }
 
+        var epochs = replicas.Select(EpochOf).ToArray();
         var results = await ReadReplicasAsync(replicas, () => new GetCommand(key, vivifySeconds: leaseSeconds), cancellationToken).ConfigureAwait(false);
         var newest = Present(ReplicaCopy.Newest(results));
         if (newest.IsHit || leaseSeconds == 0)
@@ -59,7 +63,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
         var tokens = results
             .Select((raw, i) => (raw, node: replicas[i]))
             .Where(x => x.raw.MustRefill || (ReplicaCopy.TryRead(x.raw, out var copy) && copy.IsTombstone))
-            .Select(x => new LeaseToken(x.node, x.raw.Cas, 0))
+            .Select(x => new LeaseToken(x.node.Index, x.raw.Cas, 0, epochs[Array.IndexOf(replicas, x.node)], x.node.ConnectionsOpened))
             .ToArray();
         return tokens.Length == 0 ? GetResult.Miss : GetResult.Miss with { Lease = new RefillLease(key.Text, tokens) };
     }
@@ -67,7 +71,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
     /// <summary>Reads and touches every readable replica together; the newest copy wins, a tombstone is a miss.</summary>
     public override async ValueTask<GetResult> GetAndTouchAsync(CacheKey key, long ttlSeconds, CancellationToken cancellationToken)
     {
-        var replicas = Replicas(key).Where(Pool.IsReadable).ToArray();
+        var replicas = Replicas(key).Where(Access.IsReadable).ToArray();
         var results = await ReadReplicasAsync(replicas, () => new GetCommand(key, touchSeconds: ttlSeconds), cancellationToken).ConfigureAwait(false);
         return Present(ReplicaCopy.Newest(results));
     }
@@ -93,11 +97,18 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
             throw new NotSupportedException($"Key '{key.Text}': the Replicated policy supports set, add, delete, touch and refill; {mode}{(cas != 0 ? " with CAS" : string.Empty)} cannot be applied to versioned copies on several servers.");
         }
 
-        var wrapped = ReplicaCopy.WrapValue(Pool.Clock.Next(), version, value.Span);
-        var targets = Replicas(key).Where(Pool.IsReadable);
-        return version is { } callerVersion && mode == StoreMode.Set
-            ? await WriteEachAsync(targets, node => SetVersionedOnReplicaAsync(node, key, wrapped, callerVersion, ttlSeconds, flags, cancellationToken)).ConfigureAwait(false)
-            : await WriteEachAsync(targets, node => StoreOrInvalidateAsync(node, key, new StoreCommand(key, wrapped, mode, ttlSeconds, flags, 0), cancellationToken).AsTask()).ConfigureAwait(false);
+        var wrapped = ReplicaCopy.WrapValue(_clock.Next(), version, value.Span);
+        var replicas = Replicas(key);
+        var targets = replicas.Where(Access.IsReadable).ToArray();
+
+        // A replica this write skips keeps its copy, which a frontend that reaches only that replica would read: the
+        // write did not land there, so the copy is invalidated (unless every frontend has the replica fenced).
+        var skipped = replicas.Except(targets).Select(node => NotStoredAsync(node, key, cancellationToken).AsTask()).ToArray();
+        var written = version is { } callerVersion && mode == StoreMode.Set
+            ? WriteEachAsync(targets, node => SetVersionedOnReplicaAsync(node, key, wrapped, callerVersion, ttlSeconds, flags, cancellationToken)).AsTask()
+            : WriteEachAsync(targets, node => StoreOrInvalidateAsync(node, key, new StoreCommand(key, wrapped, mode, ttlSeconds, flags, 0), cancellationToken).AsTask()).AsTask();
+        await Task.WhenAll(skipped.Append<Task>(written)).ConfigureAwait(false);
+        return await written.ConfigureAwait(false);
     }
 
     /// <summary>
@@ -115,8 +126,10 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
             {
                 current = await node.ExecuteAsync(new GetCommand(key), CancellationToken.None).ConfigureAwait(false);
             }
-            catch (MemcachedException)
+            catch (MemcachedException error)
             {
+                node.Errors.Absorbed(AbsorbedError.ReplicaFallback, key.Text, error);
+
                 // The copy cannot be read: an add, which never replaces one, and whose failure is settled by the store
                 // path like any other (the key invalidated there, or the server fenced).
                 return await StoreOrInvalidateAsync(node, key, new StoreCommand(key, wrapped, StoreMode.Add, ttlSeconds, flags, 0), cancellationToken).ConfigureAwait(false);
@@ -147,8 +160,9 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
 
     public override async ValueTask<StoreResult> RefillAsync(CacheKey key, ReadOnlyMemory<byte> value, RefillLease lease, long ttlSeconds, CancellationToken cancellationToken)
     {
-        var wrapped = ReplicaCopy.WrapValue(Pool.Clock.Next(), null, value.Span);
-        return await WriteEachAsync(lease.Tokens.Where(t => Pool.IsReadable(t.Node)), t => StoreOrInvalidateAsync(t.Node, key, new StoreCommand(key, wrapped, StoreMode.Set, ttlSeconds, 0, t.Cas), cancellationToken).AsTask()).ConfigureAwait(false);
+        var wrapped = ReplicaCopy.WrapValue(_clock.Next(), null, value.Span);
+        var usable = lease.Tokens.Select(t => (Node: NodeOf(t), Token: t)).Where(t => Access.IsReadable(t.Node) && LeaseHolds(t.Node, t.Token));
+        return await WriteEachAsync(usable, t => StoreOrInvalidateAsync(t.Node, key, new StoreCommand(key, wrapped, StoreMode.Set, ttlSeconds, 0, t.Token.Cas), cancellationToken, t.Token.ConnectionWatermark).AsTask()).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -156,13 +170,13 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
     /// waits for it.
     /// </summary>
     public override ValueTask<DeleteStatus> DeleteAsync(CacheKey key, CancellationToken cancellationToken)
-        => Pool.Invalidations.Detach(WriteTombstonesAsync(key, cancellationToken), cancellationToken, "invalidation", key.Text);
+        => Context.Invalidations.Detach(WriteTombstonesAsync(key, cancellationToken), cancellationToken, "invalidation", key.Text);
 
     private async ValueTask<DeleteStatus> WriteTombstonesAsync(CacheKey key, CancellationToken callerLeft)
     {
-        var tombstone = ReplicaCopy.WrapTombstone(Pool.Clock.Next());
-        var ttl = (long)Pool.Options.Replication.TombstoneTimeToLive.TotalSeconds;
-        var writes = Replicas(key).Select(node => Pool.Invalidations.ConfirmOrFenceAsync(node, key, () => new StoreCommand(key, tombstone, StoreMode.Set, ttl, 0, 0), callerLeft).AsTask());
+        var tombstone = ReplicaCopy.WrapTombstone(_clock.Next());
+        var ttl = (long)Context.Options.Replication.TombstoneTimeToLive.TotalSeconds;
+        var writes = Replicas(key).Select(node => Context.Invalidations.ConfirmOrFenceAsync(node, key, () => new StoreCommand(key, tombstone, StoreMode.Set, ttl, 0, 0), callerLeft).AsTask());
         var outcomes = await Task.WhenAll(writes).ConfigureAwait(false);
         return outcomes.All(o => o.Fenced) ? DeleteStatus.ServerFenced : DeleteStatus.Deleted;
     }
@@ -199,7 +213,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
     /// <summary>R distinct servers: the key's own, then those of <c>key-0</c>, <c>key-1</c>, ... as PECL's redundancy walks.</summary>
     private List<ServerNode> Replicas(CacheKey key)
     {
-        var wanted = Math.Min(Pool.Options.Replication.Replicas, Pool.Main.Length);
+        var wanted = Math.Min(Context.Options.Replication.Replicas, Context.Servers.Main.Length);
         var replicas = new List<ServerNode>(wanted) { Primary(key) };
         for (var attempt = 0; replicas.Count < wanted && attempt < MaxPlacementAttempts; attempt++)
         {
@@ -211,7 +225,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
         }
 
         // A distribution that keeps landing on the same servers: complete the set in server order.
-        foreach (var node in Pool.Main)
+        foreach (var node in Context.Servers.Main)
         {
             if (replicas.Count >= wanted)
             {

@@ -5,18 +5,44 @@ namespace Ballast.GetOrCreate;
 /// <summary>
 /// One run of work per key at a time within a process: concurrent callers of the same key join the run in progress
 /// instead of starting their own. The run's token is cancelled only when every caller waiting on it has given up, so
-/// one impatient caller never fails the others.
+/// one impatient caller never fails the others. A caller is handed a run's value only if the value is at least as
+/// recent as the caller (<see cref="FreshValue{T}"/>): a run that read or created its value before the caller began
+/// may predate an invalidation that completed before then, and the caller runs again instead.
 /// </summary>
 internal sealed class SingleFlight
 {
     private readonly ConcurrentDictionary<(string Key, Type Type), Flight> _flights = new();
 
+    /// <summary>How often a caller starts again when the run it joined was older than itself (more would be a bug: a run
+    /// started after an earlier one ended began after the caller).</summary>
+    private const int MaxRuns = 3;
+
     /// <summary>
-    /// Joins the run for <paramref name="key"/> (and result type) or starts one with <paramref name="work"/>. With
+    /// Joins the run for <paramref name="key"/> (and result type) or starts one with <paramref name="work"/>, and
+    /// returns its value if that value is no older than <paramref name="callerStarted"/>; otherwise runs again. With
     /// <paramref name="mayJoin"/> false the caller's own work runs even when a run is in progress (it holds something
-    /// that run lacks, such as a refill lease), and later callers join it if it started the run.
+    /// that run lacks, such as a refill lease); later callers join it if it started the run.
     /// </summary>
-    public async Task<T> RunAsync<T>(string key, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken, bool mayJoin = true)
+    /// <param name="key">The key.</param>
+    /// <param name="work">Makes the value; it must begin its reads and calls after it is started.</param>
+    /// <param name="callerStarted">When the caller began (a <see cref="TimeProvider"/> timestamp).</param>
+    /// <param name="cancellationToken">The caller's token: it leaves the run, which is cancelled when every caller has left.</param>
+    /// <param name="mayJoin">False to run the caller's own work.</param>
+    public async Task<T> RunAsync<T>(string key, Func<CancellationToken, Task<FreshValue<T>>> work, long callerStarted, CancellationToken cancellationToken, bool mayJoin = true)
+    {
+        for (var run = 1; ; run++)
+        {
+            var result = run < MaxRuns
+                ? await JoinOrStartAsync(key, work, mayJoin, cancellationToken).ConfigureAwait(false)
+                : await work(cancellationToken).ConfigureAwait(false);
+            if (result.ValidAsOf >= callerStarted || !mayJoin || run >= MaxRuns)
+            {
+                return result.Value;
+            }
+        }
+    }
+
+    private async Task<FreshValue<T>> JoinOrStartAsync<T>(string key, Func<CancellationToken, Task<FreshValue<T>>> work, bool mayJoin, CancellationToken cancellationToken)
     {
         var id = (key, typeof(T));
         Flight flight;
@@ -58,7 +84,7 @@ internal sealed class SingleFlight
         {
             try
             {
-                return (T)(await Runtime.WorkScheduler.Current.WaitAsync(flight.Result.Task, cancellationToken).ConfigureAwait(false))!;
+                return (FreshValue<T>)(await Runtime.WorkScheduler.Current.WaitAsync(flight.Result.Task, cancellationToken).ConfigureAwait(false))!;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -82,7 +108,7 @@ internal sealed class SingleFlight
         }
     }
 
-    private async Task RunAndForgetAsync<T>((string, Type) id, Flight flight, Func<CancellationToken, Task<T>> work)
+    private async Task RunAndForgetAsync<T>((string, Type) id, Flight flight, Func<CancellationToken, Task<FreshValue<T>>> work)
     {
         try
         {

@@ -36,6 +36,7 @@ internal sealed class ServerHealth
     private bool _fenceOwed;
     private int _stepRunning;
     private long _lockLostEpoch = -1;
+    private long _flushedHereFor = -1;
     private long _lockRetryAt;
 
     /// <param name="options">Thresholds and probe intervals.</param>
@@ -287,6 +288,12 @@ internal sealed class ServerHealth
             return epoch != _lockLostEpoch || _time.GetTimestamp() >= _lockRetryAt;
         }
     }
+
+    /// <summary>This frontend flushed the server for the readmission at <paramref name="epoch"/> (a lost-record recovery it ran).</summary>
+    public void FlushedHereFor(long epoch) => Volatile.Write(ref _flushedHereFor, epoch);
+
+    /// <summary>True when this frontend flushed the server for the readmission at <paramref name="epoch"/>.</summary>
+    public bool WasFlushedHereFor(long epoch) => Volatile.Read(ref _flushedHereFor) == epoch;
 
     /// <summary>Claims the server for one maintenance step; false while another step runs.</summary>
     public bool TryBeginStep() => Interlocked.CompareExchange(ref _stepRunning, 1, 0) == 0;

@@ -2,6 +2,7 @@ using Ballast.Diagnostics;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
+using Ballast.SharedView;
 
 namespace Ballast.Invalidation;
 
@@ -18,9 +19,31 @@ namespace Ballast.Invalidation;
 /// </remarks>
 internal sealed class Invalidator
 {
-    private readonly ServerPool _pool;
+    private readonly IFencer _fencer;
+    private readonly InvalidationJournal _journal;
+    private readonly ServerAccess _access;
+    private readonly PoolEvents _events;
+    private readonly MemcachedClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly CancellationToken _lifetime;
 
-    public Invalidator(ServerPool pool) => _pool = pool;
+    /// <param name="fencer">Fences a server whose invalidation could not be confirmed.</param>
+    /// <param name="journal">Keeps what is owed until confirmed.</param>
+    /// <param name="access">Whether a server can be reached, and its epoch in the view.</param>
+    /// <param name="events">Observes work the caller left.</param>
+    /// <param name="options">Timeouts.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="lifetime">The client's lifetime: invalidations stop only when the client is disposed.</param>
+    public Invalidator(IFencer fencer, InvalidationJournal journal, ServerAccess access, PoolEvents events, MemcachedClientOptions options, TimeProvider time, CancellationToken lifetime)
+    {
+        _fencer = fencer;
+        _journal = journal;
+        _access = access;
+        _events = events;
+        _options = options;
+        _time = time;
+        _lifetime = lifetime;
+    }
 
     /// <summary>
     /// Lets the caller wait for <paramref name="work"/> until <paramref name="cancellationToken"/> fires, while the work
@@ -41,7 +64,7 @@ internal sealed class Invalidator
         // The caller's wait (a task that also ends when the token fires); the work's failure, if the caller is no
         // longer there to see it, is reported by the pool.
         var task = work.AsTask();
-        _pool.Observe(task, operation, node, key);
+        _events.Observe(task, operation, node, key);
         return new ValueTask<T>(task.WaitAsync(cancellationToken));
     }
 
@@ -59,13 +82,19 @@ internal sealed class Invalidator
     /// measured from that moment. So from then on the answer must come within a quarter of the bound, or the server
     /// is fenced at once, with no retries: other frontends then stop reading it within the bound of the caller's return.
     /// </param>
-    public async ValueTask<(T Result, bool Fenced)> ConfirmOrFenceAsync<T>(ServerNode node, CacheKey key, Func<MetaCommand<T>> command, CancellationToken callerLeft = default)
+    /// <param name="fenceAtOnce">
+    /// True when a request of the caller's already waited out the quarter of the bound after the caller left (a store
+    /// whose fate is unknown): no attempt more, the server is fenced at once.
+    /// </param>
+    /// <param name="coversSince">When the request this settles was sent; the fence must come after it. Default: now.</param>
+    public async ValueTask<(T Result, bool Fenced)> ConfirmOrFenceAsync<T>(ServerNode node, CacheKey key, Func<MetaCommand<T>> command, CancellationToken callerLeft = default, bool fenceAtOnce = false, long? coversSince = null)
     {
-        var lifetime = _pool.ShutdownToken;
+        var lifetime = _lifetime;
+        var sentAt = coversSince ?? _time.GetTimestamp();
 
         // Sent even when the view says the server is fenced: the fence may be being lifted right now (a failback
         // flushed it and is about to readmit it), and an invalidation that lands is safe whatever the view says.
-        if (_pool.CanReach(node))
+        if (_access.CanReach(node) && !fenceAtOnce)
         {
             try
             {
@@ -73,17 +102,17 @@ internal sealed class Invalidator
             }
             catch (MemcachedException error) when (error is not MemcachedServerErrorException)
             {
-                _pool.Options.Logger.InvalidationJournaled(error, node.EndPoint, key.Text);
-                var pending = _pool.Journal.Add(node.EndPoint.ToString(), key.Text, _pool.View[node.Index].Epoch);
-                var time = _pool.Time;
-                var deadline = time.GetTimestamp() + (long)(_pool.Options.Invalidation.ConfirmTimeout.TotalSeconds * time.TimestampFrequency);
-                while (_pool.CanReach(node) && time.GetTimestamp() < deadline && !callerLeft.IsCancellationRequested)
+                _options.Logger.InvalidationJournaled(error, node.EndPoint, key.Text);
+                var pending = _journal.Add(node.EndPoint.ToString(), key.Text, _access.View[node.Index].Epoch);
+                var time = _time;
+                var deadline = time.GetTimestamp() + (long)(_options.Invalidation.ConfirmTimeout.TotalSeconds * time.TimestampFrequency);
+                while (_access.CanReach(node) && time.GetTimestamp() < deadline && !callerLeft.IsCancellationRequested)
                 {
                     try
                     {
                         var remaining = TimeSpan.FromSeconds((deadline - time.GetTimestamp()) / (double)time.TimestampFrequency);
                         var result = await node.ExecuteAsync(command(), CancellationToken.None, evenIfDown: true).AsTask().WaitAsync(remaining, time, lifetime).ConfigureAwait(false);
-                        _pool.Journal.Remove(pending);
+                        _journal.Remove(pending);
                         return (result, false);
                     }
                     catch (Exception retryError) when (retryError is MemcachedException or TimeoutException)
@@ -92,7 +121,7 @@ internal sealed class Invalidator
                     }
                 }
 
-                if (await _pool.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, error.Message, lifetime).ConfigureAwait(false))
+                if (await _fencer.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, error.Message, lifetime, coversSince: sentAt).ConfigureAwait(false))
                 {
                     return (default!, true);
                 }
@@ -104,13 +133,14 @@ internal sealed class Invalidator
             }
         }
 
-        // Down here or in the view: it will be flushed before anyone reads it again, provided the fence is published.
-        if (await _pool.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, null, lifetime).ConfigureAwait(false))
+        // Down here or in the view (or the caller's time is up): it will be flushed before anyone reads it again,
+        // provided the fence is published.
+        if (await _fencer.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, null, lifetime, coversSince: sentAt).ConfigureAwait(false))
         {
             return (default!, true);
         }
 
-        _pool.Journal.Add(node.EndPoint.ToString(), key.Text, _pool.View[node.Index].Epoch);
+        _journal.Add(node.EndPoint.ToString(), key.Text, _access.View[node.Index].Epoch);
         throw new ServerUnavailableException(
             $"Server {node.EndPoint} is down and could not be fenced in the shared view (no quorum of servers answered), so the invalidation of key '{key.Text}' is owed; the journal keeps retrying it.",
             node.EndPoint);
@@ -129,15 +159,23 @@ internal sealed class Invalidator
     /// after the caller left) the key is invalidated, confirmed or fenced, before the error is rethrown, so neither
     /// the old value nor a half-applied new one can be read.
     /// </summary>
-    public async ValueTask<T> MutateOrInvalidateAsync<T>(ServerNode node, CacheKey key, MetaCommand<T> command, CancellationToken callerLeft = default)
+    /// <param name="node">The server.</param>
+    /// <param name="key">The key the mutation writes.</param>
+    /// <param name="command">The mutation.</param>
+    /// <param name="callerLeft">The caller's token (see <see cref="ConfirmOrFenceAsync{T}"/>).</param>
+    /// <param name="connectionWatermark">Send only on a connection opened no later than this (a refill under a lease); <see cref="long.MaxValue"/> for any.</param>
+    public async ValueTask<T> MutateOrInvalidateAsync<T>(ServerNode node, CacheKey key, MetaCommand<T> command, CancellationToken callerLeft = default, long connectionWatermark = long.MaxValue)
     {
+        var sentAt = _time.GetTimestamp();
         try
         {
-            return await AttemptAsync(node, command, callerLeft, evenIfDown: false).ConfigureAwait(false);
+            return await AttemptAsync(node, command, callerLeft, evenIfDown: false, connectionWatermark).ConfigureAwait(false);
         }
         catch (MemcachedException error) when (error is not MemcachedServerErrorException)
         {
-            await DeleteAsync(node, key, callerLeft).ConfigureAwait(false);
+            // A caller who left has had its quarter of the bound: the delete is not tried (it would wait another
+            // quarter, and other frontends would read the old value past the bound measured from the caller's return).
+            await ConfirmOrFenceAsync(node, key, () => new DeleteCommand(key), callerLeft, fenceAtOnce: callerLeft.IsCancellationRequested, coversSince: sentAt).ConfigureAwait(false);
             throw;
         }
     }
@@ -147,19 +185,21 @@ internal sealed class Invalidator
     /// operation timeout); once the caller has left, at most a quarter of the bound more, then it counts as failed
     /// (its answer, if one comes, is still consumed by the connection and changes nothing).
     /// </summary>
-    private ValueTask<T> AttemptAsync<T>(ServerNode node, MetaCommand<T> command, CancellationToken callerLeft, bool evenIfDown = true)
+    private ValueTask<T> AttemptAsync<T>(ServerNode node, MetaCommand<T> command, CancellationToken callerLeft, bool evenIfDown = true, long connectionWatermark = long.MaxValue)
     {
         // The common case, no token that can fire: the command's own task, with no state machine of its own. The
         // command takes no token at all: it ends with its answer, its connection's timeout, or the client's disposal
         // (which fails what is in flight), and registering each store on the pool's shutdown token cost an allocation
         // and a contended lock per write.
-        var answer = node.ExecuteAsync(command, CancellationToken.None, evenIfDown);
+        var answer = connectionWatermark == long.MaxValue
+            ? node.ExecuteAsync(command, CancellationToken.None, evenIfDown)
+            : node.ExecuteOnConnectionOpenedByAsync(command, connectionWatermark, CancellationToken.None);
         return !callerLeft.CanBeCanceled || answer.IsCompleted ? answer : AttemptAfterCallerMayLeaveAsync(node, command, answer, callerLeft);
     }
 
     private async ValueTask<T> AttemptAfterCallerMayLeaveAsync<T>(ServerNode node, MetaCommand<T> command, ValueTask<T> answer, CancellationToken callerLeft)
     {
-        var lifetime = _pool.ShutdownToken;
+        var lifetime = _lifetime;
         var task = answer.AsTask();
         try
         {
@@ -169,14 +209,14 @@ internal sealed class Invalidator
         {
             try
             {
-                return await task.WaitAsync(_pool.Options.SharedView.RefreshInterval, _pool.Time, lifetime).ConfigureAwait(false);
+                return await task.WaitAsync(_options.SharedView.RefreshInterval, _time, lifetime).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
                 // Its failure (the connection closed for the timeout) is expected, and the timeout below says it all.
                 _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 throw new MemcachedTimeoutException(
-                    $"Server {node.EndPoint} did not answer for key '{command.Key}' within {_pool.Options.SharedView.RefreshInterval.TotalMilliseconds:0} ms after the caller cancelled; the invalidation no longer waits for it.",
+                    $"Server {node.EndPoint} did not answer for key '{command.Key}' within {_options.SharedView.RefreshInterval.TotalMilliseconds:0} ms after the caller cancelled; the invalidation no longer waits for it.",
                     node.EndPoint);
             }
         }

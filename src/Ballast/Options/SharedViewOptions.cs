@@ -42,12 +42,43 @@ public sealed class SharedViewOptions
     /// </summary>
     public EtcdCredentials? EtcdCredentials { get; set; }
 
+    /// <summary>
+    /// For tools that run once (the <c>ballast</c> command line's get, set, delete, stats, locate): the client reads
+    /// the view and honours every fence, but never writes a record (no fence, no repair, no recovery) and never
+    /// flushes a server, so looking at a pool changes nothing in it. A server whose record is lost or fenced is simply
+    /// unreadable to it, and a delete that cannot be confirmed fails instead of fencing; a pool that has no view at all
+    /// yet (no frontend ever started on it) is read as it is. Default false.
+    /// </summary>
+    public bool ReadOnly { get; set; }
+
     /// <summary>How often the view is read: <see cref="Bound"/> divided by 4.</summary>
     public TimeSpan RefreshInterval => Bound / 4;
+
+    /// <summary>The store registered with <see cref="UseStore"/>, if any; null keeps the records on witness servers of the pool.</summary>
+    internal Func<SharedViewStoreContext, ISharedViewStore>? StoreFactory { get; private set; }
+
+    /// <summary>
+    /// Keeps the view's records in another store than the pool's own servers: one built by <paramref name="factory"/>
+    /// for each client (the etcd package's <c>UseEtcdView</c> calls this). The store is only storage: quorums,
+    /// fencing, readmission and the recovery of lost records stay Ballast's (see <see cref="ISharedViewStore"/>).
+    /// </summary>
+    /// <param name="factory">Builds the store of one client; called once, when the client is created.</param>
+    /// <returns>These options.</returns>
+    public SharedViewOptions UseStore(Func<SharedViewStoreContext, ISharedViewStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        StoreFactory = factory;
+        return this;
+    }
 
     internal void Validate()
     {
         OptionChecks.Range(Bound, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(1), nameof(Bound));
+        if (Store == SharedViewStoreKind.Etcd && StoreFactory is null)
+        {
+            throw new ArgumentException("The option Store is Etcd, but no etcd store is registered: install the package Ballast.SharedView.Etcd and call options.SharedView.UseEtcdView() (it takes EtcdEndpoints and EtcdCredentials as bound from configuration, or endpoints of its own).", nameof(Store));
+        }
+
         if (Store == SharedViewStoreKind.Etcd && (EtcdEndpoints.Count == 0 || EtcdEndpoints.Any(e => !Uri.TryCreate(e, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))))
         {
             throw new ArgumentException($"The option EtcdEndpoints must list at least one http:// or https:// endpoint when Store is Etcd (got '{string.Join(",", EtcdEndpoints)}').", nameof(EtcdEndpoints));

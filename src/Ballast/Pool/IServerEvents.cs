@@ -7,6 +7,8 @@ internal interface IServerEvents
 
     void OnServerRecovered(ServerRecoveredEventArgs args);
 
+    void OnServerFlushed(ServerFlushedEventArgs args);
+
     /// <summary>Work that nobody awaits (a view read, a recovery step, an invalidation that outlived its caller) failed.</summary>
     void OnBackgroundFailure(string operation, Exception error);
 }

@@ -17,7 +17,9 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     private readonly Task<MetaConnection>?[] _connecting;
     private readonly Lock _connectLock = new();
     private readonly ServerEndPoint _connectTo;
+    private readonly long[] _openedAs;
     private int _nextSlot;
+    private long _connectionsOpened;
     private bool _disposed;
     private Exception? _configurationError;
     private long _configurationErrorAt;
@@ -36,7 +38,9 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         _onLocalFailure = onLocalFailure;
         _connections = new MetaConnection?[options.ConnectionsPerServer];
         _connecting = new Task<MetaConnection>?[options.ConnectionsPerServer];
+        _openedAs = new long[options.ConnectionsPerServer];
         Health = new ServerHealth(options.FailureDetection, time, options.Runtime.Random);
+        Errors = new Diagnostics.ErrorsAsMisses(endPoint, options.Logger, time);
         _connectTo = options.ConnectVia?.Invoke(endPoint) ?? endPoint;
     }
 
@@ -47,6 +51,12 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 
     /// <summary>The server's health: the one owner of its state in this frontend.</summary>
     public ServerHealth Health { get; }
+
+    /// <summary>Told of every flush of this server that landed: the pool counts and reports it.</summary>
+    public Action<ServerNode, ServerFlushReason, long>? Flushed { get; set; }
+
+    /// <summary>Where this server's errors that become misses, false or null are counted and logged.</summary>
+    public Diagnostics.ErrorsAsMisses Errors { get; }
 
     /// <summary>
     /// The TLS or login failure (<see cref="System.Security.Authentication.AuthenticationException"/>) of the latest
@@ -84,6 +94,47 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
     }
 
+    /// <summary>How many connections to the server have been opened: each new one (after a reset, a timeout, a restart) counts.</summary>
+    public long ConnectionsOpened => Interlocked.Read(ref _connectionsOpened);
+
+    /// <summary>True when a healthy connection opened no later than the <paramref name="watermark"/>-th is open now.</summary>
+    public bool HasConnectionOpenedBy(long watermark)
+    {
+        for (var slot = 0; slot < _connections.Length; slot++)
+        {
+            if (Volatile.Read(ref _connections[slot]) is { IsHealthy: true } && Volatile.Read(ref _openedAs[slot]) <= watermark)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="command"/> only on a connection opened no later than the <paramref name="watermark"/>-th (a
+    /// refill under a lease: a connection opened since may reach a restarted server), never opening one; the command
+    /// fails with <see cref="ServerUnavailableException"/> when there is none.
+    /// </summary>
+    public ValueTask<T> ExecuteOnConnectionOpenedByAsync<T>(MetaCommand<T> command, long watermark, CancellationToken cancellationToken)
+    {
+        var start = (int)((uint)Interlocked.Increment(ref _nextSlot) % (uint)_connections.Length);
+        for (var i = 0; i < _connections.Length; i++)
+        {
+            var slot = (start + i) % _connections.Length;
+            if (Volatile.Read(ref _connections[slot]) is { IsHealthy: true } connection && Volatile.Read(ref _openedAs[slot]) <= watermark)
+            {
+                command.RegisterCancellation(cancellationToken);
+                connection.Send(command);
+                return command.AsValueTask();
+            }
+        }
+
+        command.Fail(new ServerUnavailableException(
+            $"Server {EndPoint}: no connection opened before the refill lease of {Describe(command)} was granted is open (the server may have restarted since); the request was not sent.", EndPoint));
+        return command.AsValueTask();
+    }
+
     /// <summary>
     /// Sends <paramref name="command"/> and awaits its answer. Fails at once with <see cref="ServerUnavailableException"/>
     /// while its health holds the server down, unless <paramref name="evenIfDown"/> (probes and failback).
@@ -108,6 +159,29 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
 
         return ConnectAndExecuteAsync(slot, command, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends <c>flush_all</c> before the server is readmitted (a failback, a lost-record recovery), once; false when it
+    /// did not answer. A flush that lands is told (<see cref="Flushed"/>), with its reason and the epoch it belongs to.
+    /// </summary>
+    public async Task<bool> TryFlushAsync(ServerFlushReason reason, long epoch, CancellationToken cancellationToken)
+    {
+        // One attempt, never retried at once on another connection: a flush whose answer was lost may still sit in the
+        // server's socket buffer, and a retry that succeeded and readmitted the server would be followed by it
+        // (counters restarted under frontends already using the server: the same number twice). The caller tries
+        // again on its next round, after that late flush.
+        try
+        {
+            await ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            Flushed?.Invoke(this, reason, epoch);
+            return true;
+        }
+        catch (MemcachedException error)
+        {
+            Errors.Absorbed(Diagnostics.AbsorbedError.FlushFailed, null, error);
+            return false;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -204,6 +278,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
 
         Volatile.Write(ref _configurationError, null);
+        Volatile.Write(ref _openedAs[slot], Interlocked.Increment(ref _connectionsOpened));
         Volatile.Write(ref _connections[slot], connection);
         if (_disposed)
         {

@@ -1,5 +1,3 @@
-using Ballast.Pool;
-
 namespace Ballast;
 
 /// <summary>

@@ -22,6 +22,9 @@ internal sealed class ClusterView
         Enabled = enabled;
     }
 
+    /// <summary>How many servers the view has a record of.</summary>
+    public int Count => Volatile.Read(ref _entries).Length;
+
     /// <summary>False when the pool keeps no shared view: every server then counts as up here and the lease never lapses.</summary>
     public bool Enabled { get; }
 

@@ -1,11 +1,8 @@
-using Ballast.Pool;
-using Ballast.Protocol.Commands;
-
 namespace Ballast.SharedView;
 
 /// <summary>
 /// The highest epoch this frontend has seen for each server's record, in any store: a record older than that was lost
-/// and rewritten (or forged), so it proves nothing. Also what the stores share for recovering lost records.
+/// and rewritten (or forged), so it proves nothing.
 /// </summary>
 internal sealed class EpochWatermark
 {
@@ -48,25 +45,4 @@ internal sealed class EpochWatermark
     /// </summary>
     public ViewEntry Recovered(int index, long nowUnixMs, string writer)
         => new(Math.Min(Math.Max(this[index] + 2, nowUnixMs), ViewEntry.MaxEpoch), false, nowUnixMs, writer);
-
-    /// <summary>
-    /// Sends <c>flush_all</c> to a server before it is readmitted (a failback, a lost-record recovery), once; false when
-    /// it did not answer.
-    /// </summary>
-    public static async Task<bool> FlushAsync(ServerNode node, CancellationToken cancellationToken)
-    {
-        // One attempt, never retried at once on another connection: a flush whose answer was lost may still sit in the
-        // server's socket buffer, and a retry that succeeded and readmitted the server would be followed by it
-        // (counters restarted under frontends already using the server: the same number twice). The caller tries
-        // again on its next round, after that late flush.
-        try
-        {
-            await node.ExecuteAsync(TextCommand.FlushAll(0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
-            return true;
-        }
-        catch (MemcachedException)
-        {
-            return false;
-        }
-    }
 }

@@ -1,6 +1,6 @@
 namespace Ballast.SharedView;
 
-/// <summary>What one <see cref="IViewStore.RecoverLostAsync"/> did.</summary>
+/// <summary>What one <see cref="ViewProtocol.RecoverLostAsync"/> did.</summary>
 /// <param name="Recovered">The servers it flushed and readmitted.</param>
 /// <param name="UnderWayElsewhere">
 /// Another frontend held the recovery lock, so its recovery is under way: a first read waits for it rather than give up

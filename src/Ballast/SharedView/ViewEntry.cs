@@ -15,7 +15,7 @@ namespace Ballast.SharedView;
 /// <param name="IsLost">
 /// Never stored: set on an entry a read made up because no quorum of witnesses holds a valid record for the server
 /// (a flush, a restart or an eviction erased it, or it was never written). The server is down until one frontend has
-/// flushed it and written a new record (<see cref="IViewStore.RecoverLostAsync"/>).
+/// flushed it and written a new record (<see cref="ViewProtocol.RecoverLostAsync"/>).
 /// </param>
 internal readonly record struct ViewEntry(long Epoch, bool IsDown, long ChangedAtUnixMs, string Writer, bool IsLost = false)
 {

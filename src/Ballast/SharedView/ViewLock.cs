@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Ballast.Diagnostics;
 using Ballast.Pool;
 using Ballast.Protocol;
 using Ballast.Protocol.Commands;
@@ -70,9 +71,10 @@ internal static class ViewLock
 
                 return false;
             }
-            catch (MemcachedException)
+            catch (MemcachedException error)
             {
                 // Try again on a fresh connection.
+                node.Errors.Absorbed(AbsorbedError.LockUnanswered, null, error);
             }
         }
 
@@ -89,9 +91,10 @@ internal static class ViewLock
         {
             await node.ExecuteAsync(new StoreCommand(key, Value(owner, timeToLive, time), StoreMode.Set, Seconds(timeToLive), 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
             // The copies the flush did not reach still hold it.
+            node.Errors.Absorbed(AbsorbedError.LockUnanswered, null, error);
         }
     }
 
@@ -106,9 +109,10 @@ internal static class ViewLock
                 await node.ExecuteAsync(new DeleteCommand(key, holder.Cas), cancellationToken, evenIfDown: true).ConfigureAwait(false);
             }
         }
-        catch (MemcachedException)
+        catch (MemcachedException error)
         {
             // The time to live releases it.
+            node.Errors.Absorbed(AbsorbedError.LockUnanswered, null, error);
         }
     }
 

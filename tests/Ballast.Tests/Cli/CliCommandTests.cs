@@ -12,7 +12,13 @@ public sealed class CliCommandTests : IAsyncLifetime
 
     private string ServerList => string.Join(',', _servers.EndPoints);
 
-    public async Task InitializeAsync() => _servers = await MemcachedServers.StartAsync(3);
+    public async Task InitializeAsync()
+    {
+        _servers = await MemcachedServers.StartAsync(3);
+
+        // Adopted as an operator would: a client started after a one-shot `set` then finds records and flushes nothing.
+        Assert.Equal(ExitCodes.Success, (await CliHarness.RunAsync("view", "init", "--servers", ServerList)).ExitCode);
+    }
 
     public async Task DisposeAsync() => await _servers.DisposeAsync();
 

@@ -34,8 +34,8 @@ public sealed class SingleFlightTests
                     throw;
                 }
 
-                return 0;
-            }, caller.Token);
+                return new FreshValue<int>(0, long.MaxValue);
+            }, 0, caller.Token);
             await started.Task.WaitAsync(TimeSpan.FromSeconds(5));
             await caller.CancelAsync();
 
@@ -51,19 +51,55 @@ public sealed class SingleFlightTests
         var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var calls = 0;
         using var impatient = new CancellationTokenSource();
-        Task<int> Work(CancellationToken token)
+        async Task<FreshValue<int>> Work(CancellationToken token)
         {
             Interlocked.Increment(ref calls);
-            return release.Task.WaitAsync(token);
+            return new FreshValue<int>(await release.Task.WaitAsync(token), long.MaxValue);
         }
 
-        var first = flights.RunAsync("k", Work, impatient.Token);
-        var second = flights.RunAsync("k", Work, CancellationToken.None);
+        var first = flights.RunAsync("k", Work, 0, impatient.Token);
+        var second = flights.RunAsync("k", Work, 0, CancellationToken.None);
         await impatient.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
         release.SetResult(7);
 
         Assert.Equal(7, await second);
         Assert.Equal(1, calls);
+    }
+
+    /// <summary>
+    /// Issue 16's first break: a caller that began after a run had read (or created) its value must not be handed that
+    /// value, which may predate an invalidation that completed before the caller began. It runs again instead.
+    /// </summary>
+    [Fact]
+    public async Task A_caller_that_began_after_the_run_read_its_value_runs_again_instead_of_taking_it()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var flights = new SingleFlight();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var runs = 0;
+        async Task<FreshValue<string>> Work(CancellationToken token)
+        {
+            var run = Interlocked.Increment(ref runs);
+            var readAt = time.GetTimestamp();
+            if (run == 1)
+            {
+                firstRead.SetResult();
+                await release.Task.WaitAsync(token);
+            }
+
+            return new FreshValue<string>($"v{run}", readAt);
+        }
+
+        var early = flights.RunAsync("k", Work, time.GetTimestamp(), CancellationToken.None);
+        await firstRead.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(1));
+        var late = flights.RunAsync("k", Work, time.GetTimestamp(), CancellationToken.None);
+        release.SetResult();
+
+        Assert.Equal("v1", await early);
+        Assert.Equal("v2", await late);
+        Assert.Equal(2, runs);
     }
 }

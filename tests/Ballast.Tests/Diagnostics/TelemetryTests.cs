@@ -178,6 +178,9 @@ public sealed class TelemetryTests : IAsyncLifetime
         {
             o.LoggerFactory = factory;
             o.Failback.MinimumDownTime = TimeSpan.FromMilliseconds(200);
+
+            // A server is flushed only once its fence has been held for the bound: the servers' 30 s would outlast the test.
+            o.SharedView.Bound = TimeSpan.FromSeconds(1);
         }));
         var victim = _servers[0];
         var victimEndPoint = _servers.EndPoints.First();

@@ -58,8 +58,9 @@ public sealed class MonitorFailbackTests(ITestOutputHelper output)
 
         // The timeline has the outage and the readmission, newest first.
         var events = (await harness.StatusAsync(0)).GetProperty("events").EnumerateArray().Where(e => e.GetProperty("server").GetString() == harness.EndPoint(1)).ToArray();
-        Assert.Equal(["recovered", "failed"], events.Select(e => e.GetProperty("kind").GetString()).Take(2));
+        Assert.Equal(["recovered", "flushed", "failed"], events.Select(e => e.GetProperty("kind").GetString()).Take(3));
         Assert.True(events[0].GetProperty("flushedHere").GetBoolean());
+        Assert.Equal("Failback", events[1].GetProperty("reason").GetString());
 
         // Nothing flushes it again while it stays up.
         await Task.Delay(TimeSpan.FromSeconds(2));

@@ -49,10 +49,8 @@ public sealed class EtcdAuthenticationTests
             options.Servers.Add(endPoint);
         }
 
-        options.SharedView.Store = SharedViewStoreKind.Etcd;
-        options.SharedView.EtcdEndpoints.Add(etcd.Endpoint);
+        options.SharedView.UseEtcdView([etcd.Endpoint], credentials);
         options.SharedView.PoolName = pool;
-        options.SharedView.EtcdCredentials = credentials;
         return options;
     }
 

@@ -88,8 +88,7 @@ public sealed class EtcdViewStoreTests : IClassFixture<EtcdFixture>
         var pool = "etcd-" + Guid.NewGuid().ToString("N")[..12];
         IntegrityHarness.AmbientConfigure.Value = options =>
         {
-            options.SharedView.Store = SharedViewStoreKind.Etcd;
-            options.SharedView.EtcdEndpoints.Add(endpoint);
+            options.SharedView.UseEtcdView([endpoint]);
             options.SharedView.PoolName = pool;
         };
         try

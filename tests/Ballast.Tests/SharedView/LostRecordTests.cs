@@ -76,9 +76,12 @@ public sealed class LostRecordTests
     {
         var options = MemcachedClientOptions.ForServers("127.0.0.1:11211");
         options.SharedView.Store = SharedViewStoreKind.Etcd;
+        var unregistered = Assert.Throws<ArgumentException>(() => new MemcachedClient(options));
+        Assert.Contains("UseEtcdView", unregistered.Message, StringComparison.Ordinal);
+        options.SharedView.UseEtcdView([]);
         var error = Assert.Throws<ArgumentException>(() => new MemcachedClient(options));
         Assert.Contains("EtcdEndpoints", error.Message, StringComparison.Ordinal);
-        options.SharedView.EtcdEndpoints.Add("127.0.0.1:2379");
+        options.SharedView.UseEtcdView(["127.0.0.1:2379"]);
         Assert.Throws<ArgumentException>(() => new MemcachedClient(options));
     }
 

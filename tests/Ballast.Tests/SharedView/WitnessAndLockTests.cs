@@ -92,8 +92,8 @@ public sealed class WitnessAndLockTests
         var second = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
         try
         {
-            var a = new MemcachedViewStore(first, first, "lockpool", "aaaa0001", TimeSpan.FromSeconds(10), TimeProvider.System, TimeSpan.FromSeconds(1));
-            var b = new MemcachedViewStore(second, second, "lockpool", "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, TimeSpan.FromSeconds(1));
+            var a = new ViewProtocol(new MemcachedViewStore(first, first.Length, "lockpool", TimeProvider.System), first, "aaaa0001", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+            var b = new ViewProtocol(new MemcachedViewStore(second, second.Length, "lockpool", TimeProvider.System), second, "bbbb0002", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
             for (var returning = 0; returning < 3; returning++)
             {
                 Assert.True(await a.TryTakeFailbackLockAsync(returning, 42, default));
@@ -130,15 +130,15 @@ public sealed class WitnessAndLockTests
         var nodes = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
         try
         {
-            var store = new MemcachedViewStore(nodes, nodes, "overlap", "bbbb0002", TimeSpan.FromSeconds(10), TimeProvider.System, TimeSpan.FromSeconds(1));
+            var store = new ViewProtocol(new MemcachedViewStore(nodes, nodes.Length, "overlap", TimeProvider.System), nodes, "bbbb0002", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
             var straggler = TimeSpan.FromMilliseconds(200);
-            await store.ReadAsync(straggler, TimeProvider.System, default);
+            await store.ReadAsync(straggler, default);
             Assert.Equal([0, 1, 2], (await store.RecoverLostAsync([0, 1, 2], default)).Recovered.Order());
 
             // Server 2's record is evicted from two witnesses: lost, and known to frontends (so fenced, then the bound).
             Assert.All(await OnServersAsync(servers, "delete ballast:overlap:view:2\r\n", 0, 1), answer => Assert.Equal("DELETED", answer));
             Assert.Equal("STORED", (await OnServersAsync(servers, "set sentinel 0 0 1\r\nx\r\n", 2))[0]);
-            var read = await store.ReadAsync(straggler, TimeProvider.System, default);
+            var read = await store.ReadAsync(straggler, default);
             Assert.True(read.Entries[2].AwaitsRecovery);
 
             var recovery = store.RecoverLostAsync([2], default);

@@ -1,4 +1,4 @@
-namespace Ballast.SharedView;
+namespace Ballast.Protocol;
 
 /// <summary>
 /// The keys Ballast keeps for itself in a pool: everything under <c>ballast:&lt;pool&gt;:</c> (view records, the

@@ -1,0 +1,100 @@
+using Ballast.Diagnostics;
+using Ballast.Pool;
+using Ballast.Protocol;
+using Ballast.Protocol.Commands;
+using Ballast.SharedView;
+
+namespace Ballast.Invalidation;
+
+/// <summary>
+/// Retries the invalidations this frontend owes (its journal) until each is confirmed, or a flush of its server
+/// (a readmission at a later epoch) makes it moot. A round sends at most <see cref="MaxRetriesPerRound"/> entries
+/// together, so a long journal costs several rounds rather than one long one, and rounds never overlap.
+/// </summary>
+internal sealed class JournalRetrier
+{
+    private const int MaxRetriesPerRound = 64;
+
+    private readonly InvalidationJournal _journal;
+    private readonly ServerSet _servers;
+    private readonly ClusterView _view;
+    private readonly PoolEvents _events;
+    private readonly MemcachedClientOptions _options;
+    private int _running;
+
+    public JournalRetrier(InvalidationJournal journal, ServerSet servers, ClusterView view, PoolEvents events, MemcachedClientOptions options)
+    {
+        _journal = journal;
+        _servers = servers;
+        _view = view;
+        _events = events;
+        _options = options;
+    }
+
+    /// <summary>Starts a round when something is owed and no round runs; not awaited, so view reads keep their cadence.</summary>
+    public void RetryIfOwed(CancellationToken cancellationToken)
+    {
+        if (_journal.Count > 0 && Interlocked.CompareExchange(ref _running, 1, 0) == 0)
+        {
+            _events.Observe(RoundAsync(cancellationToken), "invalidation retries");
+        }
+    }
+
+    private async Task RoundAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var retries = new List<Task>();
+            foreach (var pending in _journal.Snapshot())
+            {
+                if (retries.Count >= MaxRetriesPerRound)
+                {
+                    break;
+                }
+
+                var node = _servers.Find(pending.Server);
+                if (node is null)
+                {
+                    _journal.Remove(pending);
+                    continue;
+                }
+
+                var entry = _view[node.Index];
+                if (!entry.IsDown && entry.Epoch > pending.Epoch)
+                {
+                    _journal.Remove(pending);
+                    continue;
+                }
+
+                if (node.Health.IsDown)
+                {
+                    continue;
+                }
+
+                retries.Add(RetryOneAsync(node, pending, cancellationToken));
+            }
+
+            await Task.WhenAll(retries).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private async Task RetryOneAsync(ServerNode node, PendingInvalidation pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var key = CacheKey.Create(pending.Key, _options.InvalidKeyHandling);
+            await node.ExecuteAsync(new DeleteCommand(key), cancellationToken).ConfigureAwait(false);
+            _journal.Remove(pending);
+            JournalRetry.Confirmed(_options.Logger, pending.Server, pending.Key);
+        }
+        catch (MemcachedException error)
+        {
+            // Still owed; the next round retries, and the server stays unread here until it is confirmed.
+            JournalRetry.Failed(_options.Logger, error, pending.Server, pending.Key);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using Ballast.Health;
+using Ballast.Pool;
+
+namespace Ballast.SharedView;
+
+/// <summary>
+/// Whether a server may be read, written or reached from this frontend now: the one place where its own health and
+/// the shared view (with its lease) are combined. The hot path of every keyed operation.
+/// </summary>
+internal sealed class ServerAccess
+{
+    public ServerAccess(ClusterView view) => View = view;
+
+    /// <summary>This frontend's copy of the shared view.</summary>
+    public ClusterView View { get; }
+
+    /// <summary>True while this frontend's copy of the view is fresh (read from a quorum within the bound).</summary>
+    public bool IsLeaseFresh => View.IsLeaseFresh;
+
+    /// <summary>
+    /// Whether reads may be served from <paramref name="node"/>: this frontend has it up, the shared view has it up,
+    /// and the view is fresh (read from a quorum within the bound).
+    /// </summary>
+    public bool IsReadable(ServerNode node) => !node.Health.IsDown && View.IsUp(node.Index) && View.IsLeaseFresh;
+
+    /// <summary>
+    /// Whether no frontend can read <paramref name="node"/> any more: this frontend's fresh view has it fenced, by a
+    /// fence a write quorum holds (not one this frontend still owes). Its values are gone for everyone: it is flushed
+    /// before anyone reads it again.
+    /// </summary>
+    public bool IsFencedForEveryone(ServerNode node) => View.Enabled && View.IsLeaseFresh && View[node.Index].IsDown && !node.Health.FenceOwed;
+
+    /// <summary>
+    /// Whether this frontend can send to <paramref name="node"/>: it holds it up, or holds it down only because the
+    /// shared view fences it while its own probes get through. Invalidations go wherever they can land.
+    /// </summary>
+    public bool CanReach(ServerNode node) => node.Health.CanSend;
+
+    /// <summary>
+    /// The epoch of the outage a server is in, as gutter entries are tagged: the shared view's epoch while the view
+    /// fences it, or (without a view) when this frontend marked it down; 0 when it is in no known outage.
+    /// </summary>
+    public long OutageEpoch(ServerNode node)
+    {
+        if (!View.Enabled)
+        {
+            return node.Health.DownSince;
+        }
+
+        var entry = View[node.Index];
+        return entry.IsDown ? entry.Epoch : 0;
+    }
+
+    /// <summary>This frontend's view of a server's state: its health, or Down while the shared view fences it.</summary>
+    public ServerState StateOf(ServerNode node)
+    {
+        return node.Health.State switch
+        {
+            HealthState.Up or HealthState.Suspect => View.IsUp(node.Index) ? ServerState.Up : ServerState.Down,
+            HealthState.Probing => ServerState.Probing,
+            HealthState.Recovering => ServerState.Recovering,
+            _ => ServerState.Down,
+        };
+    }
+}

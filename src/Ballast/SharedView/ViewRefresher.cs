@@ -1,0 +1,185 @@
+using Ballast.Diagnostics;
+using Ballast.Pool;
+
+namespace Ballast.SharedView;
+
+/// <summary>
+/// Keeps this frontend's copy of the shared view fresh: the first read (which operations wait for), a read every
+/// quarter of the bound, a read at once when the store pushes a change, and the recovery of records found lost.
+/// Servers another frontend fenced, and servers whose records were lost, are marked down here too.
+/// </summary>
+internal sealed class ViewRefresher
+{
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(25);
+
+    private readonly ViewProtocol _protocol;
+    private readonly ClusterView _view;
+    private readonly ServerSet _servers;
+    private readonly PoolEvents _events;
+    private readonly SharedViewOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Action<ServerNode, long> _onRecordUp;
+    private long _lastRead;
+    private int _recoveringLost;
+
+    /// <param name="protocol">The view's protocol.</param>
+    /// <param name="view">This frontend's copy, which reads renew.</param>
+    /// <param name="servers">The pool's servers, marked down here when the view fences them.</param>
+    /// <param name="events">Where transitions and background failures go.</param>
+    /// <param name="options">The view's settings (bound, refresh interval).</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="onRecordUp">Told of each server a read finds up at a new epoch (invalidations owed to it before are settled by its flush).</param>
+    public ViewRefresher(ViewProtocol protocol, ClusterView view, ServerSet servers, PoolEvents events, SharedViewOptions options, TimeProvider time, Action<ServerNode, long> onRecordUp)
+    {
+        _protocol = protocol;
+        _view = view;
+        _servers = servers;
+        _events = events;
+        _options = options;
+        _time = time;
+        _onRecordUp = onRecordUp;
+        Ready = Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Completes when the first read of the shared view has finished (with or without a quorum). Operations wait for
+    /// it, so a new frontend starts with the fences others published instead of with misses or, worse, without them.
+    /// </summary>
+    public Task Ready { get; private set; }
+
+    /// <summary>Starts the first read, and reads at once whenever the store pushes a change (after the first read).</summary>
+    public void Start(CancellationToken lifetime)
+    {
+        // A store that pushes changes (etcd's watch) gets them applied at once, not at the next refresh. Not before the
+        // first read has ended, as with the periodic refresh: the recovery of a brand-new pool's records pushes
+        // changes, and a read of them half-written would mark servers down.
+        _protocol.Changed += () =>
+        {
+            if (Ready.IsCompleted)
+            {
+                _events.Observe(RefreshAsync(_time.GetTimestamp(), lifetime), "shared view read on a pushed change");
+            }
+        };
+
+        _lastRead = _time.GetTimestamp();
+        Ready = RefreshAsync(_lastRead, lifetime, firstRead: true);
+    }
+
+    /// <summary>Starts a read when a quarter of the bound has passed since the last one (not while the first still runs).</summary>
+    public void RefreshIfDue(CancellationToken lifetime)
+    {
+        // Not while the first read is still going: it may be recovering lost records (a brand-new pool), and a refresh
+        // that read them lost meanwhile would mark the servers down, to wait for a probe and a failback after the
+        // recovery made them up.
+        if (Ready.IsCompleted && _time.GetElapsedTime(_lastRead) >= _options.RefreshInterval)
+        {
+            _lastRead = _time.GetTimestamp();
+            _events.Observe(RefreshAsync(_lastRead, lifetime), "shared view read");
+        }
+    }
+
+    /// <summary>
+    /// Reads the view; servers another frontend fenced, and servers whose records were lost, are marked down here too.
+    /// Lost servers are flushed (by one frontend, under the store's lock) before anyone reads them again. On the first
+    /// read, a brand-new pool (no records yet) is recovered before the read counts, so a new pool does not start with
+    /// every server down.
+    /// </summary>
+    internal async Task RefreshAsync(long startTimestamp, CancellationToken cancellationToken, bool firstRead = false)
+    {
+        var straggler = _options.RefreshInterval / 2;
+        var read = await _protocol.ReadAsync(straggler, cancellationToken).ConfigureAwait(false);
+        // Bounded: rounds of recovering (or waiting for the frontend that holds the lock to) for at most twice the
+        // bound (a recovery of records someone may have used waits the bound between its fence and its flush), then
+        // the lost servers stay down like any other until recovered in the background. Frontends that start together
+        // on a brand-new pool all find it lost; one recovers it, and the others wait for that rather than start with
+        // every server down. (Callers wait for this first read at most an operation timeout.)
+        // A first read that no quorum answered (a connection still being opened on a loaded machine) is tried again
+        // within the same bound: a new client's first calls would otherwise fail for want of a lease until the next
+        // periodic read.
+        // It stops early once a round can make no more progress: a lost server that does not answer (dead at start-up)
+        // cannot be flushed, and waiting for it would hold up every other server.
+        var firstReadStarted = _time.GetTimestamp();
+        var mayProgress = true;
+        while (firstRead && mayProgress && (!read.IsQuorum || LostIndexes(read).Count > 0) && _time.GetElapsedTime(firstReadStarted) < 2 * _options.Bound)
+        {
+            if (read.IsQuorum)
+            {
+                mayProgress = await RecoverLostAsync(LostIndexes(read), cancellationToken).ConfigureAwait(false);
+            }
+
+            // The lease counts from when the read that grants it began, not from the first attempt (a recovery may
+            // have taken longer than the bound itself).
+            startTimestamp = _time.GetTimestamp();
+            read = await _protocol.ReadAsync(straggler, cancellationToken).ConfigureAwait(false);
+            if (!read.IsQuorum || LostIndexes(read).Count > 0)
+            {
+                await Runtime.WorkScheduler.Current.Delay(RetryPause, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (_protocol.IsReadOnly)
+        {
+            // A read-only tool on a pool no frontend ever started on: nobody was told anything, nothing is fenced, and
+            // it may not write the first records itself (`ballast view init` does): it reads the servers as they are.
+            read = read with { Entries = [.. read.Entries.Select(e => e.IsUnknownToEveryone ? ViewEntry.Initial : e)] };
+        }
+
+        foreach (var index in _view.Apply(read, startTimestamp))
+        {
+            var entry = _view[index];
+            var node = _servers.All[index];
+            if (entry.IsDown)
+            {
+                node.Health.ObserveEpoch(entry.Epoch);
+                if (node.Health.MarkDown())
+                {
+                    _events.ServerFailed(node, ServerFailureReason.SharedView, entry.Epoch, entry.IsLost ? "its shared-view record was lost (flush, restart or eviction); it is flushed before it is read" : $"fenced by frontend {entry.ShownWriter}");
+                }
+            }
+            else
+            {
+                _onRecordUp(node, entry.Epoch);
+            }
+        }
+
+        if (!firstRead && LostIndexes(read) is { Count: > 0 } lost)
+        {
+            _events.Observe(RecoverLostAsync(lost, cancellationToken), "recovery of lost view records");
+        }
+    }
+
+    private static List<int> LostIndexes(ViewReadResult read)
+        => read.Entries.Select((entry, index) => (entry, index)).Where(e => e.entry.AwaitsRecovery).Select(e => e.index).ToList();
+
+    /// <summary>
+    /// One recovery of lost records at a time per frontend; the store's lock makes it one per pool. True when a
+    /// recovery made progress or is under way (here or on another frontend), so reading again may find them recovered.
+    /// </summary>
+    private async Task<bool> RecoverLostAsync(List<int> lost, CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _recoveringLost, 1, 0) != 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            var outcome = await _protocol.RecoverLostAsync(lost, cancellationToken).ConfigureAwait(false);
+            return outcome.Recovered.Count > 0 || outcome.UnderWayElsewhere;
+        }
+        catch (MemcachedException error)
+        {
+            // The next read finds them lost still and tries again.
+            if (error.Server is { } server && _servers.Find(server) is { } node)
+            {
+                node.Errors.Absorbed(AbsorbedError.RecoveryFailed, null, error);
+            }
+
+            return false;
+        }
+        finally
+        {
+            Volatile.Write(ref _recoveringLost, 0);
+        }
+    }
+}
