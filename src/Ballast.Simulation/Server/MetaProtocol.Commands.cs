@@ -38,44 +38,30 @@ internal static partial class MetaProtocol
                     key = decoded;
                     flags.KeyBinary = true;
                     break;
-                case 'N':
+                case 'N' or 'T' or 'R':
+                    // A time in seconds (or a Unix time past 30 days), as realtime() makes it memcached's.
                     flags.Locked = true;
-                    flags.Vivify = true;
-                    if (!SafeInt32(argument, out var n))
+                    if (!SafeInt32(argument, out var seconds))
                     {
                         error = "CLIENT_ERROR bad token in command line format";
                         flags.HasError = true;
-                    }
-                    else
-                    {
-                        flags.AutovivExptime = server.RealTime(SimulatedMemcached.ToPositiveTime(n));
+                        break;
                     }
 
-                    break;
-                case 'T':
-                    flags.Locked = true;
-                    if (!SafeInt32(argument, out var t))
+                    var time = server.RealTime(SimulatedMemcached.ToPositiveTime(seconds));
+                    switch ((char)o)
                     {
-                        error = "CLIENT_ERROR bad token in command line format";
-                        flags.HasError = true;
-                    }
-                    else
-                    {
-                        flags.Exptime = server.RealTime(SimulatedMemcached.ToPositiveTime(t));
-                        flags.NewTtl = true;
-                    }
-
-                    break;
-                case 'R':
-                    flags.Locked = true;
-                    if (!SafeInt32(argument, out var r))
-                    {
-                        error = "CLIENT_ERROR bad token in command line format";
-                        flags.HasError = true;
-                    }
-                    else
-                    {
-                        flags.RecacheTime = server.RealTime(SimulatedMemcached.ToPositiveTime(r));
+                        case 'N':
+                            flags.Vivify = true;
+                            flags.AutovivExptime = time;
+                            break;
+                        case 'T':
+                            flags.Exptime = time;
+                            flags.NewTtl = true;
+                            break;
+                        default:
+                            flags.RecacheTime = time;
+                            break;
                     }
 
                     break;
