@@ -10,7 +10,8 @@ namespace Ballast.Simulation;
 /// <param name="Violations">Violations found, summed.</param>
 /// <param name="FailingSchedules">Schedules with at least one violation.</param>
 /// <param name="FirstFailingSeed">The lowest failing seed; null when none failed.</param>
-/// <param name="Rules">Violations per rule.</param>
+/// <param name="Rules">Failing schedules per rule.</param>
+/// <param name="RuleSeeds">The first few failing seeds of each rule (to replay).</param>
 /// <param name="WallSeconds">Real time the run took.</param>
 /// <param name="Digest">SHA-256 over every schedule's history digest, in seed order: equal runs give equal digests.</param>
 /// <param name="Leaks">Determinism leaks found, summed.</param>
@@ -23,6 +24,7 @@ internal sealed record RunSummary(
     int FailingSchedules,
     int? FirstFailingSeed,
     IReadOnlyDictionary<string, int> Rules,
+    IReadOnlyDictionary<string, IReadOnlyList<int>> RuleSeeds,
     double WallSeconds,
     string Digest,
     int Leaks,
@@ -48,6 +50,7 @@ internal static class SimulationRunner
         var firstFailing = int.MaxValue;
         var firstUnexplained = int.MaxValue;
         var rules = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ruleSeeds = new Dictionary<string, SortedSet<int>>(StringComparer.Ordinal);
         var gate = new Lock();
         Exception? crash = null;
         var watch = Stopwatch.StartNew();
@@ -78,6 +81,8 @@ internal static class SimulationRunner
                             foreach (var rule in result.Violations.Select(v => v.Rule).Distinct())
                             {
                                 rules[rule] = rules.GetValueOrDefault(rule) + 1;
+                                var seeds = ruleSeeds.TryGetValue(rule, out var known) ? known : ruleSeeds[rule] = [];
+                                seeds.Add(seed);
                             }
                         }
                     }
@@ -109,6 +114,7 @@ internal static class SimulationRunner
             all.AppendData(digest);
         }
 
-        return new RunSummary(options.Policy, count, virtualTicks / (double)TimeSpan.TicksPerSecond, violations, failing, failing > 0 ? firstFailing : null, rules, watch.Elapsed.TotalSeconds, Convert.ToHexString(all.GetHashAndReset()), leaks, firstUnexplained < int.MaxValue ? firstUnexplained : null);
+        var firstSeeds = ruleSeeds.ToDictionary(r => r.Key, r => (IReadOnlyList<int>)[.. r.Value.Take(5)], StringComparer.Ordinal);
+        return new RunSummary(options.Policy, count, virtualTicks / (double)TimeSpan.TicksPerSecond, violations, failing, failing > 0 ? firstFailing : null, rules, firstSeeds, watch.Elapsed.TotalSeconds, Convert.ToHexString(all.GetHashAndReset()), leaks, firstUnexplained < int.MaxValue ? firstUnexplained : null);
     }
 }

@@ -113,6 +113,7 @@ public static class SimCommand
                     firstFailingSeed = s.FirstFailingSeed,
                     firstUnexplainedSeed = s.FirstUnexplainedSeed,
                     rules = s.Rules,
+                    ruleSeeds = s.RuleSeeds,
                     schedulesPerSecond = Math.Round(s.SchedulesPerSecond, 1),
                     wallSeconds = Math.Round(s.WallSeconds, 2),
                     determinismLeaks = s.Leaks,
