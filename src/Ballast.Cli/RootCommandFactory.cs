@@ -30,6 +30,7 @@ internal static class RootCommandFactory
         root.Subcommands.Add(ChaosCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(SimCommand.Create());
         return root;
     }
 

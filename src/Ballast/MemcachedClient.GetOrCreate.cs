@@ -137,7 +137,7 @@ public sealed partial class MemcachedClient
                 return await CreateWithoutStoringAsync(factory, cancellationToken).ConfigureAwait(false);
             }
 
-            await Task.Delay(_options.GetOrCreate.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+            await Runtime.WorkScheduler.Current.Delay(_options.GetOrCreate.PollInterval, _time, cancellationToken).ConfigureAwait(false);
             readStarted = _time.GetTimestamp();
             read = await ReadForCreateAsync(key, cancellationToken).ConfigureAwait(false);
         }

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -32,17 +31,8 @@ internal sealed partial class MetaConnection
         Stream? stream = null;
         try
         {
-            var addresses = IPAddress.TryParse(connectTo.Host, out var literal)
-                ? [literal]
-                : await Dns.GetHostAddressesAsync(connectTo.Host, linked.Token).ConfigureAwait(false);
-            if (addresses.Length == 0)
-            {
-                throw new ServerUnavailableException($"Server {server}: the host name resolves to no address.", server);
-            }
-
-            socket = new Socket(addresses[0].AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            await socket.ConnectAsync(new IPEndPoint(addresses[0], connectTo.Port), linked.Token).ConfigureAwait(false);
-            stream = new NetworkStream(socket, ownsSocket: true);
+            stream = await options.Runtime.Transport.ConnectAsync(connectTo.Host, connectTo.Port, linked.Token).ConfigureAwait(false);
+            socket = (stream as NetworkStream)?.Socket;
             if (options.Tls.Enabled)
             {
                 stream = await StartTlsAsync(stream, server, options.Tls, linked.Token).ConfigureAwait(false);
@@ -59,6 +49,11 @@ internal sealed partial class MetaConnection
         {
             Close(stream, socket);
             throw new ServerUnavailableException($"Server {server}: connecting took longer than the connect timeout of {connectTimeout.TotalMilliseconds:0} ms.", server);
+        }
+        catch (SocketException error) when (error.SocketErrorCode == SocketError.NoData)
+        {
+            Close(stream, socket);
+            throw new ServerUnavailableException($"Server {server}: the host name resolves to no address.", server, error);
         }
         catch (SocketException error)
         {

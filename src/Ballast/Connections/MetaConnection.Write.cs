@@ -68,6 +68,7 @@ internal sealed partial class MetaConnection
                 return;
             }
 
+            command.RunContinuationsAsynchronously = _scheduler.RunsContinuationsAsynchronously;
             _inFlight.Enqueue(command);
             if (_unsent++ == 0)
             {
@@ -86,7 +87,7 @@ internal sealed partial class MetaConnection
         // The send runs as a work item of its own, not inline: callers whose continuations are already queued (a read
         // completes many at once) get to add their requests first, so one send carries them all. Fewer, larger
         // sends are what makes pipelining pay on a busy machine; the connection is its own work item (no allocation).
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        _scheduler.Queue(this);
     }
 
     void IThreadPoolWorkItem.Execute() => _ = SendPendingAsync();
@@ -109,7 +110,7 @@ internal sealed partial class MetaConnection
 
         // Not sent inline: the read loop must never wait on a send, or a server blocked writing answers to this
         // connection would never read the requests that would unblock it.
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        _scheduler.Queue(this);
     }
 
     /// <summary>
@@ -129,7 +130,7 @@ internal sealed partial class MetaConnection
             _sendInProgress = true;
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        _scheduler.Queue(this);
     }
 
     /// <summary>Whether the requests waiting should leave now. Called under the write lock.</summary>

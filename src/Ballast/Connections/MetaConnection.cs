@@ -28,6 +28,7 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
     private readonly int _maxPendingSendBytes;
     private readonly InFlightQueue _inFlight = new();
     private readonly ITimer _timeoutTimer;
+    private readonly Runtime.WorkScheduler _scheduler = Runtime.WorkScheduler.Current;
     private Exception? _fault;
     private int _faulted;
 

@@ -31,7 +31,7 @@ internal sealed class PoolCoordinator : IAsyncDisposable
         _options = options;
         _time = time;
         Events = new PoolEvents(sink, time);
-        Identity = PoolIdentity.For(options, PoolIdentity.NewFrontendId());
+        Identity = PoolIdentity.For(options, options.Runtime.NewFrontendId());
 
         // First of what may fail (a journal of another pool, or one held by another process), before anything runs.
         Journal = new InvalidationJournal(options.Invalidation.JournalPath, Identity.PoolName, options.Logger);
@@ -70,7 +70,7 @@ internal sealed class PoolCoordinator : IAsyncDisposable
             _refresher.Start(_shutdown.Token);
         }
 
-        _maintenance = Task.Run(() => MaintainAsync(_shutdown.Token));
+        _maintenance = Runtime.WorkScheduler.Current.Run(() => MaintainAsync(_shutdown.Token));
     }
 
     /// <summary>Where transitions and background failures are reported.</summary>
@@ -127,7 +127,7 @@ internal sealed class PoolCoordinator : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _shutdown.CancelAsync().ConfigureAwait(false);
+        await Runtime.WorkScheduler.Current.CancelAsync(_shutdown).ConfigureAwait(false);
         try
         {
             await _maintenance.ConfigureAwait(false);
@@ -172,7 +172,7 @@ internal sealed class PoolCoordinator : IAsyncDisposable
                 }
 
                 _retrier.RetryIfOwed(cancellationToken);
-                await Task.Delay(Tick, _time, cancellationToken).ConfigureAwait(false);
+                await Runtime.WorkScheduler.Current.Delay(Tick, _time, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

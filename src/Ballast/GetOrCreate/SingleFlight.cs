@@ -84,7 +84,7 @@ internal sealed class SingleFlight
         {
             try
             {
-                return (FreshValue<T>)(await flight.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false))!;
+                return (FreshValue<T>)(await Runtime.WorkScheduler.Current.WaitAsync(flight.Result.Task, cancellationToken).ConfigureAwait(false))!;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -113,7 +113,7 @@ internal sealed class SingleFlight
         try
         {
             // Off the first caller's stack: its cancellation must not unwind the run the others share.
-            await Task.Yield();
+            await Runtime.WorkScheduler.Current.Yield();
             flight.Result.TrySetResult(await work(flight.Cancellation.Token).ConfigureAwait(false));
         }
         catch (OperationCanceledException cancelled)
@@ -140,7 +140,7 @@ internal sealed class SingleFlight
 
         public CancellationTokenSource Cancellation { get; } = new();
 
-        public TaskCompletionSource<object?> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<object?> Result { get; } = new(Runtime.WorkScheduler.Current.CompletionOptions);
 
         public bool TryJoin()
         {

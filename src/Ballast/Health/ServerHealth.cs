@@ -24,6 +24,7 @@ internal sealed class ServerHealth
 {
     private readonly FailureDetectionOptions _options;
     private readonly TimeProvider _time;
+    private readonly Random _jitter;
     private readonly Lock _lock = new();
     private readonly Queue<long> _recentOutages = new();
     private int _state;
@@ -38,10 +39,14 @@ internal sealed class ServerHealth
     private long _flushedHereFor = -1;
     private long _lockRetryAt;
 
-    public ServerHealth(FailureDetectionOptions options, TimeProvider time)
+    /// <param name="options">Thresholds and probe intervals.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="jitter">The generator for probe jitter; <see cref="Random.Shared"/> when null.</param>
+    public ServerHealth(FailureDetectionOptions options, TimeProvider time, Random? jitter = null)
     {
         _options = options;
         _time = time;
+        _jitter = jitter ?? Random.Shared;
     }
 
     /// <summary>The current state.</summary>
@@ -312,7 +317,7 @@ internal sealed class ServerHealth
     private void SetState(HealthState state) => Volatile.Write(ref _state, (int)state);
 
     private TimeSpan WithJitter(TimeSpan delay)
-        => delay + TimeSpan.FromTicks((long)(delay.Ticks * _options.ProbeJitter * Random.Shared.NextDouble()));
+        => delay + TimeSpan.FromTicks((long)(delay.Ticks * _options.ProbeJitter * _jitter.NextDouble()));
 
     private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 }

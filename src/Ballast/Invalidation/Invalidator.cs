@@ -117,7 +117,7 @@ internal sealed class Invalidator
                     }
                     catch (Exception retryError) when (retryError is MemcachedException or TimeoutException)
                     {
-                        await Task.Delay(RetryPause, time, lifetime).ConfigureAwait(false);
+                        await Runtime.WorkScheduler.Current.Delay(RetryPause, time, lifetime).ConfigureAwait(false);
                     }
                 }
 

@@ -97,6 +97,12 @@ public sealed class MemcachedClientOptions
     /// </summary>
     public JsonSerializerOptions? JsonSerializerOptions { get; set; }
 
+    /// <summary>
+    /// The transport, randomness and frontend id the client draws on: production's by default; a simulated frontend's
+    /// under the simulator (Ballast.Simulation). Copied by reference with the options.
+    /// </summary>
+    internal Runtime.ClientRuntime Runtime { get; set; } = Ballast.Runtime.ClientRuntime.Default;
+
     /// <summary>The logger of <see cref="LoggerFactory"/>, or one that discards everything.</summary>
     internal ILogger Logger => _logger ??= LoggerFactory?.CreateLogger("Ballast") ?? NullLogger.Instance;
 

@@ -21,7 +21,7 @@ internal sealed class SerialDispatcher
         _queue.Enqueue(callback);
         if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static self => self.Drain(), this, preferLocal: false);
+            Runtime.WorkScheduler.Current.Post(static self => self.Drain(), this);
         }
     }
 

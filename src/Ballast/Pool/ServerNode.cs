@@ -41,7 +41,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         _connecting = new Task<MetaConnection>?[options.ConnectionsPerServer];
         _openedAs = new long[options.ConnectionsPerServer];
         _openedAt = new long[options.ConnectionsPerServer];
-        Health = new ServerHealth(options.FailureDetection, time);
+        Health = new ServerHealth(options.FailureDetection, time, options.Runtime.Random);
         Errors = new Diagnostics.ErrorsAsMisses(endPoint, options.Logger, time);
         _connectTo = options.ConnectVia?.Invoke(endPoint) ?? endPoint;
     }
@@ -278,7 +278,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         MetaConnection connection;
         try
         {
-            connection = await GetOrConnectAsync(slot).WaitAsync(cancellationToken).ConfigureAwait(false);
+            connection = await Runtime.WorkScheduler.Current.WaitAsync(GetOrConnectAsync(slot), cancellationToken).ConfigureAwait(false);
         }
         catch (ServerUnavailableException error)
         {

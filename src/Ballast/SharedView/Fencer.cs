@@ -70,14 +70,14 @@ internal sealed class Fencer : IFencer
         // One timeout used to publish two fences: the detector's and the invalidation's. A publish of this very fence
         // that began after the failed request was sent touches the record after it too, so it covers that request.
         if (Volatile.Read(ref _latest[node.Index]) is { } latest && latest.Epoch == target.Epoch && latest.StartedAt >= coversSince
-            && await latest.Outcome.ConfigureAwait(false))
+            && await Runtime.WorkScheduler.Current.WaitAsync(latest.Outcome, CancellationToken.None).ConfigureAwait(false))
         {
             return true;
         }
 
         var publish = new Publish(PublishAsync(node, target, cancellationToken), _time.GetTimestamp(), target.Epoch);
         Volatile.Write(ref _latest[node.Index], publish);
-        return await publish.Outcome.ConfigureAwait(false);
+        return await Runtime.WorkScheduler.Current.WaitAsync(publish.Outcome, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Publishes a fence this frontend still owes (a publish that reached no quorum). True once a quorum holds it.</summary>

@@ -9,7 +9,7 @@ internal static class QuorumWait
 {
     public static async Task WhenQuorumAsync<T>(Task<T>[] operations, Func<T, bool> succeeded, int quorum, TimeSpan grace, TimeProvider time, CancellationToken cancellationToken)
     {
-        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reached = new TaskCompletionSource(Runtime.WorkScheduler.Current.CompletionOptions);
         var successes = 0;
         foreach (var operation in operations)
         {
@@ -29,7 +29,7 @@ internal static class QuorumWait
         var all = Task.WhenAll(operations);
         if (await Task.WhenAny(all, reached.Task).ConfigureAwait(false) != all)
         {
-            await Task.WhenAny(all, Task.Delay(grace, time, cancellationToken)).ConfigureAwait(false);
+            await Task.WhenAny(all, Runtime.WorkScheduler.Current.Delay(grace, time, cancellationToken)).ConfigureAwait(false);
         }
     }
 }

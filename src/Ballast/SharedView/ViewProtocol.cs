@@ -352,7 +352,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
 
             if (someoneMayUseThem)
             {
-                await Task.Delay(_bound, _time, cancellationToken).ConfigureAwait(false);
+                await Runtime.WorkScheduler.Current.Delay(_bound, _time, cancellationToken).ConfigureAwait(false);
             }
 
             var snapshots = new Dictionary<int, RecordSnapshot[]>();

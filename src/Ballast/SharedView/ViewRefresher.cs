@@ -113,7 +113,7 @@ internal sealed class ViewRefresher
             read = await _protocol.ReadAsync(straggler, cancellationToken).ConfigureAwait(false);
             if (!read.IsQuorum || LostIndexes(read).Count > 0)
             {
-                await Task.Delay(RetryPause, _time, cancellationToken).ConfigureAwait(false);
+                await Runtime.WorkScheduler.Current.Delay(RetryPause, _time, cancellationToken).ConfigureAwait(false);
             }
         }
 

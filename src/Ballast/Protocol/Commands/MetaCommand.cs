@@ -23,6 +23,9 @@ internal abstract class MetaCommand
     /// <summary>The first opaque token, assigned by the connection under its write lock.</summary>
     public uint Opaque { get; set; }
 
+    /// <summary>Whether the caller's await resumes on a worker (true) or inline (false, a simulation thread only).</summary>
+    public abstract bool RunContinuationsAsynchronously { set; }
+
     /// <summary>Formats the request. Called under the connection's write lock, after <see cref="Opaque"/> is set.</summary>
     public abstract void WriteRequest(RequestBuffer buffer);
 

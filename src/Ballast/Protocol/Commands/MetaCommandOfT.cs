@@ -9,7 +9,7 @@ namespace Ballast.Protocol.Commands;
 internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
 {
     // Continuations run on the thread pool: the connection's read loop must never run user code inline, or one slow
-    // caller would stall every response behind it.
+    // caller would stall every response behind it. (Inline only on a simulation thread: see RunContinuationsAsynchronously.)
     private ManualResetValueTaskSourceCore<T> _core = new() { RunContinuationsAsynchronously = true };
     private int _done;
     private bool _answered;
@@ -21,6 +21,15 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
     protected T Result { get; set; } = default!;
 
     public ValueTask<T> AsValueTask() => new(this, _core.Version);
+
+    /// <summary>
+    /// Set by the connection as it queues the command, from its scheduler: true in production (the default); false on a
+    /// simulation thread, where the awaiter resumes inline and the run stays on that one thread.
+    /// </summary>
+    public override bool RunContinuationsAsynchronously
+    {
+        set => _core.RunContinuationsAsynchronously = value;
+    }
 
     /// <summary>
     /// Lets the caller stop waiting. The request may already be on the wire, so the command stays in the connection's

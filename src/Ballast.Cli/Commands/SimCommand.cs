@@ -1,0 +1,167 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Ballast.Cli.Chaos;
+using Ballast.Simulation;
+
+namespace Ballast.Cli.Commands;
+
+/// <summary>
+/// <c>ballast sim</c>: runs the production client, several frontends of it, against simulated memcached servers,
+/// network and clock, one deterministic world per seed, and checks every world's history (see Ballast.Simulation).
+/// </summary>
+public static class SimCommand
+{
+    /// <summary>Exit code when a policy that promises integrity broke a rule in some seed.</summary>
+    public const int IntegrityViolated = 2;
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var seeds = new Option<int>("--seeds") { Description = "Schedules (seeds) per policy.", DefaultValueFactory = _ => 100 };
+        var seed = new Option<int>("--seed") { Description = "The first seed; seeds run are S, S+1, ...", DefaultValueFactory = _ => 1 };
+        var policy = new Option<string>("--policy") { Description = "Policies, comma-separated: rehash, offline, gutter, replicated.", DefaultValueFactory = _ => "offline,gutter,replicated" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object: per policy, schedules run, virtual seconds, violations, the first failing seed, schedules per second and the run's digest." };
+        var replay = new Option<int?>("--replay") { Description = "Run this one seed (with --trace, print its history)." };
+        var trace = new Option<bool>("--trace") { Description = "With --replay: print the whole history of the seed." };
+        var threads = new Option<int>("--threads") { Description = "Simulation threads (one world each at a time). Default: the processor count.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var shrink = new Option<bool>("--no-shrink") { Description = "Do not shrink the first failing seed's schedule before printing it." };
+        var command = new Command("sim", "Runs the real client (several frontends) against simulated memcached servers, network and clock: one reproducible world per seed, each checked for stale reads beyond the bound, counters handed out twice, double flushes, readmissions without a flush and worlds that do not settle.")
+        {
+            seeds, seed, policy, json, replay, trace, threads, shrink,
+        };
+        command.SetAction((parse, ct) =>
+        {
+            IReadOnlyList<FailoverPolicy> policies;
+            try
+            {
+                policies = ChaosNames.ParsePolicies(parse.GetValue(policy)!);
+                if (parse.GetValue(seeds) < 1 || parse.GetValue(threads) < 1)
+                {
+                    throw new ArgumentException("The options --seeds and --threads must be at least 1.");
+                }
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"ballast: {e.Message}");
+                return Task.FromResult(1);
+            }
+
+            if (parse.GetValue(replay) is { } one)
+            {
+                return Task.FromResult(Replay(policies, one, parse.GetValue(trace)));
+            }
+
+            return Task.FromResult(Run(policies, parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(threads), parse.GetValue(json), !parse.GetValue(shrink), ct));
+        });
+        return command;
+    }
+
+    private static int Run(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, CancellationToken ct)
+    {
+        var exceptions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        if (Environment.GetEnvironmentVariable("SIM_EXC") == "1")
+        {
+            AppDomain.CurrentDomain.FirstChanceException += (_, e) => exceptions.AddOrUpdate(e.Exception.GetType().Name + " " + e.Exception.TargetSite?.DeclaringType?.Name + "." + e.Exception.TargetSite?.Name, 1, (_, n) => n + 1);
+        }
+
+        try
+        {
+            return RunCore(policies, firstSeed, count, threads, json, shrink, ct);
+        }
+        finally
+        {
+            foreach (var (k, v) in exceptions.OrderByDescending(p => p.Value).Take(15))
+            {
+                Console.Error.WriteLine($"{v,8} {k}");
+            }
+        }
+    }
+
+    private static int RunCore(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, CancellationToken ct)
+    {
+        var summaries = new List<RunSummary>();
+        var violated = false;
+        foreach (var policy in policies)
+        {
+            ct.ThrowIfCancellationRequested();
+            var options = new SimulationOptions { Policy = policy };
+            var summary = SimulationRunner.Run(options, firstSeed, count, threads);
+            summaries.Add(summary);
+            violated |= summary.FailingSchedules > 0 && policy != FailoverPolicy.Rehash;
+            if (!json)
+            {
+                Console.WriteLine(Describe(summary));
+                if (summary.FirstFailingSeed is { } failing)
+                {
+                    PrintFailure(options, failing, shrink);
+                }
+            }
+        }
+
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                policies = summaries.Select(s => new
+                {
+                    policy = s.Policy.ToString().ToLowerInvariant(),
+                    schedules = s.Schedules,
+                    virtualSeconds = Math.Round(s.VirtualSeconds, 3),
+                    violations = s.Violations,
+                    failingSchedules = s.FailingSchedules,
+                    firstFailingSeed = s.FirstFailingSeed,
+                    firstUnexplainedSeed = s.FirstUnexplainedSeed,
+                    rules = s.Rules,
+                    ruleSeeds = s.RuleSeeds,
+                    schedulesPerSecond = Math.Round(s.SchedulesPerSecond, 1),
+                    wallSeconds = Math.Round(s.WallSeconds, 2),
+                    determinismLeaks = s.Leaks,
+                    digest = s.Digest,
+                }),
+            }));
+        }
+
+        return violated ? IntegrityViolated : 0;
+    }
+
+    private static string Describe(RunSummary s)
+        => string.Create(CultureInfo.InvariantCulture, $"{s.Policy.ToString().ToLowerInvariant(),-10} {s.Schedules} schedules, {s.VirtualSeconds:0} virtual s in {s.WallSeconds:0.0} s ({s.SchedulesPerSecond:0.0} schedules/s): {s.FailingSchedules} failing{(s.FirstFailingSeed is { } f ? $" (first: seed {f})" : string.Empty)}{(s.Rules.Count > 0 ? " [" + string.Join(", ", s.Rules.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} {r.Value}")) + "]" : string.Empty)}; digest {s.Digest[..16]}");
+
+    private static void PrintFailure(SimulationOptions options, int seed, bool shrink)
+    {
+        var result = ScheduleRunner.Run(SchedulePlan.Create(seed, options), options);
+        if (shrink && result.Failed)
+        {
+            result = Shrinker.Shrink(result, options);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  seed {seed}{(shrink ? ", shrunk" : string.Empty)} to {result.Plan.Faults.Count} fault(s), {result.History.Operations.Count} operations:"));
+        foreach (var fault in result.Plan.Faults)
+        {
+            Console.WriteLine($"    {fault}");
+        }
+
+        foreach (var violation in result.Violations.Take(5))
+        {
+            Console.WriteLine($"    {violation}");
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  replay: ballast sim --policy {options.Policy.ToString().ToLowerInvariant()} --replay {seed} --trace"));
+    }
+
+    private static int Replay(IReadOnlyList<FailoverPolicy> policies, int seed, bool trace)
+    {
+        var violated = false;
+        foreach (var policy in policies)
+        {
+            var options = new SimulationOptions { Policy = policy, CaptureLogs = trace };
+            var result = ScheduleRunner.Run(SchedulePlan.Create(seed, options), options);
+            violated |= result.Failed && policy != FailoverPolicy.Rehash;
+            Console.WriteLine($"policy {policy.ToString().ToLowerInvariant()}:");
+            Console.Write(trace ? TraceWriter.Write(result) : string.Join(Environment.NewLine, result.Violations.Select(v => v.ToString()).Append($"digest {result.Digest}")) + Environment.NewLine);
+        }
+
+        return violated ? IntegrityViolated : 0;
+    }
+}

@@ -1,0 +1,220 @@
+namespace Ballast.Simulation.Checking;
+
+/// <summary>
+/// The rules a world's history must keep, the same as <c>ballast chaos</c> checks plus those only a simulation can
+/// see (it knows every server's flushes):
+/// <list type="bullet">
+/// <item><c>stale-read</c>: no read returns a version older than one whose write completed more than B before the read began
+/// (<c>stale-read-getorcreate-run</c> when the value came from a GetOrCreate run that read the database before that write);</item>
+/// <item><c>counter-duplicate</c>: no counter value is handed out twice with no readmission of its server in between (chaos's rule);</item>
+/// <item><c>counter-across-flush</c>: no frontend that was using a counter goes on using it after a Ballast flush of its server without first readmitting the server;</item>
+/// <item><c>double-flush</c>: no server is flushed by two frontends for one outage (no readmission in between);</item>
+/// <item><c>readmission-without-flush</c>: every readmission follows a Ballast flush that landed after its outage began;</item>
+/// <item><c>not-settled</c>: after the last fault, every frontend has every server up again (and stays so) within the settling time;</item>
+/// <item><c>protocol</c> and <c>determinism-leak</c>: no unexpected answer reached the application, and nothing ran off the loop's thread.</item>
+/// </list>
+/// </summary>
+internal static class HistoryChecker
+{
+    public static List<Violation> Check(History history, SimulationOptions options, World world)
+    {
+        var violations = new List<Violation>();
+        StaleReads(history, options, violations);
+        CounterDuplicates(history, world, violations);
+        CountersAcrossFlushes(history, violations);
+        DoubleFlushes(history, violations);
+        ReadmissionsWithoutFlush(history, violations);
+        if (world.SettledAt < 0 && options.Policy != FailoverPolicy.Rehash)
+        {
+            violations.Add(new Violation("not-settled", world.Now, $"some frontend still had a server down or its view stale {options.MaxSettleTime.TotalSeconds:0} s after the active phase"));
+        }
+
+        // A value the workload never wrote. (A MemcachedProtocolException is an error the application sees, not a wrong
+        // value: a blackhole that drops a request's bytes puts the connection out of step, and the client closes it.)
+        foreach (var op in history.Operations.Where(o => o.Outcome.Contains("InvalidData", StringComparison.Ordinal)))
+        {
+            violations.Add(new Violation("protocol", op.End, $"frontend {op.Frontend} {op.Kind} {op.Key}: {op.Outcome}"));
+        }
+
+        foreach (var leak in world.Loop.Leaks.Take(3))
+        {
+            violations.Add(new Violation("determinism-leak", world.Now, $"{leak.EntryPoint} called on thread {leak.ThreadId}: {leak.Stack.Split('\n').FirstOrDefault()?.Trim()}"));
+        }
+
+        violations.Sort((a, b) => a.At.CompareTo(b.At));
+        return violations;
+    }
+
+    /// <summary>The chaos checker's rule: stale when older than a write completed before the read began; beyond B counts.</summary>
+    private static void StaleReads(History history, SimulationOptions options, List<Violation> violations)
+    {
+        var bound = options.Bound.Ticks;
+        var writes = history.Operations.Where(o => o.IsWrite).GroupBy(o => o.KeyIndex).ToDictionary(g => g.Key, g => g.OrderBy(w => w.End).ToArray());
+        foreach (var read in history.Operations.Where(o => o.IsRead))
+        {
+            if (!writes.TryGetValue(read.KeyIndex, out var keyWrites))
+            {
+                continue;
+            }
+
+            // The oldest write completed before the read began whose version the read missed.
+            foreach (var write in keyWrites)
+            {
+                if (write.End >= read.Start)
+                {
+                    break;
+                }
+
+                if (write.Version > read.Version)
+                {
+                    var staleness = read.Start - write.End;
+                    if (staleness > bound)
+                    {
+                        // A GetOrCreate caller that got the value of a run (its own frontend's factory) which read the
+                        // database before the write completed: issue 16's join of a run begun before an invalidation.
+                        var joined = read.Kind == Workload.OperationKind.GetOrCreate && !read.Outcome.StartsWith("created", StringComparison.Ordinal)
+                            && history.FactoryRuns.TryGetValue((read.Frontend, read.Key, read.Version), out var factoryRead) && factoryRead < write.End;
+                        violations.Add(new Violation(StaleKind(history, read, write, joined), read.Start, FormattableString.Invariant(
+                            $"frontend {read.Frontend} {read.Kind} of {read.Key} began at {read.Start / 10_000.0:0.0} ms and returned v{read.Version} ({read.Outcome}), but frontend {write.Frontend}'s {write.Kind} of v{write.Version} had returned ({write.Outcome}) at {write.End / 10_000.0:0.0} ms, {staleness / 10_000.0:0.0} ms before")));
+                    }
+
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Names a stale read by the write it missed, where that write is one of issue 16's known breaks: a GetOrCreate
+    /// run begun before the write (#1); a write-through set that did not land and left the old value (#3, "a write
+    /// that did not land is an invalidation"); a write from a frontend cut off from every server (a blip), whose fence
+    /// could reach no quorum (documented: the invalidation is owed; a cancelled caller is not told).
+    /// </summary>
+    private static string StaleKind(History history, OperationRecord read, OperationRecord write, bool joined)
+    {
+        if (joined)
+        {
+            return "stale-read-getorcreate-run";
+        }
+
+        if ((write.Kind == Workload.OperationKind.Set && write.Outcome != "Stored") || write.Kind == Workload.OperationKind.CacheSet)
+        {
+            return "stale-read-unstored-set";
+        }
+
+        var cutOff = history.Faults.Any(f => !f.Lifted && f.Fault.Kind == Faults.FaultKind.Blip && f.Fault.Frontend == write.Frontend && f.Fault.Start <= write.End && f.Fault.End >= write.Start);
+        return cutOff ? "stale-read-no-quorum" : "stale-read";
+    }
+
+    private static void CounterDuplicates(History history, World world, List<Violation> violations)
+    {
+        foreach (var counter in history.Operations.Where(o => o.Kind == Workload.OperationKind.Increment && o.Hit).GroupBy(o => o.Key))
+        {
+            var server = world.HomeOf(counter.Key);
+            // An epoch of the counter's server ends at a readmission, and also where the fault injector itself emptied
+            // the counter (an operator's flush, an eviction): counters restart there as any cached value does.
+            var readmissions = history.Events.Where(e => !e.Failed && e.Server == server).Select(e => e.At)
+                .Concat(history.ServerRecords.Where(r => r.Server == server && r.Frontend < 0 && r.What is "operator flush" or "evict").Select(r => r.At))
+                .Order().ToArray();
+            var seen = new Dictionary<(int Epoch, long Value), OperationRecord>();
+            foreach (var record in counter.OrderBy(c => c.End))
+            {
+                var epoch = CountBefore(readmissions, record.End);
+                if (!seen.TryAdd((epoch, record.Version), record))
+                {
+                    var first = seen[(epoch, record.Version)];
+                    violations.Add(new Violation("counter-duplicate", record.End, FormattableString.Invariant(
+                        $"{counter.Key} (server {server}) handed out {record.Version} to frontend {record.Frontend} at {record.End / 10_000.0:0.0} ms, and to frontend {first.Frontend} at {first.End / 10_000.0:0.0} ms, with no readmission of server {server} (nor an operator's flush or an eviction) in between")));
+                }
+            }
+        }
+    }
+
+    private static void CountersAcrossFlushes(History history, List<Violation> violations)
+    {
+        foreach (var server in history.ServerRecords.GroupBy(r => r.Server))
+        {
+            var flushes = server.Where(r => r.What == "flush_all" && r.Frontend >= 0).ToArray();
+            foreach (var flush in flushes)
+            {
+                foreach (var frontend in server.Where(r => r.What == "ma").GroupBy(r => r.Frontend))
+                {
+                    var lastReadmission = history.Events.Where(e => !e.Failed && e.Server == server.Key && e.Frontend == frontend.Key && e.At < flush.At).Select(e => e.At).DefaultIfEmpty(long.MinValue).Max();
+                    var usedBefore = frontend.Any(r => r.At < flush.At && r.At > lastReadmission);
+                    var after = frontend.FirstOrDefault(r => r.SentAt > flush.At);
+                    if (!usedBefore || after is null)
+                    {
+                        continue;
+                    }
+
+                    var readmitted = history.Events.Any(e => !e.Failed && e.Server == server.Key && e.Frontend == frontend.Key && e.At > flush.At && e.At <= after.SentAt);
+                    if (!readmitted)
+                    {
+                        violations.Add(new Violation("counter-across-flush", after.At, FormattableString.Invariant(
+                            $"frontend {frontend.Key} was incrementing counters on server {server.Key} when frontend {flush.Frontend}'s flush_all landed at {flush.At / 10_000.0:0.0} ms, and sent another increment ({after.Key} = {after.Number}) at {after.SentAt / 10_000.0:0.0} ms without having readmitted the server")));
+                    }
+                }
+            }
+        }
+    }
+
+    private static void DoubleFlushes(History history, List<Violation> violations)
+    {
+        foreach (var server in history.ServerRecords.Where(r => r.What == "flush_all" && r.Frontend >= 0).GroupBy(r => r.Server))
+        {
+            var readmissions = history.Events.Where(e => !e.Failed && e.Server == server.Key).Select(e => e.At).Order().ToArray();
+            var failures = history.Events.Where(e => e.Failed && e.Server == server.Key).Select(e => e.At).Order().ToArray();
+            ServerRecord? previous = null;
+
+            // Flushes in an outage: after some frontend marked the server down since its last readmission. (A brand-new
+            // pool's first flush of every server happens in no outage.)
+            bool InOutage(ServerRecord flush)
+            {
+                var readmitted = readmissions.LastOrDefault(r => r <= flush.At);
+                return failures.Any(f => f > readmitted && f <= flush.At);
+            }
+
+            foreach (var flush in server.Where(InOutage).OrderBy(f => f.At))
+            {
+                if (previous is not null && previous.Frontend != flush.Frontend && CountBefore(readmissions, previous.At) == CountBefore(readmissions, flush.At))
+                {
+                    violations.Add(new Violation("double-flush", flush.At, FormattableString.Invariant(
+                        $"server {server.Key} was flushed by frontend {previous.Frontend} at {previous.At / 10_000.0:0.0} ms and again by frontend {flush.Frontend} at {flush.At / 10_000.0:0.0} ms, with no readmission in between")));
+                }
+
+                previous = flush;
+            }
+        }
+    }
+
+    private static void ReadmissionsWithoutFlush(History history, List<Violation> violations)
+    {
+        foreach (var readmission in history.Events.Where(e => !e.Failed))
+        {
+            var failures = history.Events.Where(e => e.Failed && e.Server == readmission.Server && e.At <= readmission.At).ToArray();
+            long outageStart;
+            if (readmission.Epoch > 0 && failures.Any(e => e.Epoch < readmission.Epoch))
+            {
+                var outage = failures.Where(e => e.Epoch < readmission.Epoch).Max(e => e.Epoch);
+                outageStart = failures.Where(e => e.Epoch == outage).Min(e => e.At);
+            }
+            else
+            {
+                outageStart = failures.Where(e => e.Frontend == readmission.Frontend).Select(e => e.At).DefaultIfEmpty(0).Max();
+            }
+
+            var flushed = history.ServerRecords.Any(r => r.What == "flush_all" && r.Frontend >= 0 && r.Server == readmission.Server && r.At >= outageStart && r.At <= readmission.At);
+            if (!flushed)
+            {
+                violations.Add(new Violation("readmission-without-flush", readmission.At, FormattableString.Invariant(
+                    $"frontend {readmission.Frontend} readmitted server {readmission.Server} (epoch {readmission.Epoch}) with no flush of it since its outage began at {outageStart / 10_000.0:0.0} ms")));
+            }
+        }
+    }
+
+    private static int CountBefore(long[] sorted, long at)
+    {
+        var index = Array.BinarySearch(sorted, at);
+        return index >= 0 ? index : ~index;
+    }
+}
