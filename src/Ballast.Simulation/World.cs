@@ -160,6 +160,7 @@ internal sealed partial class World
         var client = new MemcachedClient(options, Clock);
         client.ServerFailed += (_, e) => History.Add(new ClientEventRecord(frontend, ServerIndex(e.Host), (e.Time - VirtualClock.Epoch).Ticks, true, e.Epoch, false, $"{e.Reason}{(e.Detail is null ? string.Empty : ": " + e.Detail)}"));
         client.ServerRecovered += (_, e) => History.Add(new ClientEventRecord(frontend, ServerIndex(e.Host), (e.Time - VirtualClock.Epoch).Ticks, false, e.Epoch, e.FlushedByThisFrontend, e.FlushedByThisFrontend ? "recovered, flushed here" : "recovered"));
+        client.ServerFlushed += (_, e) => History.Flushes.Add(new FlushEventRecord(frontend, ServerIndex(e.Server.Host), (e.Time - VirtualClock.Epoch).Ticks, e.Epoch, e.Reason));
         var cache = new BallastDistributedCache(client, new BallastDistributedCacheOptions(), Clock);
         for (var w = 0; w < Options.WorkersPerFrontend; w++)
         {

@@ -22,7 +22,7 @@ public sealed record RepeatedFlush(int Server, long Epoch, IReadOnlyList<FlushEv
 /// </param>
 /// <param name="Unflushed">Readmissions (a frontend's ServerRecovered) that no flush of their server paid for.</param>
 /// <param name="Unchecked">Servers left out of <paramref name="Excess"/>: a flap (several outages by design) touched them.</param>
-/// <param name="Repeated">Outages whose server was flushed twice (by any frontends): the failback lock failed.</param>
+/// <param name="Repeated">Outages whose server was flushed by two frontends: the failback lock failed.</param>
 public sealed record FlushCheck(IReadOnlyList<ExcessFlush> Excess, IReadOnlyList<ClientEvent> Unflushed, IReadOnlyList<int> Unchecked, IReadOnlyList<RepeatedFlush>? Repeated = null);
 
 /// <summary>
@@ -98,11 +98,13 @@ public static class FlushChecker
             }
         }
 
-        // No outage flushed twice: one failback lock per outage epoch (and the recovery's lock) means one flusher.
+        // No outage flushed by two frontends: one failback lock per outage epoch (and the recovery's lock) means one
+        // flusher. (The holder flushes again for the same epoch when a fence touched the record during its failback: a
+        // delete that failed after its flush began needs a flush after it. One frontend, and allowed.)
         var repeated = (flushes ?? [])
             .Where(f => f.Epoch > 0 && f.Reason is ServerFlushReason.Failback or ServerFlushReason.LostRecord)
             .GroupBy(f => (f.Server, f.Epoch))
-            .Where(g => g.Count() > 1)
+            .Where(g => g.Select(f => f.Frontend).Distinct().Count() > 1)
             .Select(g => new RepeatedFlush(g.Key.Server, g.Key.Epoch, [.. g]))
             .ToArray();
         return new FlushCheck(excess, unflushed.OrderBy(e => e.AtMs).ToArray(), unchecked_, repeated);

@@ -192,7 +192,7 @@ public static class ChaosCommand
         // Not a broken promise, but flushes an operator pays for in misses: more than one per fault that touched a server.
         foreach (var line in results.Where(r => r.PromisesIntegrity).SelectMany(r => ChaosReport.ExplainExcessFlushes(r, 3)))
         {
-            stdout.MarkupLine("[yellow]" + Markup.Escape(line) + "[/]");
+            err.MarkupLine("[yellow]" + Markup.Escape(line) + "[/]");
         }
 
         if (reportPath is not null)

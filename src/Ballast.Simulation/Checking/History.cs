@@ -26,6 +26,9 @@ internal sealed record OperationRecord(int Frontend, int Worker, int Index, Oper
 /// <summary>A <c>ServerFailed</c> or <c>ServerRecovered</c> event of one frontend.</summary>
 internal sealed record ClientEventRecord(int Frontend, int Server, long At, bool Failed, long Epoch, bool FlushedHere, string Detail);
 
+/// <summary>A <c>ServerFlushed</c> event of one frontend: the flush it made, for which outage epoch, and why.</summary>
+internal sealed record FlushEventRecord(int Frontend, int Server, long At, long Epoch, ServerFlushReason Reason);
+
 /// <summary>Something a server did that the checks need: a flush (who sent it), a counter value handed out, a restart.</summary>
 /// <param name="Server">The server.</param>
 /// <param name="Frontend">The frontend whose connection sent the command; -1 for the operator or the fault injector.</param>
@@ -51,6 +54,9 @@ internal sealed class History
     public List<OperationRecord> Operations { get; } = [];
 
     public List<ClientEventRecord> Events { get; } = [];
+
+    /// <summary>The frontends' flushes, as they told them (not in the digest: the servers' own flush records are).</summary>
+    public List<FlushEventRecord> Flushes { get; } = [];
 
     public List<ServerRecord> ServerRecords { get; } = [];
 

@@ -44,9 +44,10 @@ internal sealed class PoolCoordinator : IAsyncDisposable
         var viewEnabled = options.SharedView.Enabled && options.FailoverPolicy != FailoverPolicy.Rehash;
         var seal = new ViewRecordSeal(options.SharedView.SecretBytes, Identity.PoolName);
         View = new ClusterView(Servers.All.Length, options.SharedView.Bound, time, viewEnabled);
-        Access = new ServerAccess(View);
+        var evidence = new FenceEvidence(Servers.All.Length, time);
+        Access = new ServerAccess(View, viewEnabled ? evidence : null);
         Protocol = viewEnabled
-            ? new ViewProtocol(CreateStore(seal), Servers.All, Identity.FrontendId, options.SharedView.Bound, options.Failback.LockTimeToLive, time, options.SharedView.ReadOnly, seal)
+            ? new ViewProtocol(CreateStore(seal), Servers.All, Identity.FrontendId, options.SharedView.Bound, options.Failback.LockTimeToLive, time, options.SharedView.ReadOnly, seal, evidence)
             : null;
         if (Protocol is { } protocol && protocol.Store.ServerHostingReplica(0) is not null && protocol.Store.ReplicaCount - protocol.WriteQuorum < 1)
         {

@@ -94,7 +94,7 @@ internal sealed class Invalidator
 
         // Sent even when the view says the server is fenced: the fence may be being lifted right now (a failback
         // flushed it and is about to readmit it), and an invalidation that lands is safe whatever the view says.
-        if (_access.CanReach(node) && !fenceAtOnce)
+        if ((_access.CanReach(node) || _access.OthersMayRead(node)) && !fenceAtOnce)
         {
             try
             {
@@ -106,7 +106,7 @@ internal sealed class Invalidator
                 var pending = _journal.Add(node.EndPoint.ToString(), key.Text, _access.View[node.Index].Epoch);
                 var time = _time;
                 var deadline = time.GetTimestamp() + (long)(_options.Invalidation.ConfirmTimeout.TotalSeconds * time.TimestampFrequency);
-                while (_access.CanReach(node) && time.GetTimestamp() < deadline && !callerLeft.IsCancellationRequested)
+                while ((_access.CanReach(node) || _access.OthersMayRead(node)) && time.GetTimestamp() < deadline && !callerLeft.IsCancellationRequested)
                 {
                     try
                     {

@@ -54,7 +54,7 @@ internal sealed class ClusterView
             var next = (ViewEntry[])_entries.Clone();
             for (var i = 0; i < next.Length; i++)
             {
-                if (read.Entries[i].Epoch > next[i].Epoch)
+                if (read.Entries[i].Epoch > next[i].Epoch || SupersedesLost(next[i], read.Entries[i]))
                 {
                     next[i] = read.Entries[i];
                     changed.Add(i);
@@ -71,6 +71,17 @@ internal sealed class ClusterView
 
         return changed;
     }
+
+    /// <summary>
+    /// Whether a record a read vouches for replaces a "lost" verdict this frontend holds: the verdict's epoch is made up
+    /// (one past the record it could not vouch for), so the record a later read does vouch for, at that epoch or after,
+    /// is the truth the verdict stood in for. A read from a quorum with one member just restarted (empty) and another
+    /// still unreachable finds a record lost; a read a moment later, with the unreachable one back, finds it whole. Kept
+    /// at its made-up epoch, the verdict would hold the server down for ever: no recovery (its record is not lost) and
+    /// no failback (its record is not a fence) would ever lift it.
+    /// </summary>
+    private static bool SupersedesLost(ViewEntry held, ViewEntry read)
+        => held.IsLost && !read.IsLost && read.Epoch > 0 && read.Epoch >= held.Epoch - 1;
 
     /// <summary>Records an entry this frontend published (or is about to), if it is newer than what it has.</summary>
     public void ApplyLocal(int index, ViewEntry entry)

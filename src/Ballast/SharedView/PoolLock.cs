@@ -12,9 +12,11 @@ internal sealed class PoolLock : IAsyncDisposable
     private readonly string _owner;
     private readonly TimeSpan _timeToLive;
     private readonly int[] _held;
+    private readonly Action _released;
 
-    public PoolLock(ISharedViewStore store, string name, string owner, TimeSpan timeToLive, int[] held)
+    public PoolLock(ISharedViewStore store, string name, string owner, TimeSpan timeToLive, int[] held, Action released)
     {
+        _released = released;
         _store = store;
         _name = name;
         _owner = owner;
@@ -33,9 +35,16 @@ internal sealed class PoolLock : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var replica in _held)
+        try
         {
-            await _store.ReleaseLockAsync(replica, _name, _owner, CancellationToken.None).ConfigureAwait(false);
+            foreach (var replica in _held)
+            {
+                await _store.ReleaseLockAsync(replica, _name, _owner, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _released();
         }
     }
 }

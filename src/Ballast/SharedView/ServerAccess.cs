@@ -9,7 +9,15 @@ namespace Ballast.SharedView;
 /// </summary>
 internal sealed class ServerAccess
 {
-    public ServerAccess(ClusterView view) => View = view;
+    private readonly FenceEvidence? _evidence;
+
+    /// <param name="view">This frontend's copy of the view.</param>
+    /// <param name="evidence">What this frontend knows of fences held by a write quorum (null without a view).</param>
+    public ServerAccess(ClusterView view, FenceEvidence? evidence = null)
+    {
+        View = view;
+        _evidence = evidence;
+    }
 
     /// <summary>This frontend's copy of the shared view.</summary>
     public ClusterView View { get; }
@@ -25,10 +33,19 @@ internal sealed class ServerAccess
 
     /// <summary>
     /// Whether no frontend can read <paramref name="node"/> any more: this frontend's fresh view has it fenced, by a
-    /// fence a write quorum holds (not one this frontend still owes). Its values are gone for everyone: it is flushed
-    /// before anyone reads it again.
+    /// fence it knows a write quorum holds (a "down" record seen on one copy, or a fence this frontend still owes, may
+    /// not have reached the others). Its values are gone for everyone: it is flushed before anyone reads it again.
     /// </summary>
-    public bool IsFencedForEveryone(ServerNode node) => View.Enabled && View.IsLeaseFresh && View[node.Index].IsDown && !node.Health.FenceOwed;
+    public bool IsFencedForEveryone(ServerNode node)
+        => View.Enabled && View.IsLeaseFresh && View[node.Index] is { IsDown: true } fence && !node.Health.FenceOwed
+            && _evidence?.HeldFor(node.Index, fence.Epoch) is not null;
+
+    /// <summary>
+    /// Whether an invalidation should be sent to <paramref name="node"/> though this frontend holds it down: the shared
+    /// view has it up (others read it), so the delete must be tried there before a fence is published; a frontend whose
+    /// own state only lags behind a readmission would otherwise fence, and get flushed, a server that is fine.
+    /// </summary>
+    public bool OthersMayRead(ServerNode node) => View.Enabled && View.IsLeaseFresh && View.IsUp(node.Index);
 
     /// <summary>
     /// Whether this frontend can send to <paramref name="node"/>: it holds it up, or holds it down only because the

@@ -31,6 +31,11 @@ internal sealed class ViewProtocol : IAsyncDisposable
     private readonly EpochWatermark _highestSeen;
     private readonly int[] _replicas;
     private readonly FenceEvidence _evidence;
+
+    // 1 while an operation of this frontend holds the pool-wide lock. The lock's owner is the frontend, and a frontend
+    // that holds it takes it again at once (an answer lost in flight must not lock it out), so two operations of one
+    // frontend (the failbacks of two witnesses, a recovery beside them) would both hold it: this keeps them apart.
+    private int _poolOperation;
     private readonly ViewRecordSeal _seal;
     private readonly string[] _recordNames;
 
@@ -42,7 +47,8 @@ internal sealed class ViewProtocol : IAsyncDisposable
     /// <param name="time">The clock for locks and new epochs.</param>
     /// <param name="readOnly">True for a client that must never write the view or flush (<see cref="SharedViewOptions.ReadOnly"/>).</param>
     /// <param name="seal">How records are sealed with the pool's secret (<see cref="ViewRecordSeal"/>); none by default.</param>
-    public ViewProtocol(ISharedViewStore store, IReadOnlyList<ServerNode> servers, string frontendId, TimeSpan bound, TimeSpan lockTimeToLive, TimeProvider time, bool readOnly = false, ViewRecordSeal? seal = null)
+    /// <param name="evidence">Where fences known held by a write quorum are noted (shared with <see cref="ServerAccess"/>); a new one by default.</param>
+    public ViewProtocol(ISharedViewStore store, IReadOnlyList<ServerNode> servers, string frontendId, TimeSpan bound, TimeSpan lockTimeToLive, TimeProvider time, bool readOnly = false, ViewRecordSeal? seal = null, FenceEvidence? evidence = null)
     {
         IsReadOnly = readOnly;
         _seal = seal ?? ViewRecordSeal.None;
@@ -55,7 +61,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
         _time = time;
         _highestSeen = new EpochWatermark(servers.Count);
         _replicas = Enumerable.Range(0, store.ReplicaCount).ToArray();
-        _evidence = new FenceEvidence(servers.Count, time);
+        _evidence = evidence ?? new FenceEvidence(servers.Count, time);
         ReadQuorum = (store.ReplicaCount / 2) + 1;
         WriteQuorum = ReadQuorum;
     }
@@ -226,16 +232,37 @@ internal sealed class ViewProtocol : IAsyncDisposable
             return null;
         }
 
-        var locks = await Task.WhenAll(_replicas.Select(r => TryTakeLockAsync(r, RecoveryLock, cancellationToken))).ConfigureAwait(false);
+        return (await TakePoolLockAsync(cancellationToken).ConfigureAwait(false)).Lock;
+    }
+
+    /// <summary>The pool-wide lock, one operation of this frontend at a time; whether it is held elsewhere when not taken.</summary>
+    private async Task<(PoolLock? Lock, bool HeldElsewhere)> TakePoolLockAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _poolOperation, 1, 0) != 0)
+        {
+            return (null, true);
+        }
+
+        bool?[] locks;
+        try
+        {
+            locks = await Task.WhenAll(_replicas.Select(r => TryTakeLockAsync(r, RecoveryLock, cancellationToken))).ConfigureAwait(false);
+        }
+        catch
+        {
+            Volatile.Write(ref _poolOperation, 0);
+            throw;
+        }
+
         var held = _replicas.Where(r => locks[r] == true).ToArray();
-        var poolLock = new PoolLock(_store, RecoveryLock, _frontendId, _lockTimeToLive, held);
+        var poolLock = new PoolLock(_store, RecoveryLock, _frontendId, _lockTimeToLive, held, () => Volatile.Write(ref _poolOperation, 0));
         if (held.Length >= WriteQuorum)
         {
-            return poolLock;
+            return (poolLock, false);
         }
 
         await poolLock.DisposeAsync().ConfigureAwait(false);
-        return null;
+        return (null, locks.Any(taken => taken == false));
     }
 
     /// <summary>
@@ -309,13 +336,14 @@ internal sealed class ViewProtocol : IAsyncDisposable
             return LostRecovery.None;
         }
 
-        var locks = await Task.WhenAll(_replicas.Select(r => TryTakeLockAsync(r, RecoveryLock, cancellationToken))).ConfigureAwait(false);
-        await using var poolLock = new PoolLock(_store, RecoveryLock, _frontendId, _lockTimeToLive, [.. _replicas.Where(r => locks[r] == true)]);
+        var (taken, heldElsewhere) = await TakePoolLockAsync(cancellationToken).ConfigureAwait(false);
+        if (taken is null)
         {
-            if (locks.Count(held => held == true) < WriteQuorum)
-            {
-                return locks.Any(held => held == false) ? LostRecovery.HeldElsewhere : LostRecovery.None;
-            }
+            return heldElsewhere ? LostRecovery.HeldElsewhere : LostRecovery.None;
+        }
+
+        await using var poolLock = taken;
+        {
 
             // Under the lock, look again: another frontend may have recovered them just before.
             var read = await ReadAsync(_lockTimeToLive / 4, cancellationToken).ConfigureAwait(false);
@@ -365,8 +393,9 @@ internal sealed class ViewProtocol : IAsyncDisposable
             // lost servers, so another frontend's recovery can overlap this one and readmit a server meanwhile; a
             // flush after that readmission would restart its counters under frontends already using it (a CI chaos
             // run handed counter values out twice that way, with no fault on the server). A record newer than the one
-            // this recovery read, and up, is that readmission: leave it.
-            stillLost = [.. fenced.Where(i => !snapshots[i].Any(copy => copy.Entry is { IsDown: false } up && up.Epoch > read.Entries[i].Epoch))];
+            // this recovery read is that readmission, or a fence of the readmitted server's next outage (whose own failback
+            // flushes it, once its fence has been held for the bound): either way, not this recovery's to flush.
+            stillLost = [.. fenced.Where(i => !snapshots[i].Any(copy => copy.Entry is { } newer && newer.Epoch > read.Entries[i].Epoch))];
 
             // Flush first, write after: a record written before another lost server's flush would be wiped by it.
             var flushed = new List<ServerNode>();

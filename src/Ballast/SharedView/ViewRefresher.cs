@@ -139,7 +139,12 @@ internal sealed class ViewRefresher
 
             if (entry.IsDown)
             {
-                node.Health.ObserveEpoch(entry.Epoch);
+                if (!entry.IsLost)
+                {
+                    // A lost verdict's epoch is made up: no outage of that epoch exists to readmit the server from.
+                    node.Health.ObserveEpoch(entry.Epoch);
+                }
+
                 if (node.Health.MarkDown())
                 {
                     _events.ServerFailed(node, ServerFailureReason.SharedView, entry.Epoch, entry.IsLost ? "its shared-view record was lost (flush, restart or eviction); it is flushed before it is read" : $"fenced by frontend {entry.ShownWriter}");
