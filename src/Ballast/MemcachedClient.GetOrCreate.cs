@@ -51,7 +51,7 @@ public sealed partial class MemcachedClient
         ArgumentNullException.ThrowIfNull(factory);
         ArgumentNullException.ThrowIfNull(typeInfo);
         var cacheKey = Key(key);
-        return Observe("get_or_create", cacheKey).Track(GetOrCreateCoreAsync(cacheKey.Text, factory, typeInfo, timeToLive, cancellationToken));
+        return Observe("get_or_create", cacheKey).Track(GetOrCreateCoreAsync(key, factory, typeInfo, timeToLive, cancellationToken));
     }
 
     private async ValueTask<T> GetOrCreateCoreAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, JsonTypeInfo<T> typeInfo, TimeSpan? timeToLive, CancellationToken cancellationToken)

@@ -26,6 +26,7 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
     private readonly FailoverStrategy _strategy;
     private readonly MemcachedClientOptions _options;
     private readonly TimeProvider _time;
+    private readonly string? _keyPrefix;
     private int _disposed;
     private long _backgroundFailures;
 
@@ -41,6 +42,7 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
         options = options.Snapshot();
         options.Validate();
         _options = options;
+        _keyPrefix = string.IsNullOrEmpty(options.KeyPrefix) ? null : options.KeyPrefix;
         _time = timeProvider ?? TimeProvider.System;
         _pool = new ServerPool(options, _time, this);
         _strategy = FailoverStrategy.Create(_pool);
@@ -164,12 +166,24 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
         _pool.ThrowIfMisconfigured();
     }
 
+    /// <summary>
+    /// The key as it goes to the servers: <see cref="MemcachedClientOptions.KeyPrefix"/> and <paramref name="key"/>,
+    /// validated, and refused when it falls among the pool's reserved keys.
+    /// </summary>
     private CacheKey Key(string key)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         _pool.ThrowIfMisconfigured();
-        var cacheKey = CacheKey.Create(key, _options.InvalidKeyHandling);
-        ReservedKeys.ThrowIfReserved(key, _pool.ReservedKeyPrefix);
+        ArgumentNullException.ThrowIfNull(key);
+        if (_keyPrefix is not null && key.Length == 0)
+        {
+            // The prefix alone would be a valid key; an empty key is still the caller's mistake.
+            throw new InvalidCacheKeyException(key, "a key must be at least 1 byte long");
+        }
+
+        var full = _keyPrefix is null ? key : string.Concat(_keyPrefix, key);
+        var cacheKey = CacheKey.Create(full, _options.InvalidKeyHandling);
+        ReservedKeys.ThrowIfReserved(full, _pool.ReservedKeyPrefix);
         return cacheKey;
     }
 

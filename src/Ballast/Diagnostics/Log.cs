@@ -62,4 +62,7 @@ internal static partial class Log
 
     [LoggerMessage(18, LogLevel.Error, "Background work failed ({Operation}): nobody awaited it, so it is reported here")]
     public static partial void BackgroundWorkFailed(this ILogger logger, Exception error, string operation);
+
+    [LoggerMessage(19, LogLevel.Warning, "Key '{Key}': the cached value could not be read as {Type}; the read is a miss")]
+    public static partial void CachedValueUnreadableAsMiss(this ILogger logger, Exception error, string key, string type);
 }
