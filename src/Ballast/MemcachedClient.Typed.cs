@@ -13,8 +13,10 @@ namespace Ballast;
 /// </summary>
 /// <remarks>
 /// Byte arrays, byte memory and strings are stored as they are (strings as UTF-8), exactly as the byte and string
-/// overloads store them, whatever the serializer: a typed call on <c>byte[]</c> that overload resolution picked over
-/// the byte overload stores the same bytes, and every overload reads what any other wrote.
+/// overloads store them, whatever the serializer: generic code that calls <c>SetAsync&lt;T&gt;</c> with
+/// <c>T = byte[]</c> stores the same bytes as the byte overload, and every overload reads what any other wrote.
+/// (Called directly, the byte and string overloads win overload resolution: they carry a higher
+/// <see cref="System.Runtime.CompilerServices.OverloadResolutionPriorityAttribute"/>.)
 /// </remarks>
 public sealed partial class MemcachedClient
 {
