@@ -77,7 +77,7 @@ public sealed partial class MemcachedClient
         {
             if (read.Value is { } cached && TryDeserialize(key, cached, typeInfo, out var value))
             {
-                LogLeaseWait(key, waitStart, "the value arrived");
+                LogLeaseWait(key, waitStart, "another frontend held the refill lease", "its value arrived");
                 return value;
             }
 
@@ -110,9 +110,10 @@ public sealed partial class MemcachedClient
 
             // A miss without the lease: another caller holds it, or the key's server is down or fenced. Waiting makes
             // sense only in the first case, and only for a while: the holder may have crashed.
-            if (!IsHomeReadable(key) || _time.GetElapsedTime(waitStart) >= _options.GetOrCreate.LeaseWait)
+            var readable = IsHomeReadable(key);
+            if (!readable || _time.GetElapsedTime(waitStart) >= _options.GetOrCreate.LeaseWait)
             {
-                LogLeaseWait(key, waitStart, "the factory runs here without storing");
+                LogLeaseWait(key, waitStart, readable ? "another frontend holds the refill lease and its value did not come" : "its server is down or fenced, so no refill lease can be had", "the factory runs here without storing");
                 return await factory(cancellationToken).ConfigureAwait(false);
             }
 
@@ -196,12 +197,12 @@ public sealed partial class MemcachedClient
         return _pool.IsReadable(_pool.Primary(Key(key).GetUtf8(utf8)));
     }
 
-    private void LogLeaseWait(string key, long waitStart, string outcome)
+    private void LogLeaseWait(string key, long waitStart, string reason, string outcome)
     {
         var waited = _time.GetElapsedTime(waitStart);
         if (waited > TimeSpan.Zero)
         {
-            _options.Logger.LeaseWaitEnded(key, waited.TotalMilliseconds, outcome);
+            _options.Logger.LeaseWaitEnded(key, reason, waited.TotalMilliseconds, outcome);
         }
     }
 

@@ -36,6 +36,6 @@ internal static class CommandFailure
         };
     }
 
-    /// <summary><c>key 'k'</c>, or <c>a server command</c> for commands without a key.</summary>
-    public static string Describe(MetaCommand command) => command.Key is null ? "a server command" : $"key '{command.Key}'";
+    /// <summary><c>key 'k'</c>, a pool key's subject (the shared view's record of a server), or <c>a server command</c>.</summary>
+    public static string Describe(MetaCommand command) => command.Describe();
 }

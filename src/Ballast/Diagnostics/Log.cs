@@ -22,10 +22,10 @@ internal static partial class Log
     public static partial void InvalidationJournaled(this ILogger logger, Exception error, ServerEndPoint server, string key);
 
     [LoggerMessage(5, LogLevel.Information, "Server {Server}: the journaled invalidation of key '{Key}' is confirmed")]
-    public static partial void JournalRetryConfirmed(this ILogger logger, string server, string key);
+    public static partial void JournalRetryConfirmed(this ILogger logger, ServerEndPoint server, string key);
 
     [LoggerMessage(6, LogLevel.Debug, "Server {Server}: a retry of the journaled invalidation of key '{Key}' failed; it stays owed")]
-    public static partial void JournalRetryFailed(this ILogger logger, Exception error, string server, string key);
+    public static partial void JournalRetryFailed(this ILogger logger, Exception error, ServerEndPoint server, string key);
 
     [LoggerMessage(7, LogLevel.Error, "Pool {Pool}: a step of the background maintenance (view reads, probes, failback, journal retries) failed; it runs again next tick")]
     public static partial void MaintenanceStepFailed(this ILogger logger, Exception error, string pool);
@@ -45,8 +45,8 @@ internal static partial class Log
     [LoggerMessage(12, LogLevel.Debug, "Server {Server}: the failback lock could not be taken or released")]
     public static partial void FailbackLockFailed(this ILogger logger, Exception error, ServerEndPoint server);
 
-    [LoggerMessage(13, LogLevel.Debug, "Key '{Key}': another frontend holds the refill lease; waited {WaitedMs:0} ms for its value, {Outcome}")]
-    public static partial void LeaseWaitEnded(this ILogger logger, string key, double waitedMs, string outcome);
+    [LoggerMessage(13, LogLevel.Debug, "Key '{Key}': {Reason}; after {WaitedMs:0} ms {Outcome}")]
+    public static partial void LeaseWaitEnded(this ILogger logger, string key, string reason, double waitedMs, string outcome);
 
     [LoggerMessage(14, LogLevel.Warning, "Key '{Key}': the value created by the factory could not be stored ({Status}); callers got it anyway")]
     public static partial void CreatedValueNotStored(this ILogger logger, string key, StoreStatus status);

@@ -219,5 +219,5 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         Volatile.Write(ref _configurationError, error);
     }
 
-    private static string Describe(MetaCommand command) => command.Key is null ? "a server command" : $"key '{command.Key}'";
+    private static string Describe(MetaCommand command) => command.Describe();
 }

@@ -46,9 +46,9 @@ internal sealed class MemcachedViewStore : IViewStore
         _bound = bound;
         _witnesses = ChooseWitnesses(main);
         _servers = servers;
-        _keys = Enumerable.Range(0, servers.Count).Select(i => CacheKey.Create($"{ReservedKeys.Prefix(poolName)}view:{i}", InvalidKeyHandling.Reject)).ToArray();
+        _keys = Enumerable.Range(0, servers.Count).Select(i => CacheKey.Create($"{ReservedKeys.Prefix(poolName)}view:{i}", InvalidKeyHandling.Reject).About($"the shared view's record of server {servers[i].EndPoint}")).ToArray();
         _keyPrefix = ReservedKeys.Prefix(poolName);
-        _recoveryLock = CacheKey.Create($"{_keyPrefix}recovery", InvalidKeyHandling.Reject);
+        _recoveryLock = CacheKey.Create($"{_keyPrefix}recovery", InvalidKeyHandling.Reject).About("the shared view's recovery lock");
         _highestSeen = new EpochWatermark(servers.Count);
         _frontendId = frontendId;
         _lockTimeToLive = lockTimeToLive;
@@ -243,7 +243,7 @@ internal sealed class MemcachedViewStore : IViewStore
     }
 
     private CacheKey FailbackLockKey(int index, long epoch)
-        => CacheKey.Create($"{_keyPrefix}last_failback:{index}:{epoch}", InvalidKeyHandling.Reject);
+        => CacheKey.Create($"{_keyPrefix}last_failback:{index}:{epoch}", InvalidKeyHandling.Reject).About($"the failback lock of server {_servers[index].EndPoint} (epoch {epoch})");
 
     /// <inheritdoc />
     public async Task<LostRecovery> RecoverLostAsync(IReadOnlyList<int> lost, CancellationToken cancellationToken)
@@ -446,7 +446,7 @@ internal sealed class MemcachedViewStore : IViewStore
     {
         try
         {
-            var results = await replica.ExecuteAsync(new MultiGetCommand(_keys), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            var results = await replica.ExecuteAsync(new MultiGetCommand(_keys, "the shared view's records"), cancellationToken, evenIfDown: true).ConfigureAwait(false);
             var entries = new ViewEntry?[results.Length];
             for (var i = 0; i < results.Length; i++)
             {
