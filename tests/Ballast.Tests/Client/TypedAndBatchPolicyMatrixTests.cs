@@ -205,14 +205,7 @@ public sealed partial class TypedAndBatchPolicyMatrixTests
         var all = down.Concat(up).ToArray();
         Assert.All((await client.SetManyAsync(all.Select(k => KeyValuePair.Create(k, new Row(1, "before"))))).Values, s => Assert.True(s.Result.IsStored));
 
-        harness.Server(0).Kill();
-        Assert.True(await IntegrityHarness.WaitUntilAsync(
-            () =>
-            {
-                _ = client.GetAsync(down[0]).AsTask();
-                return client.GetServerState(harness.EndPoint(0)) is ServerState.Down or ServerState.Probing;
-            },
-            TimeSpan.FromSeconds(5)));
+        Assert.True(await harness.KillAndWaitUntilDownAsync(0, down[0]));
 
         if (policy == FailoverPolicy.Gutter)
         {

@@ -20,14 +20,7 @@ public sealed class ReadableDiagnosticsTests
         await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1, configure: o => o.LoggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug)));
         var client = harness.Frontends[0];
         var key = harness.KeyOn(0, "down-create");
-        harness.Server(0).Kill();
-        Assert.True(await IntegrityHarness.WaitUntilAsync(
-            () =>
-            {
-                _ = client.GetAsync(key).AsTask();
-                return client.GetServerState(harness.EndPoint(0)) is ServerState.Down or ServerState.Probing;
-            },
-            TimeSpan.FromSeconds(5)));
+        Assert.True(await harness.KillAndWaitUntilDownAsync(0, key));
 
         Assert.Equal(7, await client.GetOrCreateAsync(key, _ => ValueTask.FromResult(7)));
 
