@@ -58,7 +58,7 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents
     /// <summary>A server was marked down (PECL's <c>setFailureCallback</c>). Raised on a background thread.</summary>
     public event EventHandler<ServerFailedEventArgs>? ServerFailed;
 
-    /// <summary>A server was readmitted after its flush (the seed's <c>setReconnectedCallback</c>). Raised on a background thread.</summary>
+    /// <summary>A server was readmitted after its flush (the counterpart of <see cref="ServerFailed"/>). Raised on a background thread.</summary>
     public event EventHandler<ServerRecoveredEventArgs>? ServerRecovered;
 
     /// <summary>The pool's failover policy.</summary>
