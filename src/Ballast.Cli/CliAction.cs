@@ -3,8 +3,9 @@ using System.CommandLine;
 namespace Ballast.Cli;
 
 /// <summary>
-/// Runs a command's body and turns every failure into one line on standard error and an exit code, so no user ever
-/// sees a stack trace and scripts can tell a miss from a usage error from a broken server (<see cref="ExitCodes"/>).
+/// Runs a command's body and turns every failure into one line on standard error, <c>ballast: error: message</c>, and
+/// an exit code, so no user ever sees a stack trace and scripts can tell a miss from a usage error from a broken
+/// server (<see cref="ExitCodes"/>). Every command's errors take this one form, parse errors included.
 /// </summary>
 internal static class CliAction
 {
@@ -12,15 +13,19 @@ internal static class CliAction
     public static void Set(Command command, CliConsole console, Func<ParseResult, CancellationToken, Task<int>> body)
         => command.SetAction((parseResult, cancellationToken) => RunAsync(console, () => body(parseResult, cancellationToken), cancellationToken));
 
-    /// <summary>Writes <c>ballast: message</c> on one line: messages with line breaks are joined, so one failure is one line.</summary>
+    /// <summary>The start of every error line.</summary>
+    public const string ErrorPrefix = "ballast: error: ";
+
+    /// <summary>Writes <c>ballast: error: message</c> on one line: messages with line breaks are joined, so one failure is one line.</summary>
     public static void Fail(CliConsole console, string message)
     {
         var oneLine = string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        console.Error.WriteLine($"ballast: {oneLine}");
+        console.Error.WriteLine(ErrorPrefix + oneLine);
         console.Error.Flush();
     }
 
-    private static async Task<int> RunAsync(CliConsole console, Func<Task<int>> body, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="body"/>, mapping each failure to its line and exit code.</summary>
+    public static async Task<int> RunAsync(CliConsole console, Func<Task<int>> body, CancellationToken cancellationToken)
     {
         try
         {
@@ -79,6 +84,6 @@ internal static class CliAction
     }
 
     /// <summary>The message without the " (Parameter 'key')" .NET appends: a CLI user never saw that parameter.</summary>
-    private static string WithoutParameterName(ArgumentException error)
+    public static string WithoutParameterName(ArgumentException error)
         => error.ParamName is { } name ? error.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal) : error.Message;
 }

@@ -59,7 +59,7 @@ internal sealed class CommonOptions
 
     public Option<TimeSpan?> Timeout { get; } = new("--timeout", "-t")
     {
-        Description = $"Connect and operation timeout in milliseconds, 10 to 60000. Default {DefaultTimeoutMilliseconds}.",
+        Description = $"Connect and operation timeout in milliseconds, 10 to 60000. Default {DefaultTimeoutMilliseconds} ({Monitor.MonitorSettings.DefaultTimeout.TotalMilliseconds:0} for monitor).",
         HelpName = "ms",
         Recursive = true,
         CustomParser = ParseTimeout,

@@ -27,6 +27,9 @@ internal static class ExitCodes
     /// <summary>A server refused the login, or demands one and none was given (--user, --password-file).</summary>
     public const int AuthenticationFailed = 6;
 
+    /// <summary>A check found what it checks for: <c>chaos</c> saw stale reads beyond the bound under a policy that promises none.</summary>
+    public const int CheckFailed = 7;
+
     /// <summary>Interrupted (Ctrl-C), as shells report SIGINT.</summary>
     public const int Interrupted = 130;
 
@@ -34,5 +37,6 @@ internal static class ExitCodes
     public const string Help =
         "Exit codes: 0 success; 1 miss or not found; 2 usage error (bad option, server list or key); " +
         "3 server error (unreachable, timed out, not stored); 4 internal error; 5 TLS failed (untrusted certificate); " +
-        "6 authentication failed (wrong user or password).";
+        "6 authentication failed (wrong user or password); 7 a check failed (chaos: stale reads beyond the bound). " +
+        "Errors are one line on standard error: 'ballast: error: ...'.";
 }

@@ -66,8 +66,10 @@ internal static class RootCommandFactory
             return await WriteHelpAsync(parseResult, console, cancellationToken).ConfigureAwait(false);
         }
 
-        var configuration = new InvocationConfiguration { Output = console.OutputText, Error = console.Error, ProcessTerminationTimeout = null };
-        return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+        // Commands that do not map their own failures (chaos, bench, demo) get the same mapping here, instead of
+        // System.CommandLine's stack trace.
+        var configuration = new InvocationConfiguration { Output = console.OutputText, Error = console.Error, ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false };
+        return await CliAction.RunAsync(console, () => parseResult.InvokeAsync(configuration, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization.Metadata;
 
 namespace Ballast;
@@ -43,6 +44,14 @@ public interface IMemcachedClient : IAsyncDisposable, IDisposable
     /// <inheritdoc cref="MemcachedClient.GetAsync(string, IBufferWriter{byte}, CancellationToken)"/>
     ValueTask<BufferedGetResult> GetAsync(string key, IBufferWriter<byte> destination, CancellationToken cancellationToken = default);
 
+    /// <inheritdoc cref="MemcachedClient.GetAsync{T}(string, CancellationToken)"/>
+    [RequiresUnreferencedCode("The default serializer (System.Text.Json) reflects over T unless MemcachedClientOptions.JsonSerializerOptions carries a source-generated resolver; for AOT pass a JsonTypeInfo<T>.")]
+    [RequiresDynamicCode("System.Text.Json may generate code for T at run time; for AOT pass a JsonTypeInfo<T>.")]
+    ValueTask<GetResult<T>> GetAsync<T>(string key, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="MemcachedClient.GetAsync{T}(string, JsonTypeInfo{T}, CancellationToken)"/>
+    ValueTask<GetResult<T>> GetAsync<T>(string key, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default);
+
     /// <inheritdoc cref="MemcachedClient.GetStringAsync(string, CancellationToken)"/>
     ValueTask<string?> GetStringAsync(string key, CancellationToken cancellationToken = default);
 
@@ -70,10 +79,31 @@ public interface IMemcachedClient : IAsyncDisposable, IDisposable
     ValueTask<T> GetOrCreateAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, JsonTypeInfo<T> typeInfo, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
 
     /// <inheritdoc cref="MemcachedClient.SetAsync(string, ReadOnlyMemory{byte}, TimeSpan?, uint, CancellationToken)"/>
+    [OverloadResolutionPriority(1)]
     ValueTask<StoreResult> SetAsync(string key, ReadOnlyMemory<byte> value, TimeSpan? timeToLive = null, uint flags = 0, CancellationToken cancellationToken = default);
 
     /// <inheritdoc cref="MemcachedClient.SetAsync(string, string, TimeSpan?, CancellationToken)"/>
+    [OverloadResolutionPriority(1)]
     ValueTask<StoreResult> SetAsync(string key, string value, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="MemcachedClient.SetAsync{T}(string, T, TimeSpan?, CancellationToken)"/>
+    [RequiresUnreferencedCode("The default serializer (System.Text.Json) reflects over T unless MemcachedClientOptions.JsonSerializerOptions carries a source-generated resolver; for AOT pass a JsonTypeInfo<T>.")]
+    [RequiresDynamicCode("System.Text.Json may generate code for T at run time; for AOT pass a JsonTypeInfo<T>.")]
+    ValueTask<StoreResult> SetAsync<T>(string key, T value, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="MemcachedClient.SetAsync{T}(string, T, JsonTypeInfo{T}, TimeSpan?, CancellationToken)"/>
+    ValueTask<StoreResult> SetAsync<T>(string key, T value, JsonTypeInfo<T> typeInfo, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="MemcachedClient.SetManyAsync(IEnumerable{KeyValuePair{string, ReadOnlyMemory{byte}}}, TimeSpan?, CancellationToken)"/>
+    ValueTask<IReadOnlyDictionary<string, KeyOutcome<StoreResult>>> SetManyAsync(IEnumerable<KeyValuePair<string, ReadOnlyMemory<byte>>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="MemcachedClient.SetManyAsync{T}(IEnumerable{KeyValuePair{string, T}}, TimeSpan?, CancellationToken)"/>
+    [RequiresUnreferencedCode("The default serializer (System.Text.Json) reflects over T unless MemcachedClientOptions.JsonSerializerOptions carries a source-generated resolver; for AOT pass a JsonTypeInfo<T>.")]
+    [RequiresDynamicCode("System.Text.Json may generate code for T at run time; for AOT pass a JsonTypeInfo<T>.")]
+    ValueTask<IReadOnlyDictionary<string, KeyOutcome<StoreResult>>> SetManyAsync<T>(IEnumerable<KeyValuePair<string, T>> items, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="MemcachedClient.SetManyAsync{T}(IEnumerable{KeyValuePair{string, T}}, JsonTypeInfo{T}, TimeSpan?, CancellationToken)"/>
+    ValueTask<IReadOnlyDictionary<string, KeyOutcome<StoreResult>>> SetManyAsync<T>(IEnumerable<KeyValuePair<string, T>> items, JsonTypeInfo<T> typeInfo, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
 
     /// <inheritdoc cref="MemcachedClient.SetVersionedAsync(string, ReadOnlyMemory{byte}, long, TimeSpan?, CancellationToken)"/>
     ValueTask<StoreResult> SetVersionedAsync(string key, ReadOnlyMemory<byte> value, long version, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default);
@@ -98,6 +128,9 @@ public interface IMemcachedClient : IAsyncDisposable, IDisposable
 
     /// <inheritdoc cref="MemcachedClient.DeleteAsync(string, CancellationToken)"/>
     ValueTask<DeleteStatus> DeleteAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="MemcachedClient.DeleteManyAsync(IEnumerable{string}, CancellationToken)"/>
+    ValueTask<IReadOnlyDictionary<string, KeyOutcome<DeleteStatus>>> DeleteManyAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default);
 
     /// <inheritdoc cref="MemcachedClient.MarkStaleAsync(string, TimeSpan, CancellationToken)"/>
     ValueTask<bool> MarkStaleAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default);

@@ -51,7 +51,7 @@ public sealed partial class MemcachedClient
         ArgumentNullException.ThrowIfNull(factory);
         ArgumentNullException.ThrowIfNull(typeInfo);
         var cacheKey = Key(key);
-        return Observe("get_or_create", cacheKey).Track(GetOrCreateCoreAsync(cacheKey.Text, factory, typeInfo, timeToLive, cancellationToken));
+        return Observe("get_or_create", cacheKey).Track(GetOrCreateCoreAsync(key, factory, typeInfo, timeToLive, cancellationToken));
     }
 
     private async ValueTask<T> GetOrCreateCoreAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, JsonTypeInfo<T> typeInfo, TimeSpan? timeToLive, CancellationToken cancellationToken)
@@ -83,7 +83,7 @@ public sealed partial class MemcachedClient
         {
             if (read.Value is { } cached && TryDeserialize(key, cached, typeInfo, out var value))
             {
-                LogLeaseWait(key, waitStart, "the value arrived");
+                LogLeaseWait(key, waitStart, "another frontend held the refill lease", "its value arrived");
                 return new FreshValue<T>(value, readStarted);
             }
 
@@ -127,13 +127,13 @@ public sealed partial class MemcachedClient
             // sense only in the first case, and only for a while: the holder may have crashed.
             if (!IsHomeReadable(key))
             {
-                _options.Logger.CreatedWithoutLease(key, "its server is down or fenced here");
+                _options.Logger.CreatedWithoutLease(key, "its server is down or fenced here, so no refill lease can be had");
                 return await CreateWithoutStoringAsync(factory, cancellationToken).ConfigureAwait(false);
             }
 
             if (read.IsHit || _time.GetElapsedTime(waitStart) >= _options.GetOrCreate.LeaseWait)
             {
-                LogLeaseWait(key, waitStart, "the factory runs here without storing");
+                LogLeaseWait(key, waitStart, read.IsHit ? "the value under the key could not be read, even after its delete" : "another frontend holds the refill lease and its value did not come", "the factory runs here without storing");
                 return await CreateWithoutStoringAsync(factory, cancellationToken).ConfigureAwait(false);
             }
 
@@ -242,12 +242,12 @@ public sealed partial class MemcachedClient
         return _pool.Access.IsReadable(_pool.Servers.Primary(Key(key).GetUtf8(utf8)));
     }
 
-    private void LogLeaseWait(string key, long waitStart, string outcome)
+    private void LogLeaseWait(string key, long waitStart, string reason, string outcome)
     {
         var waited = _time.GetElapsedTime(waitStart);
         if (waited > TimeSpan.Zero)
         {
-            _options.Logger.LeaseWaitEnded(key, waited.TotalMilliseconds, outcome);
+            _options.Logger.LeaseWaitEnded(key, reason, waited.TotalMilliseconds, outcome);
         }
     }
 

@@ -107,18 +107,46 @@ public sealed partial class MemcachedClient
     {
         ArgumentNullException.ThrowIfNull(keys);
 
-        // The result map doubles as the set that drops repeated keys: one allocation fewer per call.
         var map = new Dictionary<string, GetResult>(keys.TryGetNonEnumeratedCount(out var count) ? count : 0, StringComparer.Ordinal);
+        var (distinct, names) = DistinctKeys(keys, count, map, GetResult.Miss);
+        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
+        var results = await _strategy.GetManyAsync(distinct, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < distinct.Length; i++)
+        {
+            map[names?[i] ?? distinct[i].Text] = results[i];
+        }
+
+        return map;
+    }
+
+    /// <summary>
+    /// Validates <paramref name="keys"/> (<paramref name="count"/> of them when known, else 0) and drops repeats, using
+    /// <paramref name="map"/> (the caller's result map, each key entered with <paramref name="placeholder"/>) as the set:
+    /// one allocation fewer per call. Returns the distinct keys as sent (with the key prefix) and, only when there is a
+    /// prefix, as given (what results are keyed by; without a prefix they are the same strings), in the same order.
+    /// </summary>
+    private (CacheKey[] Keys, string[]? Names) DistinctKeys<TValue>(IEnumerable<string> keys, int count, Dictionary<string, TValue> map, TValue placeholder)
+    {
         var distinct = new CacheKey[count];
+        var names = _keyPrefix is null ? null : new string[count];
         var n = 0;
         foreach (var key in keys)
         {
             var cacheKey = Key(key);
-            if (map.TryAdd(key, GetResult.Miss))
+            if (map.TryAdd(key, placeholder))
             {
                 if (n == distinct.Length)
                 {
                     Array.Resize(ref distinct, Math.Max(4, n * 2));
+                    if (names is not null)
+                    {
+                        Array.Resize(ref names, distinct.Length);
+                    }
+                }
+
+                if (names is not null)
+                {
+                    names[n] = key;
                 }
 
                 distinct[n++] = cacheKey;
@@ -128,16 +156,13 @@ public sealed partial class MemcachedClient
         if (n != distinct.Length)
         {
             Array.Resize(ref distinct, n);
+            if (names is not null)
+            {
+                Array.Resize(ref names, n);
+            }
         }
 
-        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
-        var results = await _strategy.GetManyAsync(distinct, cancellationToken).ConfigureAwait(false);
-        for (var i = 0; i < distinct.Length; i++)
-        {
-            map[distinct[i].Text] = results[i];
-        }
-
-        return map;
+        return (distinct, names);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Ballast.Diagnostics;
 using Ballast.Protocol.Commands;
 
@@ -15,10 +16,12 @@ public sealed partial class MemcachedClient
     /// <returns><see cref="StoreStatus.Stored"/>, or <see cref="StoreStatus.ServerDown"/> when the key's server is down and the policy stores nowhere else.</returns>
     /// <exception cref="CacheValueTooLargeException">The value exceeds the item size limit; nothing was sent.</exception>
     /// <exception cref="MemcachedException">The store's fate is unknown (timeout, lost connection); the key has been invalidated or its server fenced.</exception>
+    [OverloadResolutionPriority(1)] // Over SetAsync<T>: byte arrays and memory bind here, as before the typed overloads.
     public ValueTask<StoreResult> SetAsync(string key, ReadOnlyMemory<byte> value, TimeSpan? timeToLive = null, uint flags = 0, CancellationToken cancellationToken = default)
         => StoreAsync(key, value, StoreMode.Set, timeToLive, flags, 0, null, cancellationToken);
 
     /// <summary>Stores a string as UTF-8 (client flags 0).</summary>
+    [OverloadResolutionPriority(1)] // Over SetAsync<T>: strings are stored as UTF-8, not as JSON strings.
     public ValueTask<StoreResult> SetAsync(string key, string value, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default)
         => SetAsync(key, Utf8(value), timeToLive, 0, cancellationToken);
 
@@ -70,9 +73,9 @@ public sealed partial class MemcachedClient
     {
         ArgumentNullException.ThrowIfNull(lease);
         var cacheKey = Key(key);
-        if (!string.Equals(lease.Key, key, StringComparison.Ordinal))
+        if (!string.Equals(lease.Key, cacheKey.Text, StringComparison.Ordinal))
         {
-            throw new ArgumentException($"The lease is for key '{lease.Key}', not '{key}'.", nameof(lease));
+            throw new ArgumentException($"The lease is for key '{lease.Key}', not '{cacheKey.Text}'.", nameof(lease));
         }
 
         CheckSize(cacheKey, value.Length);
@@ -94,10 +97,14 @@ public sealed partial class MemcachedClient
     public ValueTask<DeleteStatus> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        return Observe("delete", cacheKey).Track(_pool.Ready.IsCompleted
-            ? _strategy.DeleteAsync(cacheKey, cancellationToken)
-            : _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.DeleteAsync(cacheKey, cancellationToken)), cancellationToken, "invalidation", key));
+        return Observe("delete", cacheKey).Track(DeleteCoreAsync(cacheKey, cancellationToken));
     }
+
+    /// <summary>The failover strategy's delete (confirmed or fenced), once the pool has read the shared view.</summary>
+    private ValueTask<DeleteStatus> DeleteCoreAsync(Protocol.CacheKey cacheKey, CancellationToken cancellationToken)
+        => _pool.Ready.IsCompleted
+            ? _strategy.DeleteAsync(cacheKey, cancellationToken)
+            : _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.DeleteAsync(cacheKey, cancellationToken)), cancellationToken, "invalidation", cacheKey.Text);
 
     /// <summary>
     /// Marks a key stale instead of deleting it (the meta protocol's <c>md ... I</c>): Ballast's reads treat it as a
@@ -173,10 +180,14 @@ public sealed partial class MemcachedClient
         var cacheKey = Key(key);
         CheckSize(cacheKey, value.Length);
         var seconds = Seconds(ttl, key);
-        return Observe(StoreOperationName(mode, cas), cacheKey).Track(_pool.Ready.IsCompleted
-            ? _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken)
-            : StoreWhenReadyAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken));
+        return Observe(StoreOperationName(mode, cas), cacheKey).Track(StoreCoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken));
     }
+
+    /// <summary>The failover strategy's store of a checked key and value, once the pool has read the shared view.</summary>
+    private ValueTask<StoreResult> StoreCoreAsync(Protocol.CacheKey cacheKey, ReadOnlyMemory<byte> value, StoreMode mode, long seconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
+        => _pool.Ready.IsCompleted
+            ? _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken)
+            : StoreWhenReadyAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken);
 
     // Apart from StoreAsync, so its lambda's closure is allocated only on this slow path, not on every store.
     private ValueTask<StoreResult> StoreWhenReadyAsync(Protocol.CacheKey cacheKey, ReadOnlyMemory<byte> value, StoreMode mode, long seconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)

@@ -27,6 +27,7 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
     private readonly FailoverStrategy _strategy;
     private readonly MemcachedClientOptions _options;
     private readonly TimeProvider _time;
+    private readonly string? _keyPrefix;
     private int _disposed;
     private long _backgroundFailures;
     private int _newPoolFlushReported;
@@ -43,6 +44,7 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
         options = options.Snapshot();
         options.Validate();
         _options = options;
+        _keyPrefix = string.IsNullOrEmpty(options.KeyPrefix) ? null : options.KeyPrefix;
         _time = timeProvider ?? TimeProvider.System;
         _pool = new PoolCoordinator(options, _time, this);
         _strategy = FailoverStrategy.Create(new FailoverContext(_pool.Servers, _pool.Access, _pool.Invalidations, options, _time));
@@ -58,7 +60,7 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
     /// <summary>A server was marked down (PECL's <c>setFailureCallback</c>). Raised on a background thread.</summary>
     public event EventHandler<ServerFailedEventArgs>? ServerFailed;
 
-    /// <summary>A server was readmitted after its flush (the seed's <c>setReconnectedCallback</c>). Raised on a background thread.</summary>
+    /// <summary>A server was readmitted after its flush (the counterpart of <see cref="ServerFailed"/>). Raised on a background thread.</summary>
     public event EventHandler<ServerRecoveredEventArgs>? ServerRecovered;
 
     /// <summary>
@@ -185,7 +187,10 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
         _pool.ThrowIfViewUnreadableForMisconfiguration();
     }
 
-    /// <summary>A key for an operation: valid, not reserved, and its server not failing its TLS or login.</summary>
+    /// <summary>
+    /// The key as it goes to the servers (<see cref="MemcachedClientOptions.KeyPrefix"/> and <paramref name="key"/>):
+    /// valid, not reserved, and its server not failing its TLS or login.
+    /// </summary>
     private CacheKey Key(string key)
     {
         var cacheKey = ValidKey(key);
@@ -193,12 +198,20 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
         return cacheKey;
     }
 
-    /// <summary>A key checked by the rules alone (placement needs no server).</summary>
+    /// <summary>A key (with the prefix) checked by the rules alone (placement needs no server).</summary>
     private CacheKey ValidKey(string key)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var cacheKey = CacheKey.Create(key, _options.InvalidKeyHandling);
-        Protocol.ReservedKeys.ThrowIfReserved(key);
+        ArgumentNullException.ThrowIfNull(key);
+        if (_keyPrefix is not null && key.Length == 0)
+        {
+            // The prefix alone would be a valid key; an empty key is still the caller's mistake.
+            throw new InvalidCacheKeyException(key, "a key must be at least 1 byte long");
+        }
+
+        var full = _keyPrefix is null ? key : string.Concat(_keyPrefix, key);
+        var cacheKey = CacheKey.Create(full, _options.InvalidKeyHandling);
+        Protocol.ReservedKeys.ThrowIfReserved(full);
         return cacheKey;
     }
 

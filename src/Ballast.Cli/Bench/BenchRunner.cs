@@ -302,10 +302,10 @@ internal static class BenchRunner
             return null;
         }
 
-        var source = Mgblast.FindSource(s.MgblastSource);
+        var source = Mgblast.FindSource(s.MgblastSource, tempDirectory());
         if (source is null)
         {
-            report.MgblastNote = "mgblast.c not found (../shared/tools/mgblast.c beside the repository, or --mgblast-source)";
+            report.MgblastNote = $"--mgblast-source {s.MgblastSource}: no such file";
             return null;
         }
 

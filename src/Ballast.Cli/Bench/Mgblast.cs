@@ -9,32 +9,26 @@ namespace Ballast.Cli.Bench;
 /// </summary>
 internal static partial class Mgblast
 {
-    /// <summary>The source's default place: <c>../shared/tools/mgblast.c</c> from the folder holding Ballast.slnx.</summary>
-    public static string? FindSource(string? overridePath)
+    /// <summary>
+    /// The source to compile: <paramref name="overridePath"/> when given (null when it does not exist), else the copy
+    /// embedded in the tool (<c>src/Ballast.Cli/Bench/mgblast.c</c>), written into <paramref name="directory"/>.
+    /// </summary>
+    public static string? FindSource(string? overridePath, string directory)
     {
         if (!string.IsNullOrEmpty(overridePath))
         {
             return File.Exists(overridePath) ? Path.GetFullPath(overridePath) : null;
         }
 
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        using var embedded = typeof(Mgblast).Assembly.GetManifestResourceStream("Ballast.Cli.Bench.mgblast.c")
+            ?? throw new InvalidOperationException("mgblast.c is not embedded in the tool");
+        var path = Path.Combine(directory, "mgblast.c");
+        using (var file = File.Create(path))
         {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Ballast.slnx")))
-                {
-                    var candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "tools", "mgblast.c"));
-                    if (File.Exists(candidate))
-                    {
-                        return candidate;
-                    }
-
-                    break;
-                }
-            }
+            embedded.CopyTo(file);
         }
 
-        return null;
+        return path;
     }
 
     /// <summary>Compiles the source into <paramref name="directory"/>; returns the binary's path or an error.</summary>

@@ -155,7 +155,7 @@ public sealed class ChaosOptions
     {
         Check(Policies.Count > 0, "--policy", "at least one policy");
         Check(Faults.Count > 0, "--faults", "at least one fault");
-        Check(Servers is >= 1 and <= 16, "--servers", "1 to 16");
+        Check(Servers is >= 1 and <= 16, "--start-servers", "1 to 16");
         Check(Frontends is >= 1 and <= 16, "--frontends", "1 to 16");
         Check(WorkersPerFrontend is >= 1 and <= 64, "--workers", "1 to 64");
         Check(Keys is >= 1 and <= 1_000_000, "--keys", "1 to 1000000");
@@ -185,7 +185,7 @@ public sealed class ChaosOptions
 
         if (Policies.Contains(FailoverPolicy.Replicated))
         {
-            Check(Servers >= 2, "--servers", "at least 2 under the replicated policy");
+            Check(Servers >= 2, "--start-servers", "at least 2 under the replicated policy");
         }
     }
 

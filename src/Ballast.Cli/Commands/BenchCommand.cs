@@ -25,7 +25,7 @@ internal static class BenchCommand
         var down = new Option<int>("--down") { Description = "Start 3 servers, measure healthy, kill this many, wait until the client reports them down, measure again." };
         var json = new Option<bool>("--json") { Description = "Print the figures as JSON." };
         var peers = new Option<string>("--peers") { Description = "Peers to run side by side: memcaslap,mgblast or none.", DefaultValueFactory = _ => "memcaslap,mgblast" };
-        var mgblastSource = new Option<string?>("--mgblast-source") { Description = "Path of mgblast.c (default: ../shared/tools/mgblast.c from the repository root)." };
+        var mgblastSource = new Option<string?>("--mgblast-source") { Description = "Path of an mgblast.c to compile instead of the one built into the tool." };
         var check = new Option<bool>("--check") { Description = "Exit 1 when a target fails." };
         var intoBuffer = new Option<bool>("--into-buffer") { Description = "Gets copy values into a reused IBufferWriter<byte> (the allocation-free read) instead of returning arrays." };
         var tls = new Option<bool>("--tls") { Description = "Measure TLS next to plain TCP in one run: start one memcached with -Z and one without, and measure Ballast over each in alternating slices." };
@@ -48,8 +48,7 @@ internal static class BenchCommand
                 }
                 catch (FormatException error)
                 {
-                    await Console.Error.WriteLineAsync(error.Message).ConfigureAwait(false);
-                    return 2;
+                    throw new CliException(ExitCodes.Usage, error.Message);
                 }
             }
 
@@ -87,8 +86,7 @@ internal static class BenchCommand
             }
             catch (FormatException error)
             {
-                await Console.Error.WriteLineAsync(error.Message).ConfigureAwait(false);
-                return 2;
+                throw new CliException(ExitCodes.Usage, error.Message);
             }
 
             try
@@ -99,8 +97,7 @@ internal static class BenchCommand
             }
             catch (FormatException error)
             {
-                await Console.Error.WriteLineAsync(error.Message).ConfigureAwait(false);
-                return 2;
+                throw new CliException(ExitCodes.Usage, error.Message);
             }
         });
         return command;

@@ -12,14 +12,15 @@ public static class ChaosCommand
     /// Exit code when a policy that promises integrity broke it: stale reads beyond its bound, a counter value handed
     /// out twice, a server flushed twice for one outage or readmitted without a flush, or a pool that did not settle.
     /// </summary>
-    public const int IntegrityViolated = 2;
+    public const int IntegrityViolated = ExitCodes.CheckFailed;
 
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var policy = new Option<string>("--policy") { Description = "Policies to run, comma-separated: rehash, offline, gutter, replicated.", DefaultValueFactory = _ => "rehash,offline,gutter,replicated" };
         var faults = new Option<string>("--faults") { Description = "Faults to inject, comma-separated: kill, pause, blackhole, partition, slow, flap, lag (one frontend's links slowed below the timeout), blip (one frontend loses every link), restart (a server restarted while a refill lease of it is out).", DefaultValueFactory = _ => "kill,pause,blackhole,partition" };
-        var servers = new Option<int>("--servers") { Description = "Main memcached servers.", DefaultValueFactory = _ => 3 };
+        // "--start-servers", as bench names its count: --servers is a server list in every command.
+        var servers = new Option<int>("--start-servers") { Description = "How many memcached servers to start (main servers of the pool).", DefaultValueFactory = _ => 3 };
         var frontends = new Option<int>("--frontends") { Description = "Frontends, each its own client and proxies.", DefaultValueFactory = _ => 3 };
         var workers = new Option<int>("--workers") { Description = "Workers per frontend.", DefaultValueFactory = _ => 4 };
         var duration = new Option<string>("--duration") { Description = "Run length per policy (30s, 1500ms, 2m).", DefaultValueFactory = _ => "30s" };
@@ -47,6 +48,11 @@ public static class ChaosCommand
         };
         command.SetAction(async (parse, ct) =>
         {
+            if (parse.GetResult("--servers") is System.CommandLine.Parsing.OptionResult { Implicit: false })
+            {
+                throw new CliException(ExitCodes.Usage, "chaos starts its own servers: give their number with --start-servers N (--servers is a server list, host:port,..., in every command).");
+            }
+
             ChaosOptions options;
             try
             {
@@ -83,8 +89,7 @@ public static class ChaosCommand
             }
             catch (ArgumentException e)
             {
-                await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
-                return 1;
+                throw new CliException(ExitCodes.Usage, CliAction.WithoutParameterName(e));
             }
 
             return await RunAsync(options, parse.GetValue(json), parse.GetValue(report), narrate: false, ct).ConfigureAwait(false);

@@ -29,9 +29,10 @@ internal sealed class DeleteCommand
             {
                 // The library's message promises that its journal keeps retrying; this process is about to exit and
                 // takes the journal with it, so say what the user actually has to know.
+                var why = await PoolHealth.WhyNotUpAsync(client, client.Locate(name), ServerState.Down, cancellationToken).ConfigureAwait(false);
                 throw new CliException(
                     ExitCodes.ServerError,
-                    $"delete of '{name}' failed: its server {client.Locate(name)} is unreachable and could not be fenced (no majority of the pool answered); the old value may be readable when it returns.");
+                    $"delete of '{name}' failed: {why} It could not be fenced either (no majority of the pool answered): the old value may be readable when it returns.");
             }
 
             switch (status)
@@ -39,7 +40,8 @@ internal sealed class DeleteCommand
                 case DeleteStatus.Deleted:
                     return ExitCodes.Success;
                 case DeleteStatus.NotFound:
-                    CliAction.Fail(console, $"not found: {name}");
+                    // An answer, not an error: the same form as get's "miss: KEY".
+                    await console.Error.WriteLineAsync($"not found: {name}").ConfigureAwait(false);
                     return ExitCodes.NotFound;
                 default:
                     throw new CliException(

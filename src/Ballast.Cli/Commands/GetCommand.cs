@@ -36,7 +36,7 @@ internal sealed class GetCommand
                 return ExitCodes.Success;
             }
 
-            PoolHealth.ThrowIfMissUntrustworthy(client, name);
+            await PoolHealth.ThrowIfMissUntrustworthyAsync(client, name, cancellationToken).ConfigureAwait(false);
             await console.Error.WriteLineAsync($"miss: {name}").ConfigureAwait(false);
             return ExitCodes.NotFound;
         });

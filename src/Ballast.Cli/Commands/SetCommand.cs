@@ -43,7 +43,7 @@ internal sealed class SetCommand
             return result.Status switch
             {
                 StoreStatus.Stored => ExitCodes.Success,
-                StoreStatus.ServerDown => throw new CliException(ExitCodes.ServerError, $"not stored: the server of '{name}', {client.Locate(name)}, is down."),
+                StoreStatus.ServerDown => throw new CliException(ExitCodes.ServerError, $"not stored: '{name}': {await PoolHealth.WhyNotUpAsync(client, client.Locate(name), ServerState.Down, cancellationToken).ConfigureAwait(false)}"),
                 _ => throw new CliException(ExitCodes.ServerError, $"not stored: '{name}' ({result.Status})."),
             };
         });

@@ -16,10 +16,11 @@ internal static class CommandFailure
 
     /// <summary>
     /// An exception of the same kind as <paramref name="cause"/> (so callers that tell a timeout from a reset still
-    /// can), naming <paramref name="command"/>'s key, with the cause inside.
+    /// can), naming <paramref name="command"/>'s key, with the cause inside. A server command (stats, version) has no
+    /// key to name: its message is the cause's.
     /// </summary>
     public static Exception For(MetaCommand command, Exception cause, ServerEndPoint server)
-        => Copy(cause, server, $"The request for {Describe(command)} failed with its connection: {cause.Message}");
+        => Copy(cause, server, command.Key is null ? cause.Message : $"The request for {Describe(command)} failed with its connection: {cause.Message}");
 
     /// <summary>A new exception of <paramref name="cause"/>'s kind with <paramref name="message"/>, the cause inside.</summary>
     public static Exception Copy(Exception cause, ServerEndPoint server, string message)
@@ -36,6 +37,6 @@ internal static class CommandFailure
         };
     }
 
-    /// <summary><c>key 'k'</c>, or <c>a server command</c> for commands without a key.</summary>
-    public static string Describe(MetaCommand command) => command.Key is null ? "a server command" : $"key '{command.Key}'";
+    /// <summary><c>key 'k'</c>, a pool key's subject (the shared view's record of a server), or <c>a server command</c>.</summary>
+    public static string Describe(MetaCommand command) => command.Describe();
 }

@@ -48,7 +48,7 @@ internal sealed partial class MetaConnection
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             Close(stream, socket);
-            throw new ServerUnavailableException($"Server {server}: connecting took longer than the connect timeout of {connectTimeout.TotalMilliseconds:0} ms.", server);
+            throw new ServerUnavailableException($"Server {server} did not accept the connection within the connect timeout of {connectTimeout.TotalMilliseconds:0} ms (a host that is down, or a firewall that drops packets).", server);
         }
         catch (SocketException error) when (error.SocketErrorCode == SocketError.NoData)
         {
@@ -58,7 +58,7 @@ internal sealed partial class MetaConnection
         catch (SocketException error)
         {
             Close(stream, socket);
-            throw new ServerUnavailableException($"Server {server}: cannot connect ({error.SocketErrorCode}).", server, error);
+            throw new ServerUnavailableException(CannotConnect(server, connectTo, error.SocketErrorCode), server, error);
         }
         catch (IOException error)
         {
@@ -71,6 +71,17 @@ internal sealed partial class MetaConnection
             throw;
         }
     }
+
+    /// <summary>Why a connection could not be opened, in words: a refusal, a name that does not resolve and the rest read differently.</summary>
+    private static string CannotConnect(ServerEndPoint server, ServerEndPoint connectTo, SocketError code) => code switch
+    {
+        SocketError.ConnectionRefused => $"Server {server} refused the connection (nothing listens on port {connectTo.Port} of {connectTo.Host}).",
+        SocketError.HostNotFound or SocketError.NoData => $"Server {server}: unknown host '{connectTo.Host}' (the name does not resolve).",
+        SocketError.TryAgain => $"Server {server}: the host name '{connectTo.Host}' could not be resolved now (the name server did not answer).",
+        SocketError.TimedOut => $"Server {server} did not accept the connection in time (a host that is down, or a firewall that drops packets).",
+        SocketError.NetworkUnreachable or SocketError.HostUnreachable => $"Server {server} cannot be reached: no route to {connectTo.Host}.",
+        _ => $"Server {server}: cannot connect ({code}).",
+    };
 
     private static void Close(Stream? stream, Socket? socket)
     {

@@ -222,6 +222,6 @@ internal sealed class PoolCoordinator : IAsyncDisposable
             return factory(context) ?? throw new InvalidOperationException("The shared-view store factory registered with SharedView.UseStore returned null.");
         }
 
-        return new MemcachedViewStore(Servers.Main, Servers.All.Length, Identity.PoolName, _time, seal);
+        return new MemcachedViewStore(Servers.Main, Servers.All.Select(n => n.EndPoint).ToArray(), Identity.PoolName, _time, seal);
     }
 }

@@ -20,10 +20,10 @@ internal static partial class Log
     public static partial void InvalidationJournaled(this ILogger logger, Exception error, ServerEndPoint server, string key);
 
     [LoggerMessage(5, LogLevel.Information, "Server {Server}: the journaled invalidation of key '{Key}' is confirmed")]
-    public static partial void JournalRetryConfirmed(this ILogger logger, string server, string key);
+    public static partial void JournalRetryConfirmed(this ILogger logger, ServerEndPoint server, string key);
 
     [LoggerMessage(6, LogLevel.Debug, "Server {Server}: a retry of the journaled invalidation of key '{Key}' failed; it stays owed")]
-    public static partial void JournalRetryFailed(this ILogger logger, Exception error, string server, string key);
+    public static partial void JournalRetryFailed(this ILogger logger, Exception error, ServerEndPoint server, string key);
 
     [LoggerMessage(7, LogLevel.Error, "Pool {Pool}: a step of the background maintenance (view reads, probes, failback, journal retries) failed; it runs again next tick")]
     public static partial void MaintenanceStepFailed(this ILogger logger, Exception error, string pool);
@@ -34,11 +34,11 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Warning, "Pool {Pool}: the first read of the shared view took longer than the operation timeout; operations go on without it (reads miss, writes fence)")]
     public static partial void FirstViewReadTimedOut(this ILogger logger, string pool);
 
+    // Ids 10 to 12 (a probe, a failback flush, a failback lock that failed) are retired: those failures are counted and
+    // logged as absorbed errors (id 19), or as background work that failed (id 18). Ids are never reused.
 
-
-
-    [LoggerMessage(13, LogLevel.Debug, "Key '{Key}': another frontend holds the refill lease; waited {WaitedMs:0} ms for its value, {Outcome}")]
-    public static partial void LeaseWaitEnded(this ILogger logger, string key, double waitedMs, string outcome);
+    [LoggerMessage(13, LogLevel.Debug, "Key '{Key}': {Reason}; after {WaitedMs:0} ms {Outcome}")]
+    public static partial void LeaseWaitEnded(this ILogger logger, string key, string reason, double waitedMs, string outcome);
 
     [LoggerMessage(14, LogLevel.Warning, "Key '{Key}': the value created by the factory could not be stored ({Status}); callers got it anyway")]
     public static partial void CreatedValueNotStored(this ILogger logger, string key, StoreStatus status);
@@ -67,6 +67,10 @@ internal static partial class Log
 
     [LoggerMessage(23, LogLevel.Warning, "Pool {Pool} had no shared view yet: this frontend flushed every server once before reading any, so whatever they cached is gone. To adopt a warm pool without emptying it, run `ballast view init` with the pool's servers before the first frontend starts.")]
     public static partial void NewPoolFlushed(this ILogger logger, string pool);
+
+    [LoggerMessage(24, LogLevel.Warning, "Key '{Key}': the cached value could not be read as {Type}; the read is a miss")]
+    public static partial void CachedValueUnreadableAsMiss(this ILogger logger, Exception error, string key, string type);
+
     [LoggerMessage(41, LogLevel.Warning, "Invalidation journal {Path}: line {Line} is no entry it wrote (a torn last line from a crash, or damage); it is skipped")]
     public static partial void JournalLineSkipped(this ILogger logger, string path, int line);
 }

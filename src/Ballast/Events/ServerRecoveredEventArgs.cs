@@ -1,6 +1,6 @@
 namespace Ballast;
 
-/// <summary>A server was readmitted after the flush that follows an outage: the seed's <c>setReconnectedCallback</c>.</summary>
+/// <summary>A server was readmitted after the flush that follows an outage: the counterpart of PECL memcache's failure callback (a reconnected callback).</summary>
 public sealed class ServerRecoveredEventArgs : EventArgs
 {
     /// <summary>Creates the event's arguments.</summary>

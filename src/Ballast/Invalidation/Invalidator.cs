@@ -15,7 +15,8 @@ namespace Ballast.Invalidation;
 /// A caller's token cancels the caller's wait, never the invalidation: an aborted HTTP request must not leave a
 /// deleted value readable by other frontends. So the work runs on the pool's own lifetime (it stops only when the
 /// client is disposed, and what is owed then stays in the journal), and <see cref="Detach{T}"/> hands the caller a
-/// task it may stop waiting for. Work the caller left is observed: its failure is reported, not dropped.
+/// task it may stop waiting for. Work the caller left is observed: its failure is reported, not dropped; work the caller
+/// waited for is not reported again.
 /// </remarks>
 internal sealed class Invalidator
 {
@@ -61,10 +62,11 @@ internal sealed class Invalidator
             return work;
         }
 
-        // The caller's wait (a task that also ends when the token fires); the work's failure, if the caller is no
-        // longer there to see it, is reported by the pool.
+        // The caller's wait (a task that also ends when the token fires). The work's failure is reported by the pool
+        // only if the caller left before it ended: a caller that waited to the end got the failure itself, and a
+        // second report would log one failure twice.
         var task = work.AsTask();
-        _events.Observe(task, operation, node, key);
+        _events.ObserveIfCallerLeft(task, cancellationToken, operation, node, key);
         return new ValueTask<T>(task.WaitAsync(cancellationToken));
     }
 

@@ -89,12 +89,12 @@ internal sealed class JournalRetrier
             var key = CacheKey.Create(pending.Key, _options.InvalidKeyHandling);
             await node.ExecuteAsync(new DeleteCommand(key), cancellationToken).ConfigureAwait(false);
             _journal.Remove(pending);
-            JournalRetry.Confirmed(_options.Logger, pending.Server, pending.Key);
+            JournalRetry.Confirmed(_options.Logger, node.EndPoint, pending.Key);
         }
         catch (MemcachedException error)
         {
             // Still owed; the next round retries, and the server stays unread here until it is confirmed.
-            JournalRetry.Failed(_options.Logger, error, pending.Server, pending.Key);
+            JournalRetry.Failed(_options.Logger, error, node.EndPoint, pending.Key);
         }
     }
 }

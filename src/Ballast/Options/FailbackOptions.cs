@@ -16,7 +16,7 @@ public sealed class FailbackOptions
     public TimeSpan MaxHoldTime { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Flush every server of the pool, not only the returning one, when a server is readmitted: the seed's remedy for
+    /// Flush every server of the pool, not only the returning one, when a server is readmitted: the usual remedy for
     /// <see cref="FailoverPolicy.Rehash"/> pools, whose other servers hold copies of the returning server's keys.
     /// Default false.
     /// </summary>

@@ -103,6 +103,24 @@ public sealed class MemcachedClientOptions
     /// </summary>
     internal Runtime.ClientRuntime Runtime { get; set; } = Ballast.Runtime.ClientRuntime.Default;
 
+    /// <summary>
+    /// How the typed calls (<c>GetAsync&lt;T&gt;</c>, <c>SetAsync&lt;T&gt;</c>, <c>SetManyAsync&lt;T&gt;</c>) turn values into
+    /// bytes. Default null: <see cref="JsonMemcachedSerializer"/> with <see cref="JsonSerializerOptions"/>.
+    /// <c>GetOrCreateAsync</c> always uses System.Text.Json.
+    /// </summary>
+    public IMemcachedSerializer? Serializer { get; set; }
+
+    /// <summary>
+    /// Prepended to every key of every operation, placement included (<c>"app1:"</c>: the key <c>user:7</c> is stored
+    /// and located as <c>app1:user:7</c>), so applications sharing a pool keep apart. Results of batch calls are keyed
+    /// by the keys as given, without the prefix; errors and logs show the whole key, as the servers hold it. Keys the
+    /// Ballast reserves (under <c>ballast:</c>, where every pool keeps its view) are refused with the prefix applied. Default null: none. It follows
+    /// the rules of a key (no spaces or control characters unless <see cref="InvalidKeyHandling"/> is
+    /// <see cref="Ballast.InvalidKeyHandling.Base64"/>; at most 250 bytes of UTF-8, and the longer it is, the shorter keys
+    /// must be). PHP frontends of the same pool must add it themselves.
+    /// </summary>
+    public string? KeyPrefix { get; set; }
+
     /// <summary>The logger of <see cref="LoggerFactory"/>, or one that discards everything.</summary>
     internal ILogger Logger => _logger ??= LoggerFactory?.CreateLogger("Ballast") ?? NullLogger.Instance;
 
@@ -154,6 +172,18 @@ public sealed class MemcachedClientOptions
         if (duplicate is not null)
         {
             throw new ArgumentException($"Server {duplicate.Key} is listed twice.", nameof(Servers));
+        }
+
+        if (!string.IsNullOrEmpty(KeyPrefix))
+        {
+            try
+            {
+                Protocol.CacheKey.Create(KeyPrefix, InvalidKeyHandling);
+            }
+            catch (InvalidCacheKeyException error)
+            {
+                throw new ArgumentException($"KeyPrefix breaks the rules of a key, which it starts: {error.Message}", nameof(KeyPrefix), error);
+            }
         }
 
         OptionChecks.Range(ConnectionsPerServer, 1, 64, nameof(ConnectionsPerServer));

@@ -8,7 +8,7 @@ public sealed class SharedViewOptions
 {
     /// <summary>
     /// Whether the pool keeps a shared view. Default true. Without it, each frontend acts on its own failure detection
-    /// only, which is seed 000's problem: one frontend marks a server down while another keeps reading it.
+    /// only, and frontends disagree: one marks a server down while another keeps reading it.
     /// Always off under <see cref="FailoverPolicy.Rehash"/>.
     /// </summary>
     public bool Enabled { get; set; } = true;

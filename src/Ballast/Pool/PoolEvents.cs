@@ -28,6 +28,22 @@ internal sealed class PoolEvents
     /// <param name="node">Its server, if it has one.</param>
     /// <param name="key">Its key, if it has one.</param>
     public void Observe(Task task, string operation, ServerNode? node = null, string? key = null)
+        => Observe(task, new ObservedWork(this, operation, node, key, callerLeft: null));
+
+    /// <summary>
+    /// Observes work a caller awaits with <paramref name="callerLeft"/>: its failure is reported only if the caller
+    /// had left (the token fired) by the time it failed. A caller that waited to the end got the failure itself, and a
+    /// second report would log one failure twice.
+    /// </summary>
+    public void ObserveIfCallerLeft(Task task, CancellationToken callerLeft, string operation, ServerNode? node = null, string? key = null)
+    {
+        if (callerLeft.CanBeCanceled)
+        {
+            Observe(task, new ObservedWork(this, operation, node, key, callerLeft));
+        }
+    }
+
+    private static void Observe(Task task, ObservedWork work)
     {
         if (task.IsCompletedSuccessfully)
         {
@@ -36,7 +52,7 @@ internal sealed class PoolEvents
 
         task.ContinueWith(
             static (done, state) => ((ObservedWork)state!).Report(done.Exception!.GetBaseException()),
-            new ObservedWork(this, operation, node, key),
+            work,
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
@@ -67,11 +83,11 @@ internal sealed class PoolEvents
     }
 
     /// <summary>A piece of observed work, kept unformatted until its failure is reported.</summary>
-    private sealed class ObservedWork(PoolEvents events, string operation, ServerNode? node, string? key)
+    private sealed class ObservedWork(PoolEvents events, string operation, ServerNode? node, string? key, CancellationToken? callerLeft)
     {
         public void Report(Exception error)
         {
-            if (error is OperationCanceledException)
+            if (error is OperationCanceledException || callerLeft is { IsCancellationRequested: false })
             {
                 return;
             }

@@ -287,7 +287,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
                 _onLocalFailure(this, ServerFailureReason.ConnectionRefused, error);
             }
 
-            command.Fail(new ServerUnavailableException($"{error.Message} The request for {Describe(command)} was not sent.", EndPoint, error));
+            command.Fail(new ServerUnavailableException(command.Key is null ? error.Message : $"{error.Message} The request for {Describe(command)} was not sent.", EndPoint, error));
             return await command.AsValueTask().ConfigureAwait(false);
         }
 
@@ -357,5 +357,5 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
     }
 
-    private static string Describe(MetaCommand command) => command.Key is null ? "a server command" : $"key '{command.Key}'";
+    private static string Describe(MetaCommand command) => command.Describe();
 }

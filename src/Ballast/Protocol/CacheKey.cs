@@ -16,11 +16,12 @@ internal readonly struct CacheKey
     /// <summary>The longest raw key that still fits in <see cref="MaxLength"/> once base64-encoded.</summary>
     public const int MaxBase64SourceLength = MaxLength / 4 * 3;
 
-    private CacheKey(string text, int byteCount, bool base64)
+    private CacheKey(string text, int byteCount, bool base64, string? subject = null)
     {
         Text = text;
         ByteCount = byteCount;
         IsBase64 = base64;
+        Subject = subject;
     }
 
     /// <summary>The key as the application wrote it.</summary>
@@ -31,6 +32,13 @@ internal readonly struct CacheKey
 
     /// <summary>True when the key is sent base64-encoded with the <c>b</c> flag.</summary>
     public bool IsBase64 { get; }
+
+    /// <summary>
+    /// What the key is, in words, when it is one of the pool's own keys rather than an application's (<c>the shared
+    /// view's record of server 10.0.0.3:11211</c>): errors and logs name that instead of the internal key. Null for
+    /// an application's key.
+    /// </summary>
+    public string? Subject { get; }
 
     /// <summary>Bytes the key takes on the wire.</summary>
     public int WireLength => IsBase64 ? Base64.GetMaxEncodedToUtf8Length(ByteCount) : ByteCount;
@@ -113,6 +121,12 @@ internal readonly struct CacheKey
 
         return new CacheKey(key, byteCount, base64: true);
     }
+
+    /// <summary>The same key, described in messages as <paramref name="subject"/>.</summary>
+    public CacheKey About(string subject) => new(Text, ByteCount, IsBase64, subject);
+
+    /// <summary>The key as messages name it: its <see cref="Subject"/>, else <c>key 'text'</c>.</summary>
+    public string Describe() => Subject ?? $"key '{Text}'";
 
     /// <summary>Writes the key as it goes on the wire.</summary>
     public void WriteTo(RequestBuffer buffer)

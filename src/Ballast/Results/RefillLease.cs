@@ -14,7 +14,7 @@ public sealed class RefillLease
         Tokens = tokens;
     }
 
-    /// <summary>The key the lease is for.</summary>
+    /// <summary>The key the lease is for, as the server holds it (with <see cref="MemcachedClientOptions.KeyPrefix"/>, if any).</summary>
     public string Key { get; }
 
     internal IReadOnlyList<LeaseToken> Tokens { get; }

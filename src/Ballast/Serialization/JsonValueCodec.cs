@@ -5,7 +5,7 @@ using System.Text.Json.Serialization.Metadata;
 namespace Ballast.Serialization;
 
 /// <summary>
-/// How <c>GetOrCreateAsync</c> turns values into bytes and back: System.Text.Json through a <see cref="JsonTypeInfo{T}"/>,
+/// How <c>GetOrCreateAsync</c> and the typed calls given a <see cref="JsonTypeInfo{T}"/> turn values into bytes and back: System.Text.Json through a <see cref="JsonTypeInfo{T}"/>,
 /// which a source-generated context supplies without reflection (native AOT), or which the reflection resolver builds.
 /// </summary>
 internal static class JsonValueCodec
@@ -14,6 +14,15 @@ internal static class JsonValueCodec
     [RequiresUnreferencedCode("Without a source-generated JsonTypeInfo, System.Text.Json reflects over the value's type.")]
     [RequiresDynamicCode("Without a source-generated JsonTypeInfo, System.Text.Json may generate code at run time.")]
     public static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions? options)
+        => (JsonTypeInfo<T>)WithResolver(options).GetTypeInfo(typeof(T));
+
+    /// <summary>
+    /// <paramref name="options"/> (<see cref="JsonSerializerOptions.Default"/> when null), read-only, with the reflection
+    /// resolver when they carry none.
+    /// </summary>
+    [RequiresUnreferencedCode("Without a source-generated JsonTypeInfo, System.Text.Json reflects over the value's type.")]
+    [RequiresDynamicCode("Without a source-generated JsonTypeInfo, System.Text.Json may generate code at run time.")]
+    public static JsonSerializerOptions WithResolver(JsonSerializerOptions? options)
     {
         options ??= JsonSerializerOptions.Default;
         if (options.TypeInfoResolver is null)
@@ -22,7 +31,7 @@ internal static class JsonValueCodec
         }
 
         options.MakeReadOnly();
-        return (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        return options;
     }
 
     public static byte[] Serialize<T>(T value, JsonTypeInfo<T> typeInfo) => JsonSerializer.SerializeToUtf8Bytes(value, typeInfo);

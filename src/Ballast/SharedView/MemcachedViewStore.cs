@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Ballast.Diagnostics;
@@ -21,19 +22,21 @@ internal sealed class MemcachedViewStore : ISharedViewStore
     private readonly string _keyPrefix;
     private readonly TimeProvider _time;
     private readonly CacheKey[] _keys;
+    private readonly IReadOnlyList<ServerEndPoint> _records;
     private readonly ViewRecordSeal _seal;
 
     /// <param name="main">The main servers, from which witnesses are chosen.</param>
-    /// <param name="recordCount">How many records the pool has (main and gutter servers).</param>
+    /// <param name="records">The servers with a record (main then gutter), in view order.</param>
     /// <param name="poolName">The pool's name, the records' key prefix.</param>
     /// <param name="time">The clock of the locks' expiry.</param>
     /// <param name="seal">How lock values are sealed with the pool's secret (records are sealed by the protocol); none by default.</param>
-    public MemcachedViewStore(IReadOnlyList<ServerNode> main, int recordCount, string poolName, TimeProvider time, ViewRecordSeal? seal = null)
+    public MemcachedViewStore(IReadOnlyList<ServerNode> main, IReadOnlyList<ServerEndPoint> records, string poolName, TimeProvider time, ViewRecordSeal? seal = null)
     {
         _seal = seal ?? ViewRecordSeal.None;
         _witnesses = ChooseWitnesses(main);
         _keyPrefix = ReservedKeys.Prefix(poolName);
-        _keys = Enumerable.Range(0, recordCount).Select(i => CacheKey.Create($"{_keyPrefix}view:{i}", InvalidKeyHandling.Reject)).ToArray();
+        _records = records;
+        _keys = Enumerable.Range(0, records.Count).Select(i => CacheKey.Create($"{_keyPrefix}view:{i}", InvalidKeyHandling.Reject).About($"the shared view's record of server {records[i]}")).ToArray();
         _time = time;
     }
 
@@ -135,5 +138,18 @@ internal sealed class MemcachedViewStore : ISharedViewStore
 
     private CacheKey RecordKey(int index) => _keys[index];
 
-    private CacheKey LockKey(string name) => CacheKey.Create(_keyPrefix + name, InvalidKeyHandling.Reject);
+    private CacheKey LockKey(string name) => CacheKey.Create(_keyPrefix + name, InvalidKeyHandling.Reject).About(DescribeLock(name));
+
+    /// <summary>What a lock is, for timeouts, fences and protocol errors (rather than its key).</summary>
+    private string DescribeLock(string name)
+    {
+        var parts = name.Split(':');
+        return parts switch
+        {
+            ["recovery"] => "the shared view's recovery lock",
+            ["last_failback", var index, var epoch] when int.TryParse(index, CultureInfo.InvariantCulture, out var i) && i >= 0 && i < _records.Count
+                => $"the failback lock of server {_records[i]} (epoch {epoch})",
+            _ => $"the shared view's lock '{name}'",
+        };
+    }
 }

@@ -95,7 +95,8 @@ public sealed class CliCommandTests : IAsyncLifetime
 
         Assert.Equal(ExitCodes.Success, first.ExitCode);
         Assert.Empty(first.Error);
-        CliHarness.AssertOneLineError(second, ExitCodes.NotFound, "not found: doomed");
+        Assert.Equal(ExitCodes.NotFound, second.ExitCode);
+        Assert.Equal(["not found: doomed"], second.ErrorLines);
         Assert.Equal(ExitCodes.NotFound, get.ExitCode);
     }
 

@@ -38,12 +38,12 @@ public static class CliHarness
         return port;
     }
 
-    /// <summary>Asserts the CLI failed the way scripts rely on: the expected code and exactly one 'ballast: ' line.</summary>
+    /// <summary>Asserts the CLI failed the way scripts rely on: the expected code and exactly one 'ballast: error: ' line.</summary>
     public static void AssertOneLineError(CliRun run, int exitCode, string? contains = null)
     {
         Assert.Equal(exitCode, run.ExitCode);
         var line = Assert.Single(run.ErrorLines);
-        Assert.StartsWith("ballast: ", line, StringComparison.Ordinal);
+        Assert.StartsWith("ballast: error: ", line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", run.Error, StringComparison.Ordinal);
         if (contains is not null)
         {

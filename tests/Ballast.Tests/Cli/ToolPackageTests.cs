@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Reflection;
+using Ballast.Tests.Support;
 
 namespace Ballast.Tests.Cli;
 
@@ -35,36 +35,7 @@ public sealed class ToolPackageTests : IDisposable
         Assert.DoesNotContain("Ballast.Cli", help.Output, StringComparison.Ordinal);
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] arguments, TimeSpan limit)
-    {
-        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(limit);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{file} {string.Join(' ', arguments)} took longer than {limit}");
-        }
+    private static Task<(int ExitCode, string Output)> RunAsync(string file, string[] arguments, TimeSpan limit) => DotnetCommand.RunAsync(file, arguments, limit);
 
-        return (process.ExitCode, await output + await error);
-    }
-
-    private static string SolutionDirectory()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Ballast.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException($"no Ballast.slnx above {AppContext.BaseDirectory}");
-    }
+    private static string SolutionDirectory() => DotnetCommand.SolutionDirectory();
 }

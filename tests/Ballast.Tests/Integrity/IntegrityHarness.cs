@@ -252,6 +252,23 @@ internal sealed class IntegrityHarness : IAsyncDisposable
         return new MemcachedClient(options);
     }
 
+    /// <summary>
+    /// Kills server <paramref name="server"/> and reads <paramref name="keyOnIt"/> through frontend 0 until that frontend
+    /// holds the server down (a dead server is noticed by the traffic that goes to it): true within 5 s.
+    /// </summary>
+    public async Task<bool> KillAndWaitUntilDownAsync(int server, string keyOnIt)
+    {
+        Server(server).Kill();
+        var client = Frontends[0];
+        return await WaitUntilAsync(
+            () =>
+            {
+                _ = client.GetAsync(keyOnIt).AsTask();
+                return client.GetServerState(EndPoint(server)) is ServerState.Down or ServerState.Probing;
+            },
+            TimeSpan.FromSeconds(5));
+    }
+
     /// <summary>Polls an asynchronous condition every 20 ms until it holds or the timeout passes (no thread blocked meanwhile).</summary>
     public static async Task<bool> WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {

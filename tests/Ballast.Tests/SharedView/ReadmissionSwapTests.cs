@@ -49,5 +49,5 @@ public sealed class ReadmissionSwapTests
     }
 
     private static ViewProtocol Protocol(ServerNode[] nodes, string frontend)
-        => new(new MemcachedViewStore(nodes, nodes.Length, "swap", TimeProvider.System), nodes, frontend, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+        => new(new MemcachedViewStore(nodes, nodes.Select(n => n.EndPoint).ToArray(), "swap", TimeProvider.System), nodes, frontend, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
 }

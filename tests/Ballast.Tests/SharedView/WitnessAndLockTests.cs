@@ -92,8 +92,8 @@ public sealed class WitnessAndLockTests
         var second = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
         try
         {
-            var a = new ViewProtocol(new MemcachedViewStore(first, first.Length, "lockpool", TimeProvider.System), first, "aaaa0001", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
-            var b = new ViewProtocol(new MemcachedViewStore(second, second.Length, "lockpool", TimeProvider.System), second, "bbbb0002", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+            var a = new ViewProtocol(new MemcachedViewStore(first, first.Select(n => n.EndPoint).ToArray(), "lockpool", TimeProvider.System), first, "aaaa0001", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+            var b = new ViewProtocol(new MemcachedViewStore(second, second.Select(n => n.EndPoint).ToArray(), "lockpool", TimeProvider.System), second, "bbbb0002", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
             for (var returning = 0; returning < 3; returning++)
             {
                 Assert.True(await a.TryTakeFailbackLockAsync(returning, 42, default));
@@ -130,7 +130,7 @@ public sealed class WitnessAndLockTests
         var nodes = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
         try
         {
-            var store = new ViewProtocol(new MemcachedViewStore(nodes, nodes.Length, "overlap", TimeProvider.System), nodes, "bbbb0002", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+            var store = new ViewProtocol(new MemcachedViewStore(nodes, nodes.Select(n => n.EndPoint).ToArray(), "overlap", TimeProvider.System), nodes, "bbbb0002", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
             var straggler = TimeSpan.FromMilliseconds(200);
             await store.ReadAsync(straggler, default);
             Assert.Equal([0, 1, 2], (await store.RecoverLostAsync([0, 1, 2], default)).Recovered.Order());

@@ -14,6 +14,9 @@ internal abstract class MetaCommand
     /// <summary>The key this command is for, for error messages; null for server-wide commands.</summary>
     public abstract string? Key { get; }
 
+    /// <summary>What the request is for, as errors name it: <c>key 'k'</c>, a pool key's subject, or <c>a server command</c>.</summary>
+    public virtual string Describe() => Key is null ? "a server command" : $"key '{Key}'";
+
     /// <summary>Set when the command is written: the clock reading its timeout counts from.</summary>
     public long WrittenTimestamp { get; set; }
 
@@ -66,7 +69,7 @@ internal abstract class MetaCommand
             || echoed != expected)
         {
             throw new MemcachedProtocolException(
-                $"response '{response.ToString()}' does not carry opaque O{expected} of the request for key '{Key}': responses are out of step with requests");
+                $"response '{response.ToString()}' does not carry opaque O{expected} of the request for {Describe()}: responses are out of step with requests");
         }
     }
 }

@@ -9,14 +9,22 @@ internal sealed class MultiGetCommand : MetaCommand<GetResult[]>
     private readonly CacheKey[] _keys;
     private readonly GetResult[] _results;
 
-    public MultiGetCommand(CacheKey[] keys)
+    private readonly string? _subject;
+
+    /// <summary>A batch of reads.</summary>
+    /// <param name="keys">The keys.</param>
+    /// <param name="subject">What the batch is, for messages, when it reads the pool's own keys (the shared view's records); null for an application's keys.</param>
+    public MultiGetCommand(CacheKey[] keys, string? subject = null)
     {
         _keys = keys;
+        _subject = subject;
         _results = new GetResult[keys.Length];
         Result = _results;
     }
 
     public override string? Key => _keys.Length == 0 ? null : _keys[0].Text;
+
+    public override string Describe() => _subject ?? (_keys.Length > 1 ? $"{_keys.Length} keys ({_keys[0].Describe()}, ...)" : base.Describe());
 
     public override int OpaqueCount => _keys.Length;
 

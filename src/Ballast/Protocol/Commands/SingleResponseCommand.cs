@@ -9,6 +9,8 @@ internal abstract class SingleResponseCommand<T> : MetaCommand<T>
 
     public override string? Key => CacheKey.Text;
 
+    public override string Describe() => CacheKey.Describe();
+
     public sealed override bool OnResponse(in MetaResponse response)
     {
         VerifyOpaque(response, Opaque);
@@ -39,5 +41,5 @@ internal abstract class SingleResponseCommand<T> : MetaCommand<T>
     }
 
     protected MemcachedProtocolException Unexpected(in MetaResponse response)
-        => new($"unexpected response '{response.ToString()}' to {GetType().Name.Replace("Command", string.Empty, StringComparison.Ordinal)} of key '{Key}'");
+        => new($"unexpected response '{response.ToString()}' to {GetType().Name.Replace("Command", string.Empty, StringComparison.Ordinal)} of {Describe()}");
 }

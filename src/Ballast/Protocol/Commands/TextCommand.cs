@@ -37,6 +37,9 @@ internal sealed class TextCommand : MetaCommand<IReadOnlyDictionary<string, stri
 
     public override string? Key => null;
 
+    /// <summary>The command as sent, e.g. <c>'stats'</c>: what a timeout or a failure names.</summary>
+    public override string Describe() => $"'{Encoding.ASCII.GetString(_request).TrimEnd()}'";
+
     public override int OpaqueCount => 0;
 
     /// <summary><c>version</c>: the answer has the key "version".</summary>
