@@ -156,6 +156,7 @@ internal sealed partial class World
             Transport = new SimulatedTransport(Network, frontend, ServerIndex),
             Random = Loop.Random,
             NewFrontendId = () => Loop.Random.Next().ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+            ObservedByGauges = false,
         };
         var client = new MemcachedClient(options, Clock);
         client.ServerFailed += (_, e) => History.Add(new ClientEventRecord(frontend, ServerIndex(e.Host), (e.Time - VirtualClock.Epoch).Ticks, true, e.Epoch, false, $"{e.Reason}{(e.Detail is null ? string.Empty : ": " + e.Detail)}"));

@@ -48,7 +48,10 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
         _time = timeProvider ?? TimeProvider.System;
         _pool = new PoolCoordinator(options, _time, this);
         _strategy = FailoverStrategy.Create(new FailoverContext(_pool.Servers, _pool.Access, _pool.Invalidations, options, _time));
-        Instruments.Register(this);
+        if (options.Runtime.ObservedByGauges)
+        {
+            Instruments.Register(this);
+        }
     }
 
     /// <summary>Creates a client for a comma-separated server list, <c>host:port[:weight],...</c>, with default settings.</summary>

@@ -39,7 +39,22 @@ internal sealed class SetCommand
             var seconds = parseResult.GetValue(ttl);
 
             await using var client = common.CreateClient(parseResult);
-            var result = await client.SetAsync(name, bytes, seconds > 0 ? TimeSpan.FromSeconds(seconds) : null, cancellationToken: cancellationToken).ConfigureAwait(false);
+            StoreResult result;
+            try
+            {
+                result = await client.SetAsync(name, bytes, seconds > 0 ? TimeSpan.FromSeconds(seconds) : null, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (ServerUnavailableException)
+            {
+                // A set that could not be sent is an invalidation of the old value, and that too failed: the library's
+                // message promises that its journal keeps retrying, but this process exits and takes the journal with
+                // it, so say what the user has to know.
+                var why = await PoolHealth.WhyNotUpAsync(client, client.Locate(name), ServerState.Down, cancellationToken).ConfigureAwait(false);
+                throw new CliException(
+                    ExitCodes.ServerError,
+                    $"not stored: '{name}': {why} Its old value could not be deleted or fenced either (no majority of the pool answered): it may be readable when the server returns.");
+            }
+
             return result.Status switch
             {
                 StoreStatus.Stored => ExitCodes.Success,

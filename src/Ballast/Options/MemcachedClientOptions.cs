@@ -184,6 +184,11 @@ public sealed class MemcachedClientOptions
             {
                 throw new ArgumentException($"KeyPrefix breaks the rules of a key, which it starts: {error.Message}", nameof(KeyPrefix), error);
             }
+
+            if (KeyPrefix.StartsWith(Protocol.ReservedKeys.ApplicationPrefix, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"KeyPrefix '{KeyPrefix}' starts with '{Protocol.ReservedKeys.ApplicationPrefix}', which Ballast reserves for the shared views and locks of its pools: every key would be refused.", nameof(KeyPrefix));
+            }
         }
 
         OptionChecks.Range(ConnectionsPerServer, 1, 64, nameof(ConnectionsPerServer));

@@ -6,6 +6,9 @@ namespace Ballast;
 /// </summary>
 public sealed class SharedViewOptions
 {
+    /// <summary>The shortest secret accepted, in bytes of UTF-8: 128 bits.</summary>
+    internal const int MinimumSecretLength = 16;
+
     /// <summary>
     /// Whether the pool keeps a shared view. Default true. Without it, each frontend acts on its own failure detection
     /// only, and frontends disagree: one marks a server down while another keeps reading it.
@@ -140,10 +143,10 @@ public sealed class SharedViewOptions
         }
 
         var bytes = System.Text.Encoding.UTF8.GetBytes(secret);
-        if (bytes.Length < SharedView.ViewRecordSeal.MinimumSecretLength)
+        if (bytes.Length < MinimumSecretLength)
         {
             throw new ArgumentException(
-                $"The option {(SecretFile is null ? nameof(Secret) : $"SecretFile ('{SecretFile}')")} must give a secret of at least {SharedView.ViewRecordSeal.MinimumSecretLength} bytes; it has {bytes.Length}.",
+                $"The option {(SecretFile is null ? nameof(Secret) : $"SecretFile ('{SecretFile}')")} must give a secret of at least {MinimumSecretLength} bytes; it has {bytes.Length}.",
                 SecretFile is null ? nameof(Secret) : nameof(SecretFile));
         }
 

@@ -28,7 +28,7 @@ internal sealed class PoolEvents
     /// <param name="node">Its server, if it has one.</param>
     /// <param name="key">Its key, if it has one.</param>
     public void Observe(Task task, string operation, ServerNode? node = null, string? key = null)
-        => Observe(task, new ObservedWork(this, operation, node, key, callerLeft: null));
+        => ObserveWork(task, new ObservedWork(this, operation, node, key, callerLeft: null));
 
     /// <summary>
     /// Observes work a caller awaits with <paramref name="callerLeft"/>: its failure is reported only if the caller
@@ -39,11 +39,11 @@ internal sealed class PoolEvents
     {
         if (callerLeft.CanBeCanceled)
         {
-            Observe(task, new ObservedWork(this, operation, node, key, callerLeft));
+            ObserveWork(task, new ObservedWork(this, operation, node, key, callerLeft));
         }
     }
 
-    private static void Observe(Task task, ObservedWork work)
+    private static void ObserveWork(Task task, ObservedWork work)
     {
         if (task.IsCompletedSuccessfully)
         {

@@ -21,4 +21,11 @@ internal sealed class ClientRuntime
 
     /// <summary>Makes the frontend id: 8 lowercase hex digits.</summary>
     public Func<string> NewFrontendId { get; init; } = static () => Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
+
+    /// <summary>
+    /// Whether the process's meter listeners may observe the client's gauges (journal depth, view age). A simulated
+    /// client lives on its world's clock, which only the world's thread may read: a listener polling from its own
+    /// thread would read it out of turn.
+    /// </summary>
+    public bool ObservedByGauges { get; init; } = true;
 }

@@ -23,8 +23,8 @@ internal sealed class ViewRecordSeal
     /// <summary>The bytes a seal adds: a space and the MAC in hex.</summary>
     public const int Overhead = 1 + (2 * HmacLength);
 
-    /// <summary>The shortest secret accepted, in bytes of UTF-8: 128 bits.</summary>
-    public const int MinimumSecretLength = 16;
+    /// <summary>The shortest secret accepted (<see cref="SharedViewOptions.MinimumSecretLength"/>).</summary>
+    public const int MinimumSecretLength = SharedViewOptions.MinimumSecretLength;
 
     private const int HmacLength = 32;
 

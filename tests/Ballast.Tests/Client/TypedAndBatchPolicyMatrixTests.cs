@@ -138,19 +138,25 @@ public sealed partial class TypedAndBatchPolicyMatrixTests
     [Fact]
     public async Task The_reserved_keys_are_refused_with_the_prefix_applied_and_a_bad_prefix_fails_the_client()
     {
-        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1, configure: o => o.KeyPrefix = "ballast:");
+        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1, configure: o => o.KeyPrefix = "ballas");
         var client = harness.Frontends[0];
         var pool = client.PoolName;
 
-        // "ballast:" + "<pool>:view:0" is the view's record of server 0: refused before anything is sent.
-        var error = await Assert.ThrowsAsync<InvalidCacheKeyException>(() => client.SetAsync($"{pool}:view:0", "up").AsTask());
+        // "ballas" + "t:<pool>:view:0" is the view's record of server 0: refused before anything is sent.
+        var error = await Assert.ThrowsAsync<InvalidCacheKeyException>(() => client.SetAsync($"t:{pool}:view:0", "up").AsTask());
         Assert.Contains($"ballast:{pool}:view:0", error.Message, StringComparison.Ordinal);
         Assert.Contains("reserved", error.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<InvalidCacheKeyException>(() => client.DeleteManyAsync([$"{pool}:view:0"]).AsTask());
+        await Assert.ThrowsAsync<InvalidCacheKeyException>(() => client.DeleteManyAsync([$"t:{pool}:view:0"]).AsTask());
         await Assert.ThrowsAsync<InvalidCacheKeyException>(() => client.GetAsync(string.Empty).AsTask());
         Assert.True((await client.SetAsync("ordinary", "fine")).IsStored);
 
+        // A prefix under the reserved one would refuse every key: it fails the client, naming the setting.
         var options = MemcachedClientOptions.ForServers(harness.EndPoint(0).ToString());
+        options.KeyPrefix = "ballast:app:";
+        var reserved = Assert.Throws<ArgumentException>(() => new MemcachedClient(options));
+        Assert.Equal(nameof(MemcachedClientOptions.KeyPrefix), reserved.ParamName);
+        Assert.Contains("reserves", reserved.Message, StringComparison.Ordinal);
+
         options.KeyPrefix = "app 1:";
         var bad = Assert.Throws<ArgumentException>(() => new MemcachedClient(options));
         Assert.Equal(nameof(MemcachedClientOptions.KeyPrefix), bad.ParamName);

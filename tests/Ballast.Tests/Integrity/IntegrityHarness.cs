@@ -41,6 +41,9 @@ internal sealed class IntegrityHarness : IAsyncDisposable
 
     public ConcurrentQueue<(int Frontend, ServerRecoveredEventArgs Args)> Recoveries { get; } = new();
 
+    /// <summary>Every flush a frontend made (its <c>ServerFlushed</c> events), with the frontend's index.</summary>
+    public ConcurrentQueue<(int Frontend, ServerFlushedEventArgs Args)> Flushes { get; } = new();
+
     public MemcachedProcess Server(int index) => _servers[index];
 
     public ServerEndPoint EndPoint(int index) => new(_servers[index].Host, _servers[index].Port);
@@ -108,6 +111,7 @@ internal sealed class IntegrityHarness : IAsyncDisposable
             frontends[f] = new MemcachedClient(options);
             frontends[f].ServerFailed += (_, e) => harness.Failures.Enqueue(e);
             frontends[f].ServerRecovered += (_, e) => harness.Recoveries.Enqueue((frontend, e));
+            frontends[f].ServerFlushed += (_, e) => harness.Flushes.Enqueue((frontend, e));
         }
 
         // Scenarios start from frontends that have read the shared view: a cold start (JIT, first connections) on a
