@@ -80,7 +80,7 @@ public sealed partial class MemcachedClient
     /// <param name="cancellationToken">Cancels the wait, never the invalidations (see <see cref="DeleteAsync(string, CancellationToken)"/>).</param>
     /// <returns>
     /// Every distinct key's outcome, keyed as given: <see cref="DeleteStatus.Deleted"/>, <see cref="DeleteStatus.NotFound"/>,
-    /// <see cref="DeleteStatus.ServerFenced"/>, or a <see cref="ServerUnavailableException"/> when neither could be done
+    /// <see cref="DeleteStatus.ServerFenced"/>, or an <see cref="InvalidationOwedException"/> when neither could be done
     /// (no quorum for the shared view; the journal keeps retrying, and the old value may still be readable).
     /// </returns>
     /// <exception cref="InvalidCacheKeyException">A key breaks memcached's rules; nothing was sent.</exception>

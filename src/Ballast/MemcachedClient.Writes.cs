@@ -16,6 +16,7 @@ public sealed partial class MemcachedClient
     /// <returns><see cref="StoreStatus.Stored"/>, or <see cref="StoreStatus.ServerDown"/> when the key's server is down and the policy stores nowhere else.</returns>
     /// <exception cref="CacheValueTooLargeException">The value exceeds the item size limit; nothing was sent.</exception>
     /// <exception cref="MemcachedException">The store's fate is unknown (timeout, lost connection); the key has been invalidated or its server fenced.</exception>
+    /// <exception cref="InvalidationOwedException">The store was not sent or its fate is unknown, and the old value could be neither deleted nor fenced (no quorum for the shared view); the journal keeps retrying.</exception>
     [OverloadResolutionPriority(1)] // Over SetAsync<T>: byte arrays and memory bind here, as before the typed overloads.
     public ValueTask<StoreResult> SetAsync(string key, ReadOnlyMemory<byte> value, TimeSpan? timeToLive = null, uint flags = 0, CancellationToken cancellationToken = default)
         => StoreAsync(key, value, StoreMode.Set, timeToLive, flags, 0, null, cancellationToken);
@@ -93,7 +94,7 @@ public sealed partial class MemcachedClient
     /// <see cref="OperationCanceledException"/> if the token fired first. An aborted request cannot leave the old
     /// value readable.
     /// </remarks>
-    /// <exception cref="ServerUnavailableException">Neither could be done (no quorum for the shared view); the journal keeps retrying.</exception>
+    /// <exception cref="InvalidationOwedException">Neither could be done (no quorum for the shared view); the journal keeps retrying.</exception>
     public ValueTask<DeleteStatus> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
@@ -119,7 +120,7 @@ public sealed partial class MemcachedClient
     /// <param name="timeToLive">How long the stale item lives before it expires.</param>
     /// <param name="cancellationToken">Cancels the wait, not the invalidation.</param>
     /// <returns>False when there was no such item; true when it was marked, or its server fenced.</returns>
-    /// <exception cref="ServerUnavailableException">Neither could be done (no quorum for the shared view); the journal keeps retrying.</exception>
+    /// <exception cref="InvalidationOwedException">Neither could be done (no quorum for the shared view); the journal keeps retrying.</exception>
     public ValueTask<bool> MarkStaleAsync(string key, TimeSpan timeToLive, CancellationToken cancellationToken = default)
         => Observe("mark_stale", Key(key)).Track(MarkStaleCoreAsync(key, timeToLive, cancellationToken));
 

@@ -105,7 +105,9 @@ internal static class HistoryChecker
         // pays the debt within a round of retries; a stale read that begins later than that is a break again.
         var cutOff = history.Faults.Any(f => !f.Lifted && f.Fault.Kind == Faults.FaultKind.Blip && f.Fault.Frontend == write.Frontend
             && f.Fault.Start <= write.End && f.Fault.End >= write.Start && read.Start <= f.Fault.End + JournalPaysWithin);
-        if (cutOff)
+        // The same case, told: the write's call threw InvalidationOwedException (the invalidation could be neither
+        // confirmed nor fenced: no quorum of the view answered this frontend).
+        if (cutOff || write.Outcome.Contains(nameof(InvalidationOwedException), StringComparison.Ordinal))
         {
             return "stale-read-no-quorum";
         }

@@ -4,7 +4,7 @@ namespace Ballast;
 /// The server is down, refused the connection or lost it. Raised at once, without waiting for a timeout, while the
 /// failure detector holds the server down.
 /// </summary>
-public sealed class ServerUnavailableException : MemcachedException
+public class ServerUnavailableException : MemcachedException
 {
     /// <summary>Creates the exception.</summary>
     public ServerUnavailableException()

@@ -274,12 +274,23 @@ internal abstract class FailoverStrategy
     /// A write that was not sent (the key's server is down here, or this frontend's view lapsed): it did not land,
     /// so it is an invalidation. Unless the server is fenced for every frontend, others may still read the key's old
     /// value there, so the key is deleted there (confirmed, or the server fenced) before this returns
-    /// <see cref="StoreStatus.ServerDown"/>; when neither can be done, <see cref="ServerUnavailableException"/> says
+    /// <see cref="StoreStatus.ServerDown"/>; when neither can be done, <see cref="InvalidationOwedException"/> says
     /// the invalidation is owed (the journal keeps retrying it), as <c>DeleteAsync</c> does.
     /// </summary>
+    /// <remarks>
+    /// A fence seen in this frontend's view promises a flush before the server serves again, but the view may lag: the
+    /// flush and the readmission may already have happened elsewhere, before this write, and then nothing deletes the
+    /// old value. So the delete is owed until the server confirms it (no readmission settles it): it is sent as soon
+    /// as the view shows the server up, and this frontend does not read the server before it is confirmed. Others
+    /// may read the old value until then: at most one view refresh after the readmission, within the bound.
+    /// </remarks>
     protected async ValueTask<StoreResult> NotStoredAsync(ServerNode node, CacheKey key, CancellationToken cancellationToken)
     {
-        if (!Access.IsFencedForEveryone(node))
+        if (Access.IsFencedForEveryone(node))
+        {
+            Context.Invalidations.OweUntilConfirmed(node, key);
+        }
+        else
         {
             await InvalidateAsync(node, key, cancellationToken).ConfigureAwait(false);
         }

@@ -36,6 +36,7 @@ internal sealed class InvalidationJournal : IDisposable
     private readonly string _header;
     private readonly Lock _lock = new();
     private readonly Dictionary<long, PendingInvalidation> _pending = [];
+    private readonly Dictionary<(string Server, string Key, long Epoch), long> _owedIds = [];
     private FileStream? _exclusive;
     private FileStream? _log;
     private long _nextId;
@@ -82,12 +83,19 @@ internal sealed class InvalidationJournal : IDisposable
         }
     }
 
+    /// <summary>Owes the delete of <paramref name="key"/> on <paramref name="server"/>; the same delete owed twice is one entry.</summary>
     public PendingInvalidation Add(string server, string key, long epoch)
     {
         lock (_lock)
         {
+            if (_owedIds.TryGetValue((server, key, epoch), out var id) && _pending.TryGetValue(id, out var owed))
+            {
+                return owed;
+            }
+
             var entry = new PendingInvalidation(++_nextId, server, key, epoch);
             _pending[entry.Id] = entry;
+            _owedIds[(server, key, epoch)] = entry.Id;
             Append(FormatAdd(entry));
             return entry;
         }
@@ -99,6 +107,7 @@ internal sealed class InvalidationJournal : IDisposable
         {
             if (_pending.Remove(entry.Id))
             {
+                _owedIds.Remove((entry.Server, entry.Key, entry.Epoch));
                 Settled([entry.Id]);
             }
         }
@@ -109,11 +118,16 @@ internal sealed class InvalidationJournal : IDisposable
     {
         lock (_lock)
         {
-            var gone = _pending.Values.Where(p => p.Server == server && p.Epoch < flushedAtEpoch).Select(p => p.Id).ToList();
-            gone.ForEach(id => _pending.Remove(id));
+            var gone = _pending.Values.Where(p => p.Server == server && p.Epoch < flushedAtEpoch).ToList();
+            foreach (var entry in gone)
+            {
+                _pending.Remove(entry.Id);
+                _owedIds.Remove((entry.Server, entry.Key, entry.Epoch));
+            }
+
             if (gone.Count > 0)
             {
-                Settled(gone);
+                Settled([.. gone.Select(entry => entry.Id)]);
             }
         }
     }

@@ -128,9 +128,10 @@ internal sealed class Invalidator
                     return (default!, true);
                 }
 
-                throw new ServerUnavailableException(
+                throw new InvalidationOwedException(
                     $"Server {node.EndPoint}: the invalidation of key '{key.Text}' could not be confirmed, and the server could not be fenced in the shared view (no quorum of servers answered); the journal keeps retrying it.",
                     node.EndPoint,
+                    key.Text,
                     error);
             }
         }
@@ -143,10 +144,18 @@ internal sealed class Invalidator
         }
 
         _journal.Add(node.EndPoint.ToString(), key.Text, _access.View[node.Index].Epoch);
-        throw new ServerUnavailableException(
+        throw new InvalidationOwedException(
             $"Server {node.EndPoint} is down and could not be fenced in the shared view (no quorum of servers answered), so the invalidation of key '{key.Text}' is owed; the journal keeps retrying it.",
-            node.EndPoint);
+            node.EndPoint,
+            key.Text);
     }
+
+    /// <summary>
+    /// Owes the delete of <paramref name="key"/> on <paramref name="node"/> until the server confirms it: no readmission
+    /// settles it (see <see cref="Failover.FailoverStrategy"/>'s writes that were not sent).
+    /// </summary>
+    public void OweUntilConfirmed(ServerNode node, CacheKey key)
+        => _journal.Add(node.EndPoint.ToString(), key.Text, PendingInvalidation.UntilConfirmed);
 
     /// <summary>A delete of a key on one server, confirmed or fenced, never cancelled by the caller (see <see cref="ConfirmOrFenceAsync{T}"/>).</summary>
     public async ValueTask<DeleteStatus> DeleteAsync(ServerNode node, CacheKey key, CancellationToken callerLeft = default)

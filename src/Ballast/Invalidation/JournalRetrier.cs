@@ -66,12 +66,15 @@ internal sealed class JournalRetrier
                     continue;
                 }
 
-                if (node.Health.IsDown)
+                // A delete only a confirmation settles goes wherever the view has the server up, even while this
+                // frontend still holds it down (it readmits only once these are confirmed).
+                var sendEvenIfDown = pending.IsUntilConfirmed && !entry.IsDown && _view.IsLeaseFresh;
+                if (node.Health.IsDown && !sendEvenIfDown)
                 {
                     continue;
                 }
 
-                retries.Add(RetryOneAsync(node, pending, cancellationToken));
+                retries.Add(RetryOneAsync(node, pending, sendEvenIfDown, cancellationToken));
             }
 
             await Task.WhenAll(retries).ConfigureAwait(false);
@@ -82,12 +85,12 @@ internal sealed class JournalRetrier
         }
     }
 
-    private async Task RetryOneAsync(ServerNode node, PendingInvalidation pending, CancellationToken cancellationToken)
+    private async Task RetryOneAsync(ServerNode node, PendingInvalidation pending, bool evenIfDown, CancellationToken cancellationToken)
     {
         try
         {
             var key = CacheKey.Create(pending.Key, _options.InvalidKeyHandling);
-            await node.ExecuteAsync(new DeleteCommand(key), cancellationToken).ConfigureAwait(false);
+            await node.ExecuteAsync(new DeleteCommand(key), cancellationToken, evenIfDown).ConfigureAwait(false);
             _journal.Remove(pending);
             JournalRetry.Confirmed(_options.Logger, node.EndPoint, pending.Key);
         }

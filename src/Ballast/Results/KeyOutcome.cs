@@ -35,7 +35,7 @@ public readonly struct KeyOutcome<TResult> : IEquatable<KeyOutcome<TResult>>
 
     /// <summary>
     /// The error, or null: a <see cref="MemcachedException"/>, as the single-key call would have thrown. For a delete,
-    /// a <see cref="ServerUnavailableException"/> means the invalidation could be neither confirmed nor fenced (the
+    /// an <see cref="InvalidationOwedException"/> means the invalidation could be neither confirmed nor fenced (the
     /// journal keeps retrying it); for a store, the store's fate is unknown and the key has been invalidated.
     /// </summary>
     public Exception? Error { get; }
