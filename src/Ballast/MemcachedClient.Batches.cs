@@ -118,7 +118,21 @@ public sealed partial class MemcachedClient
             stores[i] = StoreCoreAsync(keys[i], values[i], StoreMode.Set, seconds, 0, 0, null, cancellationToken).AsTask();
         }
 
+        SendHeldRequests();
+
         return await OutcomesAsync(names, stores, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Every request of the batch is queued: the tail the send window holds back (it leaves once the head is answered)
+    /// goes now, so the batch costs one round trip, not two.
+    /// </summary>
+    private void SendHeldRequests()
+    {
+        foreach (var node in _pool.Servers.All)
+        {
+            node.SendHeldRequests();
+        }
     }
 
     private async ValueTask<IReadOnlyDictionary<string, KeyOutcome<DeleteStatus>>> DeleteManyCoreAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
@@ -131,6 +145,8 @@ public sealed partial class MemcachedClient
         {
             deletes[i] = DeleteCoreAsync(distinct[i], cancellationToken).AsTask();
         }
+
+        SendHeldRequests();
 
         return await OutcomesAsync(given ?? [.. distinct.Select(k => k.Text)], deletes, cancellationToken).ConfigureAwait(false);
     }

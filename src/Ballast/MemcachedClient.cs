@@ -87,6 +87,9 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
     /// <summary>True while this frontend's copy of the shared view is fresh (read from a quorum within the bound).</summary>
     public bool IsSharedViewFresh => _pool.View.IsLeaseFresh;
 
+    /// <summary>Completes when the first read of the shared view has ended (operations wait for it, up to their timeout).</summary>
+    internal Task FirstViewRead => _pool.Ready;
+
     /// <summary>
     /// True until the client's first read of the shared view has ended (it may recover a brand-new pool's records
     /// first): until then operations wait for it, at most an operation timeout each. A health check reports this as

@@ -15,6 +15,9 @@ public sealed class LeaseAcrossRestart
 {
     private static readonly TimeSpan ReadmissionWait = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan ReadPause = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long R waits, before the kill, for an earlier fault to have let go of the server.</summary>
+    private static readonly TimeSpan UpWait = TimeSpan.FromSeconds(1.5);
     private const int MaxReadRounds = 200;
 
     private readonly ChaosCluster _cluster;
@@ -78,6 +81,16 @@ public sealed class LeaseAcrossRestart
         var reader = _clients[window.Frontend ?? 0];
         var key = _keys.LeaseKey(window.Server);
         var name = _keys.Name(key);
+
+        // An earlier fault may still hold the server down for R (a failback waits out its hold time, longer on a loaded
+        // machine): wait for it, bounded, so that the scenario runs rather than turning into a plain kill.
+        var endPoint = new ServerEndPoint(_cluster.Servers[window.Server].Host, _cluster.Servers[window.Server].Port);
+        var waitStart = _clock.Elapsed;
+        while (reader.GetServerState(endPoint) != ServerState.Up && _clock.Elapsed - waitStart < UpWait)
+        {
+            await Task.Delay(ReadPause, ct).ConfigureAwait(false);
+        }
+
         RefillLease? lease = null;
         for (var attempt = 0; attempt < 3 && lease is null; attempt++)
         {

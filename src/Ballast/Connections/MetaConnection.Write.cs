@@ -133,6 +133,32 @@ internal sealed partial class MetaConnection
         _scheduler.Queue(this);
     }
 
+    /// <summary>
+    /// Sends the requests the window holds back now: a batch call has queued its last request, and the tail of a batch
+    /// held for the answers to its head would cost the whole batch a second round trip.
+    /// </summary>
+    public void SendHeldNow()
+    {
+        lock (_writeLock)
+        {
+            if (_unsent == 0 || _faulted != 0)
+            {
+                return;
+            }
+
+            _forceSend = true;
+            if (_sendInProgress)
+            {
+                // The sender in progress takes them on its next round.
+                return;
+            }
+
+            _sendInProgress = true;
+        }
+
+        _scheduler.Queue(this);
+    }
+
     /// <summary>Whether the requests waiting should leave now. Called under the write lock.</summary>
     private bool WindowIsOpen()
     {

@@ -50,10 +50,19 @@ internal sealed class FailbackCoordinator
         var health = node.Health;
         try
         {
-            if (health.FenceOwed)
+            var readmissionJustRead = false;
+            if (health.FenceOwed && !ReadmittedSinceOwnOutage(node, _view[node.Index], _view.IsLeaseFresh))
             {
-                await _fencer.PublishOwedAsync(node, cancellationToken).ConfigureAwait(false);
-                if (health.FenceOwed)
+                if (ReadmittedSinceOwnOutage(node, _view[node.Index], viewIsFresh: true))
+                {
+                    // The readmission is known here but the view's lease lapsed (the links just came back): the view's
+                    // next read decides, rather than a fence of the readmission itself.
+                    return;
+                }
+
+                var (_, answered) = await _fencer.PublishOwedAsync(node, newer => ReadmittedSinceOwnOutage(node, newer, viewIsFresh: true), cancellationToken).ConfigureAwait(false);
+                readmissionJustRead = answered is not null;
+                if (health.FenceOwed && !readmissionJustRead)
                 {
                     return;
                 }
@@ -82,7 +91,7 @@ internal sealed class FailbackCoordinator
                 health.ProbeSucceeded();
             }
 
-            await TryReadmitAsync(node, cancellationToken).ConfigureAwait(false);
+            await TryReadmitAsync(node, readmissionJustRead, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -104,7 +113,7 @@ internal sealed class FailbackCoordinator
         }
     }
 
-    private async Task TryReadmitAsync(ServerNode node, CancellationToken cancellationToken)
+    private async Task TryReadmitAsync(ServerNode node, bool readmissionJustRead, CancellationToken cancellationToken)
     {
         var health = node.Health;
         var downFor = health.DownSince == 0 ? TimeSpan.Zero : _time.GetElapsedTime(health.DownSince);
@@ -131,7 +140,7 @@ internal sealed class FailbackCoordinator
         if (!entry.IsDown)
         {
             // The view readmitted the server after the outage this frontend saw: someone flushed it since.
-            if (entry.Epoch > health.Epoch && !_journal.HasPendingFor(node.EndPoint.ToString()) && _view.IsLeaseFresh)
+            if (ReadmittedSinceOwnOutage(node, entry, readmissionJustRead || _view.IsLeaseFresh))
             {
                 Readmit(node, entry.Epoch, flushedHere: false, downFor);
             }
@@ -243,12 +252,24 @@ internal sealed class FailbackCoordinator
         }
     }
 
+    /// <summary>
+    /// True when the view's record (<paramref name="viewIsFresh"/>: read within the view's lease, or from a quorum just
+    /// now) has the server up at a later epoch than any outage this frontend saw,
+    /// and this frontend owes no invalidation there: someone flushed it after everything this frontend could have
+    /// missed, so a fence this frontend still owes for that outage is moot. (A frontend cut off from the view's
+    /// replicas publishes its fences when its links return; fencing the readmission instead would flush the server a
+    /// second time for one outage.) The server is still probed before it is readmitted here.
+    /// </summary>
+    private bool ReadmittedSinceOwnOutage(ServerNode node, ViewEntry entry, bool viewIsFresh)
+        => viewIsFresh && !entry.IsDown && !entry.AwaitsRecovery && entry.Epoch > node.Health.Epoch
+            && !_journal.HasPendingFor(node.EndPoint.ToString());
+
     private void Readmit(ServerNode node, long epoch, bool flushedHere, TimeSpan downFor)
     {
         // A lost-record recovery this frontend ran flushed it too, though the readmission reached it through the view.
         flushedHere |= node.Health.WasFlushedHereFor(epoch);
         var downSince = node.Health.DownSince;
-        node.Health.ObserveEpoch(epoch);
+        node.Health.ObserveReadmission(epoch);
         if (node.Health.Readmit())
         {
             // Connections from before the outage may reach the server's previous life (a restart resets them only when

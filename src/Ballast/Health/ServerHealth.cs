@@ -149,6 +149,23 @@ internal sealed class ServerHealth
         }
     }
 
+    /// <summary>
+    /// The shared view readmitted the server at <paramref name="epoch"/>, after the flush of a later outage than any
+    /// this frontend saw: a fence still owed for an earlier outage is answered by that flush (the caller has checked
+    /// that no invalidation of this frontend waits on the server).
+    /// </summary>
+    public void ObserveReadmission(long epoch)
+    {
+        lock (_lock)
+        {
+            if (epoch > _epoch)
+            {
+                _epoch = epoch;
+                _fenceOwed = false;
+            }
+        }
+    }
+
     /// <summary>A fence of <paramref name="epoch"/> is owed to the shared view until <see cref="FencePublished"/>.</summary>
     public void OweFence(long epoch)
     {

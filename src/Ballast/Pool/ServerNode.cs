@@ -114,6 +114,15 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         return false;
     }
 
+    /// <summary>Sends at once what each connection's window holds back (see <see cref="MetaConnection.SendHeldNow"/>).</summary>
+    public void SendHeldRequests()
+    {
+        for (var slot = 0; slot < _connections.Length; slot++)
+        {
+            Volatile.Read(ref _connections[slot])?.SendHeldNow();
+        }
+    }
+
     /// <summary>
     /// Closes the connections opened before <paramref name="timestamp"/> (a <see cref="TimeProvider"/> timestamp): on a
     /// readmission, those opened before the outage may reach the server's previous life (a restart resets them only

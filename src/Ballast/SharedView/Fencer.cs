@@ -80,11 +80,23 @@ internal sealed class Fencer : IFencer
         return await Runtime.WorkScheduler.Current.WaitAsync(publish.Outcome, CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>Publishes a fence this frontend still owes (a publish that reached no quorum). True once a quorum holds it.</summary>
-    public Task<bool> PublishOwedAsync(ServerNode node, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes a fence this frontend still owes (a publish that reached no quorum). True once a quorum holds it.
+    /// When the record the publish meets is newer and <paramref name="answers"/> says it already answers the fence (a
+    /// readmission after everything the fence stood for), the fence stays owed and is not moved to that epoch: the
+    /// caller readmits the server instead (see <see cref="Failback.FailbackCoordinator"/>); <c>Answered</c>
+    /// then holds that record, read from a quorum just now.
+    /// </summary>
+    public async Task<(bool Published, ViewEntry? Answered)> PublishOwedAsync(ServerNode node, Func<ViewEntry, bool> answers, CancellationToken cancellationToken)
     {
         var entry = _view[node.Index];
-        return PublishAsync(node, entry.IsDown ? entry : Next(entry), cancellationToken);
+        ViewEntry? answered = null;
+        var published = await PublishAsync(node, entry.IsDown ? entry : Next(entry), cancellationToken, newer =>
+        {
+            answered = answers(newer) ? newer : null;
+            return answered is not null;
+        }).ConfigureAwait(false);
+        return (published, answered);
     }
 
     /// <summary>What a node's own failure detection calls: fence it, in the background, on the client's lifetime.</summary>
@@ -96,7 +108,7 @@ internal sealed class Fencer : IFencer
 
     private ViewEntry Next(ViewEntry entry) => entry.Next(down: true, _time.GetUtcNow().ToUnixTimeMilliseconds(), _frontendId);
 
-    private async Task<bool> PublishAsync(ServerNode node, ViewEntry target, CancellationToken cancellationToken)
+    private async Task<bool> PublishAsync(ServerNode node, ViewEntry target, CancellationToken cancellationToken, Func<ViewEntry, bool>? answeredBy = null)
     {
         if (_protocol is null)
         {
@@ -108,6 +120,12 @@ internal sealed class Fencer : IFencer
             var result = await _protocol.FenceAsync(node.Index, target, _straggler, cancellationToken).ConfigureAwait(false);
             if (result.Contradiction is { } newer)
             {
+                if (answeredBy?.Invoke(newer) == true)
+                {
+                    _view.ApplyLocal(node.Index, newer);
+                    return false;
+                }
+
                 // Someone readmitted the server after the outage this fence was computed from: fence the new epoch.
                 _view.ApplyLocal(node.Index, newer);
                 target = Next(newer);

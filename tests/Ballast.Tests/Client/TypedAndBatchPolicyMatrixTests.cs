@@ -261,7 +261,7 @@ public sealed partial class TypedAndBatchPolicyMatrixTests
         Assert.All(lost, k =>
         {
             Assert.False(deleted[k].Succeeded);
-            var error = Assert.IsType<ServerUnavailableException>(deleted[k].Error);
+            var error = Assert.IsType<InvalidationOwedException>(deleted[k].Error);
             Assert.Contains(k, error.Message, StringComparison.Ordinal);
             Assert.Same(error, Assert.Throws<InvalidOperationException>(() => deleted[k].Result).InnerException);
         });

@@ -22,7 +22,7 @@ public sealed class AwaitedFailureLogTests
 
         // A token that can fire but does not: the path an ASP.NET request takes.
         using var request = new CancellationTokenSource();
-        var error = await Assert.ThrowsAsync<ServerUnavailableException>(() => client.DeleteAsync(key, request.Token).AsTask());
+        var error = await Assert.ThrowsAsync<InvalidationOwedException>(() => client.DeleteAsync(key, request.Token).AsTask());
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
 
         // A report would follow the failure at once, on the thread that failed the work; give it time all the same.

@@ -91,6 +91,7 @@ public sealed class EdgeOfPromiseSmallPoolTests(ITestOutputHelper output)
         output.WriteLine($"settled: {settled} ({settledAfter.TotalSeconds:0.0} s after the heal); flushes: s0 {flushes[0]}, s1 {flushes[1]}, s2 {flushes[2]}; events of s0: {string.Join(" | ", lost)}");
         output.WriteLine("flushed by: " + string.Join(" | ", harness.Flushes.Select(f => $"frontend {f.Frontend}: {f.Args.Server} {f.Args.Reason} epoch {f.Args.Epoch} at {f.Args.Time:HH:mm:ss.fff}")));
         output.WriteLine("fenced: " + string.Join(" | ", harness.Failures.Select(f => f.ToString())));
+        output.WriteLine("readmitted: " + string.Join(" | ", harness.Recoveries.Select(r => $"frontend {r.Frontend}: {r.Args}")));
         Assert.True(flushes[0] == 0, $"server 0, which had no fault and stayed reachable from every frontend, was flushed {flushes[0]} times after frontend A was cut from servers 1 and 2; its events: {string.Join(" | ", lost)}");
         Assert.True(flushes[1] <= 1 && flushes[2] <= 1, $"servers 1 and 2 were flushed {flushes[1]} and {flushes[2]} times for one partition");
         Assert.True(settled, $"the pool had not settled {SettleWithin.TotalSeconds:0} s after the heal");

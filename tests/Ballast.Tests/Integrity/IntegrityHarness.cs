@@ -118,7 +118,7 @@ internal sealed class IntegrityHarness : IAsyncDisposable
         // loaded machine can take longer than the first read's wait, and a frontend without a fresh view only misses.
         // A brand-new pool has no view records, so the first frontend flushes every server once before any is read
         // (fail closed): scenarios start once every frontend has every server up, with that start-up forgotten.
-        await WaitUntilAsync(() => frontends.All(c => c.IsSharedViewFresh), TimeSpan.FromSeconds(5));
+        await WaitUntilAsync(() => frontends.All(c => c.IsSharedViewFresh && c.FirstViewRead.IsCompleted), TimeSpan.FromSeconds(10));
         await WaitUntilAsync(() => frontends.All(c => Enumerable.Range(0, total).All(s => c.GetServerState(harness.EndPoint(s)) == ServerState.Up)), TimeSpan.FromSeconds(5));
         harness.Failures.Clear();
         harness.Recoveries.Clear();

@@ -72,7 +72,7 @@ public sealed class ViewQuorumTests
         harness.Cut(1, 0);
         harness.Cut(1, 1);
         harness.Cut(0, 2);
-        var error = await Assert.ThrowsAsync<ServerUnavailableException>(async () => await harness.Frontends[1].DeleteAsync(key));
+        var error = await Assert.ThrowsAsync<InvalidationOwedException>(async () => await harness.Frontends[1].DeleteAsync(key));
         Assert.Contains(harness.EndPoint(0).ToString(), error.Message, StringComparison.Ordinal);
         Assert.Contains($"'{key}'", error.Message, StringComparison.Ordinal);
         Assert.Contains("could not be fenced", error.Message, StringComparison.Ordinal);
