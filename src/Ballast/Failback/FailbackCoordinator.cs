@@ -51,16 +51,9 @@ internal sealed class FailbackCoordinator
         try
         {
             var readmissionJustRead = false;
-            if (health.FenceOwed && !ReadmittedSinceOwnOutage(node, _view[node.Index], _view.IsLeaseFresh))
+            if (health.FenceOwed && !AnswersOwedFence(node, _view[node.Index]))
             {
-                if (ReadmittedSinceOwnOutage(node, _view[node.Index], viewIsFresh: true))
-                {
-                    // The readmission is known here but the view's lease lapsed (the links just came back): the view's
-                    // next read decides, rather than a fence of the readmission itself.
-                    return;
-                }
-
-                var (_, answered) = await _fencer.PublishOwedAsync(node, newer => ReadmittedSinceOwnOutage(node, newer, viewIsFresh: true), cancellationToken).ConfigureAwait(false);
+                var (_, answered) = await _fencer.PublishOwedAsync(node, newer => AnswersOwedFence(node, newer), cancellationToken).ConfigureAwait(false);
                 readmissionJustRead = answered is not null;
                 if (health.FenceOwed && !readmissionJustRead)
                 {
@@ -253,16 +246,25 @@ internal sealed class FailbackCoordinator
     }
 
     /// <summary>
-    /// True when the view's record (<paramref name="viewIsFresh"/>: read within the view's lease, or from a quorum just
-    /// now) has the server up at a later epoch than any outage this frontend saw,
-    /// and this frontend owes no invalidation there: someone flushed it after everything this frontend could have
-    /// missed, so a fence this frontend still owes for that outage is moot. (A frontend cut off from the view's
-    /// replicas publishes its fences when its links return; fencing the readmission instead would flush the server a
-    /// second time for one outage.) The server is still probed before it is readmitted here.
+    /// True when <paramref name="entry"/> (a record of the view, however old) has the server readmitted after every
+    /// outage this frontend saw, and no delete this frontend owes there failed since that readmission: someone flushed
+    /// the server after everything the fence this frontend still owes could stand for, so the fence is moot and the
+    /// frontend adopts the readmission instead (after a probe, with a fresh view, once its deletes owed until
+    /// confirmed have landed: see <see cref="ReadmittedSinceOwnOutage"/>). A frontend cut off from the view's replicas
+    /// publishes its fences when its links return; fencing the readmission instead would flush the server a second
+    /// time for one outage. Freshness is not needed here: a newer outage is someone else's fence.
+    /// </summary>
+    private bool AnswersOwedFence(ServerNode node, ViewEntry entry)
+        => !entry.IsDown && !entry.AwaitsRecovery && entry.Epoch > node.Health.Epoch
+            && !_journal.HasFlushBoundPendingSince(node.EndPoint.ToString(), entry.Epoch);
+
+    /// <summary>
+    /// True when this frontend may readmit the server through the view's record: the record (<paramref name="viewIsFresh"/>:
+    /// read within the view's lease, or from a quorum just now) has it up at a later epoch than any outage this
+    /// frontend saw, and this frontend owes no invalidation there at all.
     /// </summary>
     private bool ReadmittedSinceOwnOutage(ServerNode node, ViewEntry entry, bool viewIsFresh)
-        => viewIsFresh && !entry.IsDown && !entry.AwaitsRecovery && entry.Epoch > node.Health.Epoch
-            && !_journal.HasPendingFor(node.EndPoint.ToString());
+        => viewIsFresh && AnswersOwedFence(node, entry) && !_journal.HasPendingFor(node.EndPoint.ToString());
 
     private void Readmit(ServerNode node, long epoch, bool flushedHere, TimeSpan downFor)
     {

@@ -140,6 +140,19 @@ internal sealed class InvalidationJournal : IDisposable
         }
     }
 
+    /// <summary>
+    /// True when a delete owed on <paramref name="server"/> failed at <paramref name="epoch"/> or later and only a
+    /// flush after it would settle it: a readmission at <paramref name="epoch"/> does not cover it. (Entries owed until
+    /// confirmed are not counted: they are sent to the server as soon as the view has it up.)
+    /// </summary>
+    public bool HasFlushBoundPendingSince(string server, long epoch)
+    {
+        lock (_lock)
+        {
+            return _pending.Values.Any(p => p.Server == server && !p.IsUntilConfirmed && p.Epoch >= epoch);
+        }
+    }
+
     public List<PendingInvalidation> Snapshot()
     {
         lock (_lock)
