@@ -65,7 +65,7 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
 
     /// <summary>
     /// A server was readmitted after its flush (the counterpart of <see cref="ServerFailed"/>). Raised on a background
-    /// thread. Also raised, with <see cref="ServerRecoveredEventArgs.DownFor"/> zero, when this frontend finds in the
+    /// thread. Also raised, with <see cref="ServerRecoveredEventArgs.Downtime"/> zero, when this frontend finds in the
     /// shared view that a server it still had up was fenced, flushed and readmitted meanwhile (it was cut off for the
     /// whole outage): the server is empty either way, and a counter on it has started again.
     /// </summary>
