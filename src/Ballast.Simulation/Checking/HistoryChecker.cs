@@ -129,10 +129,23 @@ internal static class HistoryChecker
             var readmissions = history.Events.Where(e => !e.Failed && e.Server == server).Select(e => e.At)
                 .Concat(history.ServerRecords.Where(r => r.Server == server && r.What is "operator flush" or "evict" or "flush_all").Select(r => r.At))
                 .Order().ToArray();
+            // The epoch is the one the server counted in, not the one the answer reached the frontend in: a flush that
+            // lands between the server's increment and its answer's arrival empties the counter after this value.
+            var counted = history.ServerRecords.Where(r => r.Server == server && r.What == "ma" && r.Key == counter.Key)
+                .GroupBy(r => (r.Frontend, r.Number)).ToDictionary(g => g.Key, g => g.Select(r => r.At).ToArray());
             var seen = new Dictionary<(int Epoch, long Value), OperationRecord>();
             foreach (var record in counter.OrderBy(c => c.End))
             {
-                var epoch = CountBefore(readmissions, record.End);
+                var at = record.End;
+                if (counted.TryGetValue((record.Frontend, (ulong)record.Version), out var times))
+                {
+                    foreach (var time in times.Where(t => t >= record.Start && t <= record.End))
+                    {
+                        at = time;
+                    }
+                }
+
+                var epoch = CountBefore(readmissions, at);
                 if (!seen.TryAdd((epoch, record.Version), record))
                 {
                     var first = seen[(epoch, record.Version)];
