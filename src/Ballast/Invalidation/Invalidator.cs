@@ -128,6 +128,9 @@ internal sealed class Invalidator
                     return (default!, true);
                 }
 
+                // No fence holds it, so no flush is known to come after it: owed until the server confirms it.
+                _journal.Remove(pending);
+                OweUntilConfirmed(node, key);
                 throw new InvalidationOwedException(
                     $"Server {node.EndPoint}: the invalidation of key '{key.Text}' could not be confirmed, and the server could not be fenced in the shared view (no quorum of servers answered); the journal keeps retrying it.",
                     node.EndPoint,
@@ -143,7 +146,9 @@ internal sealed class Invalidator
             return (default!, true);
         }
 
-        _journal.Add(node.EndPoint.ToString(), key.Text, _access.View[node.Index].Epoch);
+        // Owed until the server confirms it: the view this frontend reads may lag a readmission made before this
+        // delete failed, and such a readmission's flush does not cover it (only a flush after a fence would).
+        OweUntilConfirmed(node, key);
         throw new InvalidationOwedException(
             $"Server {node.EndPoint} is down and could not be fenced in the shared view (no quorum of servers answered), so the invalidation of key '{key.Text}' is owed; the journal keeps retrying it.",
             node.EndPoint,
