@@ -53,8 +53,7 @@ internal sealed class FailbackCoordinator
             var readmissionJustRead = false;
             if (health.FenceOwed && !AnswersOwedFence(node, _view[node.Index]))
             {
-                var (_, answered) = await _fencer.PublishOwedAsync(node, newer => AnswersOwedFence(node, newer), cancellationToken).ConfigureAwait(false);
-                readmissionJustRead = answered is not null;
+                readmissionJustRead = await _fencer.PublishOwedAsync(node, newer => AnswersOwedFence(node, newer), cancellationToken).ConfigureAwait(false) is not null;
                 if (health.FenceOwed && !readmissionJustRead)
                 {
                     return;
@@ -255,8 +254,7 @@ internal sealed class FailbackCoordinator
     /// time for one outage. Freshness is not needed here: a newer outage is someone else's fence.
     /// </summary>
     private bool AnswersOwedFence(ServerNode node, ViewEntry entry)
-        => !entry.IsDown && !entry.AwaitsRecovery && entry.Epoch > node.Health.Epoch
-            && !_journal.HasFlushBoundPendingSince(node.EndPoint.ToString(), entry.Epoch);
+        => IsReadmissionAfterOwnOutage(node, entry) && !_journal.HasFlushBoundPendingSince(node.EndPoint.ToString(), entry.Epoch);
 
     /// <summary>
     /// True when this frontend may readmit the server through the view's record: the record (<paramref name="viewIsFresh"/>:
@@ -264,7 +262,11 @@ internal sealed class FailbackCoordinator
     /// frontend saw, and this frontend owes no invalidation there at all.
     /// </summary>
     private bool ReadmittedSinceOwnOutage(ServerNode node, ViewEntry entry, bool viewIsFresh)
-        => viewIsFresh && AnswersOwedFence(node, entry) && !_journal.HasPendingFor(node.EndPoint.ToString());
+        => viewIsFresh && IsReadmissionAfterOwnOutage(node, entry) && !_journal.HasPendingFor(node.EndPoint.ToString());
+
+    /// <summary>The record has the server up, at a later epoch than any outage this frontend saw.</summary>
+    private static bool IsReadmissionAfterOwnOutage(ServerNode node, ViewEntry entry)
+        => !entry.IsDown && !entry.AwaitsRecovery && entry.Epoch > node.Health.Epoch;
 
     private void Readmit(ServerNode node, long epoch, bool flushedHere, TimeSpan downFor)
     {

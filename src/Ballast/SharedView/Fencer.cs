@@ -84,19 +84,19 @@ internal sealed class Fencer : IFencer
     /// Publishes a fence this frontend still owes (a publish that reached no quorum). True once a quorum holds it.
     /// When the record the publish meets is newer and <paramref name="answers"/> says it already answers the fence (a
     /// readmission after everything the fence stood for), the fence stays owed and is not moved to that epoch: the
-    /// caller readmits the server instead (see <see cref="Failback.FailbackCoordinator"/>); <c>Answered</c>
-    /// then holds that record, read from a quorum just now.
+    /// caller readmits the server instead (see <see cref="Failback.FailbackCoordinator"/>). Returns that record, read
+    /// from a quorum just now, or null.
     /// </summary>
-    public async Task<(bool Published, ViewEntry? Answered)> PublishOwedAsync(ServerNode node, Func<ViewEntry, bool> answers, CancellationToken cancellationToken)
+    public async Task<ViewEntry?> PublishOwedAsync(ServerNode node, Func<ViewEntry, bool> answers, CancellationToken cancellationToken)
     {
         var entry = _view[node.Index];
         ViewEntry? answered = null;
-        var published = await PublishAsync(node, entry.IsDown ? entry : Next(entry), cancellationToken, newer =>
+        await PublishAsync(node, entry.IsDown ? entry : Next(entry), cancellationToken, newer =>
         {
             answered = answers(newer) ? newer : null;
             return answered is not null;
         }).ConfigureAwait(false);
-        return (published, answered);
+        return answered;
     }
 
     /// <summary>What a node's own failure detection calls: fence it, in the background, on the client's lifetime.</summary>
@@ -120,14 +120,13 @@ internal sealed class Fencer : IFencer
             var result = await _protocol.FenceAsync(node.Index, target, _straggler, cancellationToken).ConfigureAwait(false);
             if (result.Contradiction is { } newer)
             {
+                _view.ApplyLocal(node.Index, newer);
                 if (answeredBy?.Invoke(newer) == true)
                 {
-                    _view.ApplyLocal(node.Index, newer);
                     return false;
                 }
 
                 // Someone readmitted the server after the outage this fence was computed from: fence the new epoch.
-                _view.ApplyLocal(node.Index, newer);
                 target = Next(newer);
                 _view.ApplyLocal(node.Index, target);
                 node.Health.OweFence(target.Epoch);
