@@ -16,6 +16,7 @@ namespace Ballast.Simulation;
 /// <param name="Digest">SHA-256 over every schedule's history digest, in seed order: equal runs give equal digests.</param>
 /// <param name="Leaks">Determinism leaks found, summed.</param>
 /// <param name="FirstUnexplainedSeed">The lowest seed with a violation no known break explains (see <see cref="Checking.KnownBreaks"/>).</param>
+/// <param name="FailingSeeds">Every failing seed with the rules it broke, in seed order (to compare two runs seed by seed).</param>
 internal sealed record RunSummary(
     FailoverPolicy Policy,
     int Schedules,
@@ -28,7 +29,8 @@ internal sealed record RunSummary(
     double WallSeconds,
     string Digest,
     int Leaks,
-    int? FirstUnexplainedSeed)
+    int? FirstUnexplainedSeed,
+    IReadOnlyDictionary<int, IReadOnlyList<string>> FailingSeeds)
 {
     public double SchedulesPerSecond => WallSeconds > 0 ? Schedules / WallSeconds : 0;
 }
@@ -51,6 +53,7 @@ internal static class SimulationRunner
         var firstUnexplained = int.MaxValue;
         var rules = new Dictionary<string, int>(StringComparer.Ordinal);
         var ruleSeeds = new Dictionary<string, SortedSet<int>>(StringComparer.Ordinal);
+        var failingSeeds = new SortedDictionary<int, IReadOnlyList<string>>();
         var gate = new Lock();
         Exception? crash = null;
         var watch = Stopwatch.StartNew();
@@ -78,6 +81,7 @@ internal static class SimulationRunner
                                 firstUnexplained = Math.Min(firstUnexplained, seed);
                             }
 
+                            failingSeeds[seed] = [.. result.Violations.Select(v => v.Rule).Distinct().Order(StringComparer.Ordinal)];
                             foreach (var rule in result.Violations.Select(v => v.Rule).Distinct())
                             {
                                 rules[rule] = rules.GetValueOrDefault(rule) + 1;
@@ -115,6 +119,6 @@ internal static class SimulationRunner
         }
 
         var firstSeeds = ruleSeeds.ToDictionary(r => r.Key, r => (IReadOnlyList<int>)[.. r.Value.Take(5)], StringComparer.Ordinal);
-        return new RunSummary(options.Policy, count, virtualTicks / (double)TimeSpan.TicksPerSecond, violations, failing, failing > 0 ? firstFailing : null, rules, firstSeeds, watch.Elapsed.TotalSeconds, Convert.ToHexString(all.GetHashAndReset()), leaks, firstUnexplained < int.MaxValue ? firstUnexplained : null);
+        return new RunSummary(options.Policy, count, virtualTicks / (double)TimeSpan.TicksPerSecond, violations, failing, failing > 0 ? firstFailing : null, rules, firstSeeds, watch.Elapsed.TotalSeconds, Convert.ToHexString(all.GetHashAndReset()), leaks, firstUnexplained < int.MaxValue ? firstUnexplained : null, failingSeeds);
     }
 }

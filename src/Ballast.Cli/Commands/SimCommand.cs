@@ -26,9 +26,11 @@ public static class SimCommand
         var trace = new Option<bool>("--trace") { Description = "With --replay: print the whole history of the seed." };
         var threads = new Option<int>("--threads") { Description = "Simulation threads (one world each at a time). Default: the processor count.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var shrink = new Option<bool>("--no-shrink") { Description = "Do not shrink the first failing seed's schedule before printing it." };
+        var servers = new Option<int?>("--servers") { Description = "Main servers in every world (2 or 3; default: each seed draws 2 or 3). Changes every seed's world." };
+        var listFailing = new Option<bool>("--list-failing") { Description = "List every failing seed with the rules it broke (JSON: failingSeeds), to compare two runs seed by seed." };
         var command = new Command("sim", "Runs the real client (several frontends) against simulated memcached servers, network and clock: one reproducible world per seed, each checked for stale reads beyond the bound, counters handed out twice, double flushes, readmissions without a flush and worlds that do not settle.")
         {
-            seeds, seed, policy, json, replay, trace, threads, shrink,
+            seeds, seed, policy, json, replay, trace, threads, shrink, servers, listFailing,
         };
         command.SetAction((parse, ct) =>
         {
@@ -40,6 +42,11 @@ public static class SimCommand
                 {
                     throw new ArgumentException("The options --seeds and --threads must be at least 1.");
                 }
+
+                if (parse.GetValue(servers) is { } n && n is < 2 or > 3)
+                {
+                    throw new ArgumentException("The option --servers must be 2 or 3.");
+                }
             }
             catch (ArgumentException e)
             {
@@ -49,15 +56,15 @@ public static class SimCommand
 
             if (parse.GetValue(replay) is { } one)
             {
-                return Task.FromResult(Replay(policies, one, parse.GetValue(trace)));
+                return Task.FromResult(Replay(policies, one, parse.GetValue(trace), parse.GetValue(servers)));
             }
 
-            return Task.FromResult(Run(policies, parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(threads), parse.GetValue(json), !parse.GetValue(shrink), ct));
+            return Task.FromResult(Run(policies, parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(threads), parse.GetValue(json), !parse.GetValue(shrink), parse.GetValue(servers), parse.GetValue(listFailing), ct));
         });
         return command;
     }
 
-    private static int Run(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, CancellationToken ct)
+    private static int Run(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, int? servers, bool listFailing, CancellationToken ct)
     {
         var exceptions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
         if (Environment.GetEnvironmentVariable("SIM_EXC") == "1")
@@ -67,7 +74,7 @@ public static class SimCommand
 
         try
         {
-            return RunCore(policies, firstSeed, count, threads, json, shrink, ct);
+            return RunCore(policies, firstSeed, count, threads, json, shrink, servers, listFailing, ct);
         }
         finally
         {
@@ -78,20 +85,28 @@ public static class SimCommand
         }
     }
 
-    private static int RunCore(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, CancellationToken ct)
+    private static int RunCore(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, int? servers, bool listFailing, CancellationToken ct)
     {
         var summaries = new List<RunSummary>();
         var violated = false;
         foreach (var policy in policies)
         {
             ct.ThrowIfCancellationRequested();
-            var options = new SimulationOptions { Policy = policy };
+            var options = WorldOptions(policy, servers);
             var summary = SimulationRunner.Run(options, firstSeed, count, threads);
             summaries.Add(summary);
             violated |= summary.FailingSchedules > 0 && policy != FailoverPolicy.Rehash;
             if (!json)
             {
                 Console.WriteLine(Describe(summary));
+                if (listFailing)
+                {
+                    foreach (var (failingSeed, rules) in summary.FailingSeeds)
+                    {
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  failing seed {failingSeed}: {string.Join(", ", rules)}"));
+                    }
+                }
+
                 if (summary.FirstFailingSeed is { } failing)
                 {
                     PrintFailure(options, failing, shrink);
@@ -118,6 +133,7 @@ public static class SimCommand
                     wallSeconds = Math.Round(s.WallSeconds, 2),
                     determinismLeaks = s.Leaks,
                     digest = s.Digest,
+                    failingSeeds = listFailing ? s.FailingSeeds.ToDictionary(f => f.Key.ToString(CultureInfo.InvariantCulture), f => f.Value) : null,
                 }),
             }));
         }
@@ -150,12 +166,18 @@ public static class SimCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  replay: ballast sim --policy {options.Policy.ToString().ToLowerInvariant()} --replay {seed} --trace"));
     }
 
-    private static int Replay(IReadOnlyList<FailoverPolicy> policies, int seed, bool trace)
+    /// <summary>The worlds' shape: the defaults, with the pool size fixed when <paramref name="servers"/> is given.</summary>
+    private static SimulationOptions WorldOptions(FailoverPolicy policy, int? servers, bool captureLogs = false)
+        => servers is { } n
+            ? new SimulationOptions { Policy = policy, MinServers = n, MaxServers = n, CaptureLogs = captureLogs }
+            : new SimulationOptions { Policy = policy, CaptureLogs = captureLogs };
+
+    private static int Replay(IReadOnlyList<FailoverPolicy> policies, int seed, bool trace, int? servers)
     {
         var violated = false;
         foreach (var policy in policies)
         {
-            var options = new SimulationOptions { Policy = policy, CaptureLogs = trace };
+            var options = WorldOptions(policy, servers, trace);
             var result = ScheduleRunner.Run(SchedulePlan.Create(seed, options), options);
             violated |= result.Failed && policy != FailoverPolicy.Rehash;
             Console.WriteLine($"policy {policy.ToString().ToLowerInvariant()}:");
