@@ -26,7 +26,7 @@ public static class SimCommand
         var trace = new Option<bool>("--trace") { Description = "With --replay: print the whole history of the seed." };
         var threads = new Option<int>("--threads") { Description = "Simulation threads (one world each at a time). Default: the processor count.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var shrink = new Option<bool>("--no-shrink") { Description = "Do not shrink the first failing seed's schedule before printing it." };
-        var servers = new Option<int?>("--servers") { Description = "Main servers in every world (2 or 3; default: each seed draws 2 or 3). Changes every seed's world." };
+        var servers = new Option<int?>("--pool-size") { Description = "Main servers in every world (2 or 3; default: each seed draws 2 or 3). Changes every seed's world." };
         var listFailing = new Option<bool>("--list-failing") { Description = "List every failing seed with the rules it broke (JSON: failingSeeds), to compare two runs seed by seed." };
         var command = new Command("sim", "Runs the real client (several frontends) against simulated memcached servers, network and clock: one reproducible world per seed, each checked for stale reads beyond the bound, counters handed out twice, double flushes, readmissions without a flush and worlds that do not settle.")
         {
@@ -45,7 +45,7 @@ public static class SimCommand
 
                 if (parse.GetValue(servers) is { } n && n is < 2 or > 3)
                 {
-                    throw new ArgumentException("The option --servers must be 2 or 3.");
+                    throw new ArgumentException("The option --pool-size must be 2 or 3.");
                 }
             }
             catch (ArgumentException e)
