@@ -97,6 +97,49 @@ public sealed class EdgeOfPromiseSmallPoolTests(ITestOutputHelper output)
         Assert.True(settled, $"the pool had not settled {SettleWithin.TotalSeconds:0} s after the heal");
     }
 
+    /// <summary>
+    /// A two-server pool, each server a witness of the view: an operator's <c>flush_all</c> of server 1 erases its copy
+    /// of both records. The other copy alone must vouch for them (a newer record published to a write quorum, both
+    /// replicas here, would have reached the erased one too): neither record is lost, so neither server is flushed by
+    /// Ballast. Without that rule (mutant 41) both records read as lost, and the
+    /// recoveries flush server 0, which had no fault at all.
+    /// </summary>
+    [Fact]
+    public async Task A_two_server_pool_whose_witness_is_flushed_by_an_operator_flushes_nothing_more()
+    {
+        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, serverCount: 2);
+        var keys = new[] { harness.KeyOn(0, "witness-flush"), harness.KeyOn(1, "witness-flush") };
+        foreach (var key in keys)
+        {
+            await harness.ReadAsync(0, key);
+        }
+
+        var flushesBefore = new[] { await harness.FlushCountAsync(0), await harness.FlushCountAsync(1) };
+        await harness.OperatorFlushAsync(1);
+
+        // Several refreshes of the view (every B / 4) and more than the bound a recovery waits before its flush.
+        var until = Stopwatch.StartNew();
+        while (until.Elapsed < TimeSpan.FromSeconds(4))
+        {
+            for (var f = 0; f < 2; f++)
+            {
+                foreach (var key in keys)
+                {
+                    await harness.ReadAsync(f, key);
+                }
+            }
+
+            await Task.Delay(20);
+        }
+
+        var flushes = new[] { await harness.FlushCountAsync(0) - flushesBefore[0], await harness.FlushCountAsync(1) - flushesBefore[1] };
+        var ours = string.Join(" | ", harness.Flushes.Select(f => $"frontend {f.Frontend}: {f.Args.Server} {f.Args.Reason} epoch {f.Args.Epoch}"));
+        var failures = string.Join(" | ", harness.Failures.Select(f => f.ToString()));
+        output.WriteLine($"flushes since the operator's: s0 {flushes[0]}, s1 {flushes[1]} (the operator's own included); Ballast's: {ours}; failures: {failures}");
+        Assert.True(flushes[0] == 0, $"server 0, which had no fault, was flushed {flushes[0]} times after the operator flushed server 1 (Ballast's flushes: {ours}; failures: {failures})");
+        Assert.True(flushes[1] == 1, $"server 1 was flushed {flushes[1]} times, the operator's flush and {flushes[1] - 1} of Ballast's ({ours})");
+    }
+
     /// <summary>Every frontend has every server up and serves a key of each (a set, then a hit), within <paramref name="within"/>.</summary>
     private static async Task<bool> SettledAsync(IntegrityHarness harness, int servers, TimeSpan within)
     {

@@ -240,6 +240,13 @@ internal sealed class IntegrityHarness : IAsyncDisposable
         return long.Parse(stats[0].Values!["cmd_flush"], CultureInfo.InvariantCulture);
     }
 
+    /// <summary>An operator's <c>flush_all</c> of server <paramref name="server"/>, straight to it (no proxy): it also erases the server's copy of the view.</summary>
+    public async Task OperatorFlushAsync(int server)
+    {
+        await using var direct = DirectClient(server);
+        await direct.FlushAllAsync();
+    }
+
     /// <summary>What the server itself holds for a key (null when it holds nothing), read straight from it: whether a delete landed.</summary>
     public async Task<string?> DirectGetAsync(int server, string key)
     {
