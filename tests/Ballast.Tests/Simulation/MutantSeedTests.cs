@@ -19,7 +19,17 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     [Theory]
     [InlineData("Offline", 25, 0)]
     [InlineData("Gutter", 25, 0)]
+    [InlineData("Replicated", 24, 0)]
     public void A_failback_flushes_only_after_its_fence_was_held_for_the_bound(string policy, int seed, int servers)
+        => ReplaysClean(policy, seed, servers);
+
+    // 41-two-replicas-need-full-quorum: in a pool of two servers (two view replicas), a record the other replica lost
+    // (a witness restarted or flushed) read as lost; two frontends' recoveries flushed one server for one outage.
+    [Theory]
+    [InlineData("Offline", 144, 2)]
+    [InlineData("Gutter", 29, 2)]
+    [InlineData("Replicated", 137, 2)]
+    public void A_two_server_pool_vouches_for_a_record_its_other_replica_lost(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
     /// <summary>Runs <paramref name="seed"/> in the pinned world shape and requires no violation at all.</summary>
