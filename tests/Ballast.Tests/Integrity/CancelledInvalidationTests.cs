@@ -71,4 +71,42 @@ public sealed class CancelledInvalidationTests(ITestOutputHelper output)
         output.WriteLine($"{policy}: stale inside B: {inside}, beyond: {beyond}, last stale read began {last?.TotalMilliseconds ?? 0:0} ms after A's call returned");
         Assert.Equal(0, beyond);
     }
+
+    /// <summary>
+    /// The clock of a store whose caller left: from the caller's return its request has a quarter of the bound to be
+    /// answered, and when that runs out the server is fenced at once, with no delete attempted first (an attempt would
+    /// wait another quarter while other frontends read the old value, and the quarters are what the bound B measured
+    /// from the caller's return is made of). Measured on A itself, where the fence begins: A marks the server down
+    /// when it fences it. With B = 4 s (wide margins for a loaded machine) and an operation timeout longer than that
+    /// (so no timeout of the connection marks it down earlier), the fence must begin within 7/16 of B of the caller's
+    /// return: it comes at 1/4 of B (seen: 1.00-1.21 s, the first fence of a process the slowest), and with a delete
+    /// attempt first (mutant 48) at 2/4, two timers of a quarter each, never earlier.
+    /// </summary>
+    [Theory]
+    [InlineData(FailoverPolicy.Offline)]
+    [InlineData(FailoverPolicy.Gutter)]
+    public async Task S8_a_store_whose_caller_left_is_fenced_as_soon_as_its_quarter_of_the_bound_runs_out(FailoverPolicy policy)
+    {
+        var bound = TimeSpan.FromSeconds(4);
+        await using var harness = await IntegrityHarness.StartAsync(policy, frontendCount: 2, configure: options =>
+        {
+            options.SharedView.Bound = bound;
+            options.OperationTimeout = TimeSpan.FromSeconds(10);
+        });
+        var key = harness.KeyOn(0, "s8-store-clock");
+        Assert.Equal(1, await harness.ReadAsync(0, key));
+
+        harness.Cut(0, 0);
+        var written = harness.DatabaseVersionAfterWrite(key);
+        using var abort = new CancellationTokenSource(30);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await harness.Frontends[0].SetAsync(key, $"v{written}", cancellationToken: abort.Token));
+        var returnedAt = DateTimeOffset.UtcNow;
+        var server = harness.EndPoint(0);
+        Assert.True(await IntegrityHarness.WaitUntilAsync(() => harness.Failures.Any(f => f.Server == server), TimeSpan.FromSeconds(3)), "A never fenced the server its store could not reach");
+        var fenced = harness.Failures.First(f => f.Server == server);
+        var after = fenced.Time - returnedAt;
+
+        output.WriteLine($"{policy}: A marked the server down {after.TotalMilliseconds:0} ms after its caller's return ({fenced})");
+        Assert.True(after < bound * 7 / 16, $"A began the fence {after.TotalMilliseconds:0} ms after its caller's return, more than a quarter of the bound ({bound.TotalMilliseconds / 4:0} ms) and its slack: {fenced}");
+    }
 }

@@ -32,6 +32,15 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     public void A_two_server_pool_vouches_for_a_record_its_other_replica_lost(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
+    // 40-witness-failbacks-unserialized: without the pool lock around a witness's failback (and the read before its
+    // flush to put that replica's records back), two frontends flushed one server for one outage. The mechanism's own
+    // test is Integrity.WitnessFailbackTests (real memcached); these seeds are the deterministic part of the kill.
+    [Theory]
+    [InlineData("Offline", 1575, 0)]
+    [InlineData("Gutter", 1546, 0)]
+    public void Witness_failbacks_flush_one_at_a_time(string policy, int seed, int servers)
+        => ReplaysClean(policy, seed, servers);
+
     /// <summary>Runs <paramref name="seed"/> in the pinned world shape and requires no violation at all.</summary>
     /// <param name="policy">The failover policy.</param>
     /// <param name="seed">The seed.</param>
