@@ -123,8 +123,9 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     public void A_failback_flushes_only_after_its_fence_was_held_for_the_bound(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
-    // 41-two-replicas-need-full-quorum: in a pool of two servers (two view replicas), a record the other replica lost
-    // (a witness restarted or flushed) read as lost; two frontends' recoveries flushed one server for one outage.
+    // 41-two-replicas-need-full-quorum: in a pool of two servers (two view replicas), a record only one replica holds
+    // (the other restarted or was flushed) read as lost, and a server was flushed by two frontends for one outage.
+    // The mechanism's own test is Integrity.EdgeOfPromiseSmallPoolTests (an operator's flush of one witness).
     [Theory]
     [InlineData("Offline", 144, 2)]
     [InlineData("Gutter", 29, 2)]
