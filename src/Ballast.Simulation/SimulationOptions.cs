@@ -41,4 +41,10 @@ internal sealed record SimulationOptions
 
     /// <summary>Keep the frontends' log lines for the trace (slower; off for runs of many seeds).</summary>
     public bool CaptureLogs { get; init; }
+
+    /// <summary>Also record every command on the pool's reserved keys (view records, locks) for the trace: a debugging aid.</summary>
+    public bool CaptureViewCommands { get; init; }
+
+    /// <summary>Also record every command on this application key for the trace, with the values: a debugging aid.</summary>
+    public string? TracedKey { get; init; }
 }

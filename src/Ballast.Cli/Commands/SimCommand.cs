@@ -24,11 +24,13 @@ public static class SimCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object: per policy, schedules run, virtual seconds, violations, the first failing seed, schedules per second and the run's digest." };
         var replay = new Option<int?>("--replay") { Description = "Run this one seed (with --trace, print its history)." };
         var trace = new Option<bool>("--trace") { Description = "With --replay: print the whole history of the seed." };
+        var traceKey = new Option<string?>("--trace-key") { Description = "With --replay --trace: also print every command on this key at the servers, with the values stored and read." };
+        var traceView = new Option<bool>("--trace-view") { Description = "With --replay --trace: also print every command on the view's records and locks, with the values stored and read." };
         var threads = new Option<int>("--threads") { Description = "Simulation threads (one world each at a time). Default: the processor count.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var shrink = new Option<bool>("--no-shrink") { Description = "Do not shrink the first failing seed's schedule before printing it." };
         var command = new Command("sim", "Runs the real client (several frontends) against simulated memcached servers, network and clock: one reproducible world per seed, each checked for stale reads beyond the bound, counters handed out twice, double flushes, readmissions without a flush and worlds that do not settle.")
         {
-            seeds, seed, policy, json, replay, trace, threads, shrink,
+            seeds, seed, policy, json, replay, trace, traceView, traceKey, threads, shrink,
         };
         command.SetAction((parse, ct) =>
         {
@@ -49,7 +51,7 @@ public static class SimCommand
 
             if (parse.GetValue(replay) is { } one)
             {
-                return Task.FromResult(Replay(policies, one, parse.GetValue(trace)));
+                return Task.FromResult(Replay(policies, one, parse.GetValue(trace), parse.GetValue(traceView), parse.GetValue(traceKey)));
             }
 
             return Task.FromResult(Run(policies, parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(threads), parse.GetValue(json), !parse.GetValue(shrink), ct));
@@ -150,12 +152,12 @@ public static class SimCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  replay: ballast sim --policy {options.Policy.ToString().ToLowerInvariant()} --replay {seed} --trace"));
     }
 
-    private static int Replay(IReadOnlyList<FailoverPolicy> policies, int seed, bool trace)
+    private static int Replay(IReadOnlyList<FailoverPolicy> policies, int seed, bool trace, bool traceView, string? traceKey)
     {
         var violated = false;
         foreach (var policy in policies)
         {
-            var options = new SimulationOptions { Policy = policy, CaptureLogs = trace };
+            var options = new SimulationOptions { Policy = policy, CaptureLogs = trace, CaptureViewCommands = trace && traceView, TracedKey = trace ? traceKey : null };
             var result = ScheduleRunner.Run(SchedulePlan.Create(seed, options), options);
             violated |= result.Failed && policy != FailoverPolicy.Rehash;
             Console.WriteLine($"policy {policy.ToString().ToLowerInvariant()}:");

@@ -55,9 +55,9 @@ internal sealed class Fencer : IFencer
         }
 
         var target = _view[node.Index];
-        if (!target.IsDown)
+        if (!target.IsDown || target.IsLost)
         {
-            target = Next(target);
+            target = target.IsLost ? target.AsFence(_time.GetUtcNow().ToUnixTimeMilliseconds()) : Next(target);
             _view.ApplyLocal(node.Index, target);
         }
 
@@ -90,6 +90,12 @@ internal sealed class Fencer : IFencer
     public async Task<ViewEntry?> PublishOwedAsync(ServerNode node, Func<ViewEntry, bool> answers, CancellationToken cancellationToken)
     {
         var entry = _view[node.Index];
+        if (entry.IsLost)
+        {
+            entry = entry.AsFence(_time.GetUtcNow().ToUnixTimeMilliseconds());
+            _view.ApplyLocal(node.Index, entry);
+        }
+
         ViewEntry? answered = null;
         await PublishAsync(node, entry.IsDown ? entry : Next(entry), cancellationToken, newer =>
         {
