@@ -112,7 +112,7 @@ internal static class HistoryChecker
             return "stale-read-no-quorum";
         }
 
-        return (write.Kind == Workload.OperationKind.Set && write.Outcome != "Stored") || write.Kind == Workload.OperationKind.CacheSet
+        return (write.Kind is Workload.OperationKind.Set or Workload.OperationKind.BatchSet && write.Outcome != "Stored") || write.Kind == Workload.OperationKind.CacheSet
             ? "stale-read-unstored-set"
             : "stale-read";
     }
