@@ -925,6 +925,11 @@ final class InvalidationJournal
      */
     private function load(): array
     {
+        clearstatcache(true, $this->path);
+        if (!file_exists($this->path)) {
+            return [[], 0]; // removed (a cleaner of temporary files): nothing is known to be owed; the next entry recreates it
+        }
+
         $text = @file_get_contents($this->path);
         if ($text === false) {
             throw new BallastException("Cannot read the invalidation journal '{$this->path}'.");
@@ -933,7 +938,7 @@ final class InvalidationJournal
         $owed = [];
         $lines = explode("\n", $text);
         array_pop($lines); // the unfinished line after the last newline (empty when the log is whole)
-        foreach (array_slice($lines, 1) as $line) {
+        foreach (array_slice($lines, str_starts_with($text, self::HEADER_TAG . "\t") ? 1 : 0) as $line) {
             $parts = explode("\t", $line);
             if (count($parts) === 4 && $parts[0] === '+' && ctype_xdigit($parts[1]) && Key::brokenRule($parts[3]) === null) {
                 $owed[$parts[1]] = [$parts[2], $parts[3]];
@@ -947,6 +952,11 @@ final class InvalidationJournal
 
     private function append(string $lines): void
     {
+        clearstatcache(true, $this->path);
+        if (!file_exists($this->path)) {
+            $this->rewrite([]);
+        }
+
         if (@file_put_contents($this->path, $lines, FILE_APPEND) !== strlen($lines)) {
             throw new BallastException("Cannot write the invalidation journal '{$this->path}': an owed delete could not be recorded, so no bridge will retry it.");
         }
