@@ -15,6 +15,12 @@ public static class SimCommand
     /// <summary>Exit code when a policy that promises integrity broke a rule in some seed.</summary>
     public const int IntegrityViolated = 2;
 
+    /// <summary>
+    /// The share of batch calls <c>ballast sim</c> draws unless told otherwise (<c>--batch-ratio</c>). The library's
+    /// <see cref="SimulationOptions.BatchRatio"/> defaults to 0, so the tests' pinned seeds keep their schedules.
+    /// </summary>
+    public const double DefaultBatchRatio = 0.15;
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
@@ -28,9 +34,14 @@ public static class SimCommand
         var traceView = new Option<bool>("--trace-view") { Description = "With --replay --trace: also print every command on the view's records and locks, with the values stored and read." };
         var threads = new Option<int>("--threads") { Description = "Simulation threads (one world each at a time). Default: the processor count.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var shrink = new Option<bool>("--no-shrink") { Description = "Do not shrink the first failing seed's schedule before printing it." };
+        var batchRatio = new Option<double>("--batch-ratio")
+        {
+            Description = "The share of operations that are batch calls (GetManyAsync, SetManyAsync, DeleteManyAsync of several keys), 0 to 1. 0 draws the schedules of before batch calls existed (seeds found then replay only with it).",
+            DefaultValueFactory = _ => DefaultBatchRatio,
+        };
         var command = new Command("sim", "Runs the real client (several frontends) against simulated memcached servers, network and clock: one reproducible world per seed, each checked for stale reads beyond the bound, counters handed out twice, double flushes, readmissions without a flush and worlds that do not settle.")
         {
-            seeds, seed, policy, json, replay, trace, traceView, traceKey, threads, shrink,
+            seeds, seed, policy, json, replay, trace, traceView, traceKey, threads, shrink, batchRatio,
         };
         command.SetAction((parse, ct) =>
         {
@@ -42,6 +53,11 @@ public static class SimCommand
                 {
                     throw new ArgumentException("The options --seeds and --threads must be at least 1.");
                 }
+
+                if (parse.GetValue(batchRatio) is not (>= 0 and <= 1))
+                {
+                    throw new ArgumentException("The option --batch-ratio must be from 0 to 1.");
+                }
             }
             catch (ArgumentException e)
             {
@@ -49,17 +65,18 @@ public static class SimCommand
                 return Task.FromResult(1);
             }
 
+            var shape = new SimulationOptions { BatchRatio = parse.GetValue(batchRatio) };
             if (parse.GetValue(replay) is { } one)
             {
-                return Task.FromResult(Replay(policies, one, parse.GetValue(trace), parse.GetValue(traceView), parse.GetValue(traceKey)));
+                return Task.FromResult(Replay(shape, policies, one, parse.GetValue(trace), parse.GetValue(traceView), parse.GetValue(traceKey)));
             }
 
-            return Task.FromResult(Run(policies, parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(threads), parse.GetValue(json), !parse.GetValue(shrink), ct));
+            return Task.FromResult(Run(shape, policies, parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(threads), parse.GetValue(json), !parse.GetValue(shrink), ct));
         });
         return command;
     }
 
-    private static int Run(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, CancellationToken ct)
+    private static int Run(SimulationOptions shape, IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, CancellationToken ct)
     {
         var exceptions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
         if (Environment.GetEnvironmentVariable("SIM_EXC") == "1")
@@ -69,7 +86,7 @@ public static class SimCommand
 
         try
         {
-            return RunCore(policies, firstSeed, count, threads, json, shrink, ct);
+            return RunCore(shape, policies, firstSeed, count, threads, json, shrink, ct);
         }
         finally
         {
@@ -80,14 +97,14 @@ public static class SimCommand
         }
     }
 
-    private static int RunCore(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, CancellationToken ct)
+    private static int RunCore(SimulationOptions shape, IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, CancellationToken ct)
     {
         var summaries = new List<RunSummary>();
         var violated = false;
         foreach (var policy in policies)
         {
             ct.ThrowIfCancellationRequested();
-            var options = new SimulationOptions { Policy = policy };
+            var options = shape with { Policy = policy };
             var summary = SimulationRunner.Run(options, firstSeed, count, threads);
             summaries.Add(summary);
             violated |= summary.FailingSchedules > 0 && policy != FailoverPolicy.Rehash;
@@ -108,6 +125,7 @@ public static class SimCommand
                 policies = summaries.Select(s => new
                 {
                     policy = s.Policy.ToString().ToLowerInvariant(),
+                    batchRatio = shape.BatchRatio,
                     schedules = s.Schedules,
                     virtualSeconds = Math.Round(s.VirtualSeconds, 3),
                     violations = s.Violations,
@@ -149,15 +167,15 @@ public static class SimCommand
             Console.WriteLine($"    {violation}");
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  replay: ballast sim --policy {options.Policy.ToString().ToLowerInvariant()} --replay {seed} --trace"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  replay: ballast sim --policy {options.Policy.ToString().ToLowerInvariant()} --batch-ratio {options.BatchRatio} --replay {seed} --trace"));
     }
 
-    private static int Replay(IReadOnlyList<FailoverPolicy> policies, int seed, bool trace, bool traceView, string? traceKey)
+    private static int Replay(SimulationOptions shape, IReadOnlyList<FailoverPolicy> policies, int seed, bool trace, bool traceView, string? traceKey)
     {
         var violated = false;
         foreach (var policy in policies)
         {
-            var options = new SimulationOptions { Policy = policy, CaptureLogs = trace, CaptureViewCommands = trace && traceView, TracedKey = trace ? traceKey : null };
+            var options = shape with { Policy = policy, CaptureLogs = trace, CaptureViewCommands = trace && traceView, TracedKey = trace ? traceKey : null };
             var result = ScheduleRunner.Run(SchedulePlan.Create(seed, options), options);
             violated |= result.Failed && policy != FailoverPolicy.Rehash;
             Console.WriteLine($"policy {policy.ToString().ToLowerInvariant()}:");

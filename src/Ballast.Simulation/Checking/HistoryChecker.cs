@@ -110,14 +110,14 @@ internal static class HistoryChecker
             return "stale-read-no-quorum";
         }
 
-        // Judged after the no-quorum case: a GetOrCreate's "cached or joined" value is either, and an invalidation that
-        // reached no quorum explains a cached one (the joined run's own rule is checked when the write was told).
+        // Judged after the no-quorum case: a GetOrCreate's "cached or joined" value may be either, and a cached one is
+        // explained by an invalidation that reached no quorum.
         if (joined)
         {
             return "stale-read-getorcreate-run";
         }
 
-        return (write.Kind == Workload.OperationKind.Set && write.Outcome != "Stored") || write.Kind == Workload.OperationKind.CacheSet
+        return (write.Kind is Workload.OperationKind.Set or Workload.OperationKind.BatchSet && write.Outcome != "Stored") || write.Kind == Workload.OperationKind.CacheSet
             ? "stale-read-unstored-set"
             : "stale-read";
     }
