@@ -105,6 +105,10 @@ internal sealed class Fencer : IFencer
         return answered;
     }
 
+    /// <summary>What a read of the view calls for a server it finds emptied: fence it, in the background, on the client's lifetime.</summary>
+    public void OnEmptied(ServerNode node, string detail)
+        => _events.Observe(FenceAsync(node, ServerFailureReason.SharedView, detail, _lifetime), "fence", node);
+
     /// <summary>What a node's own failure detection calls: fence it, in the background, on the client's lifetime.</summary>
     public void OnLocalFailure(ServerNode node, ServerFailureReason reason, Exception? error)
         => _events.Observe(FenceAsync(node, reason, error?.Message, _lifetime, markedDownByCaller: true), "fence", node);

@@ -114,6 +114,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
         var (copies, responded) = await ReadCopiesAsync(straggler, cancellationToken).ConfigureAwait(false);
         var isQuorum = responded >= ReadQuorum;
         var entries = new ViewEntry[_servers.Count];
+        var emptied = new List<int>();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         for (var i = 0; i < entries.Length; i++)
         {
@@ -137,6 +138,10 @@ internal sealed class ViewProtocol : IAsyncDisposable
             else
             {
                 entries[i] = record;
+                if (!record.IsDown && record.Epoch <= highest && OwnCopyMissing(copies, i))
+                {
+                    emptied.Add(i);
+                }
             }
 
             if (entries[i].Epoch > 0)
@@ -144,7 +149,9 @@ internal sealed class ViewProtocol : IAsyncDisposable
                 _highestSeen.Raise(i, entries[i].Epoch);
                 for (var r = 0; r < copies.Length && !IsReadOnly; r++)
                 {
-                    if (copies[r] is { } copy && (copy[i]?.Epoch ?? -1) < entries[i].Epoch)
+                    // Not the emptied server's own copy: left missing, every frontend's next read finds it emptied
+                    // too (a read made for a failback or a recovery would otherwise repair it before any refresh saw).
+                    if (copies[r] is { } copy && (copy[i]?.Epoch ?? -1) < entries[i].Epoch && !(emptied.Contains(i) && _store.ServerHostingReplica(r) == i))
                     {
                         _ = RepairReplicaAsync(r, i, entries[i], CancellationToken.None);
                     }
@@ -152,7 +159,28 @@ internal sealed class ViewProtocol : IAsyncDisposable
             }
         }
 
-        return new ViewReadResult(entries, responded, isQuorum);
+        return new ViewReadResult(entries, responded, isQuorum, emptied.Count == 0 ? null : [.. emptied]);
+    }
+
+    /// <summary>
+    /// True when server <paramref name="index"/> hosts a replica that answered this read without the server's own
+    /// record. The others vouch for the record, so the copy was not lost with the others: the server itself lost what
+    /// it held (restarted, or flushed by someone other than a failback), and its counters start again. Killed under a
+    /// blackhole, a server restarted without one reset reaching any frontend: its timeouts did not reach the count that
+    /// marks it down, new connections found it answering, and counters it had handed out were handed out again
+    /// (simulator seed offline 3003880).
+    /// </summary>
+    private bool OwnCopyMissing(ViewEntry?[]?[] copies, int index)
+    {
+        for (var r = 0; r < copies.Length; r++)
+        {
+            if (_store.ServerHostingReplica(r) == index)
+            {
+                return copies[r] is { } answered && answered[index] is null;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
