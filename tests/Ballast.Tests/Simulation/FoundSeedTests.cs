@@ -57,6 +57,8 @@ public sealed class FoundSeedTests(ITestOutputHelper output)
     // invalidated the key: the old value was served for a second and more.
     [InlineData("Offline", 3004015)]
     [InlineData("Replicated", 3004112)]
+    // A set whose caller cancelled landed just after another frontend's delete of a newer version, and stayed.
+    [InlineData("Offline", 3004436)]
     public void A_seed_that_found_a_fixed_break_replays_clean(string policy, int seed)
     {
         var options = new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy) };
