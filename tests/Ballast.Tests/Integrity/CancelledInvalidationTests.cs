@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Ballast.FaultInjection;
 
 namespace Ballast.Tests.Integrity;
 
@@ -70,5 +71,43 @@ public sealed class CancelledInvalidationTests(ITestOutputHelper output)
 
         output.WriteLine($"{policy}: stale inside B: {inside}, beyond: {beyond}, last stale read began {last?.TotalMilliseconds ?? 0:0} ms after A's call returned");
         Assert.Equal(0, beyond);
+    }
+
+    /// <summary>
+    /// A's set is on a slow link (below the operation timeout) when A gives up; B changes the source again and deletes
+    /// the key, and B's delete reaches the server first. A's set lands after it: without more, its older value would
+    /// stay cached. A store that lands after its caller left is followed by a delete (simulator seed offline 3004436).
+    /// </summary>
+    [Theory]
+    [InlineData(FailoverPolicy.Offline)]
+    [InlineData(FailoverPolicy.Gutter)]
+    public async Task S8_a_store_that_lands_after_its_caller_left_is_deleted_after_it(FailoverPolicy policy)
+    {
+        await using var harness = await IntegrityHarness.StartAsync(policy, frontendCount: 2);
+        var key = harness.KeyOn(0, "s8-late-store");
+        Assert.Equal(1, await harness.ReadAsync(0, key));
+
+        harness.Proxy(0, 0).SetMode(ProxyFaultMode.Latency, TimeSpan.FromMilliseconds(300));
+        var older = harness.DatabaseVersionAfterWrite(key);
+        using var abort = new CancellationTokenSource(50);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await harness.Frontends[0].SetAsync(key, $"v{older}", cancellationToken: abort.Token));
+
+        harness.DatabaseVersionAfterWrite(key);
+        await harness.Frontends[1].DeleteAsync(key);
+        Assert.Null(await harness.DirectGetAsync(0, key));
+
+        // A's set lands about 300 ms after it was sent; the delete after it, 600 ms later. Watched for 2.5 s.
+        var watch = Stopwatch.StartNew();
+        string? cached = null;
+        var sawLateStore = false;
+        while (watch.Elapsed < TimeSpan.FromSeconds(2.5))
+        {
+            await Task.Delay(50);
+            cached = await harness.DirectGetAsync(0, key);
+            sawLateStore |= cached == $"v{older}";
+        }
+
+        output.WriteLine($"{policy}: the late store was seen: {sawLateStore}; the key at the end: {cached ?? "(none)"}");
+        Assert.Null(cached);
     }
 }
