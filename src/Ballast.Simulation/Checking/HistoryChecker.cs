@@ -284,8 +284,12 @@ internal static class HistoryChecker
             long outageStart;
             if (readmission.Epoch > 0 && failures.Any(e => e.Epoch < readmission.Epoch))
             {
-                var outage = failures.Where(e => e.Epoch < readmission.Epoch).Max(e => e.Epoch);
-                outageStart = failures.Where(e => e.Epoch == outage).Min(e => e.At);
+                // The outage began with the first failure any frontend saw since the server's previous readmission.
+                // Not by epoch alone: a lost record's verdict (a made-up epoch) and its fence (past the clock) name one
+                // outage with two epochs, and a frontend that lagged saw only the second, after the flush.
+                var previous = history.Events.Where(e => !e.Failed && e.Server == readmission.Server && e.Epoch < readmission.Epoch && e.At <= readmission.At)
+                    .Select(e => e.At).DefaultIfEmpty(long.MinValue).Max();
+                outageStart = failures.Where(e => e.Epoch < readmission.Epoch && e.At > previous).Select(e => e.At).DefaultIfEmpty(readmission.At).Min();
             }
             else
             {
