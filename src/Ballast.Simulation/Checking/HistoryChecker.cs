@@ -297,7 +297,17 @@ internal static class HistoryChecker
             }
 
             var flushed = history.ServerRecords.Any(r => r.What == "flush_all" && r.Frontend >= 0 && r.Server == readmission.Server && r.At >= outageStart && r.At <= readmission.At);
-            if (!flushed)
+
+            // A frontend that read a record lost while a recovery was between its flush and its "up" (the flush wiped
+            // the witness's copies; they come back with the readmission) saw an outage that began after the flush. No
+            // frontend fenced the server since that flush (a fence after it would have failed the readmission's
+            // compare-and-swap), so nobody skipped an invalidation there on the strength of a flush to come.
+            var lastFlush = history.ServerRecords.Where(r => r.What == "flush_all" && r.Frontend >= 0 && r.Server == readmission.Server && r.At <= readmission.At)
+                .Select(r => r.At).DefaultIfEmpty(long.MinValue).Max();
+            var recordWritten = history.UpRecordsWritten.TryGetValue((readmission.Server, readmission.Epoch), out var upAt) ? upAt : long.MaxValue;
+            var readmittedByThatFlush = lastFlush > long.MinValue && lastFlush <= recordWritten && recordWritten <= readmission.At
+                && !history.FencesWritten.Any(f => f.Server == readmission.Server && f.At > lastFlush && f.At < recordWritten);
+            if (!flushed && !readmittedByThatFlush)
             {
                 violations.Add(new Violation("readmission-without-flush", readmission.At, FormattableString.Invariant(
                     $"frontend {readmission.Frontend} readmitted server {readmission.Server} (epoch {readmission.Epoch}) with no flush of it since its outage began at {outageStart / 10_000.0:0.0} ms")));
