@@ -214,6 +214,14 @@ internal sealed class FailbackCoordinator
                 return;
             }
 
+            // The locks are checked once more, last thing before the flush: a copy can vanish under its holder (a
+            // witness restarted or flushed) and be taken by another frontend meanwhile (see PoolLock.StillHeldAsync).
+            if (await _protocol.TryTakeFailbackLockAsync(node.Index, entry.Epoch, cancellationToken).ConfigureAwait(false) != true
+                || (poolLock is not null && !await poolLock.StillHeldAsync(_protocol.WriteQuorum, cancellationToken).ConfigureAwait(false)))
+            {
+                return;
+            }
+
             // One attempt per round (see ServerNode.TryFlushAsync). A failed attempt ends the round; the lock stays with
             // this frontend (its owner), which probes and tries again, by which time a late flush has landed before any
             // readmission.

@@ -432,6 +432,11 @@ internal sealed class ViewProtocol : IAsyncDisposable
             // one outage (simulator seed offline 2000155: a blip cut the snapshots short, the flush went out after).
             stillLost = [.. fenced.Where(i => snapshots[i].Length >= ReadQuorum && !snapshots[i].Any(copy => copy.Entry is { } newer && newer.Epoch > outageEpochs[i]))];
 
+            if (stillLost.Length > 0 && !await poolLock.StillHeldAsync(WriteQuorum, cancellationToken).ConfigureAwait(false))
+            {
+                return LostRecovery.None;
+            }
+
             // Flush first, write after: a record written before another lost server's flush would be wiped by it.
             var flushed = new List<ServerNode>();
             foreach (var (i, ok) in await Task.WhenAll(stillLost.Select(async i => (i, await _servers[i].TryFlushAsync(read.Entries[i].IsUnknownToEveryone ? ServerFlushReason.NewPool : ServerFlushReason.LostRecord, outageEpochs[i], cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))

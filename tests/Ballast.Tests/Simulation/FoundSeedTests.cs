@@ -59,6 +59,16 @@ public sealed class FoundSeedTests(ITestOutputHelper output)
     [InlineData("Replicated", 3004112)]
     // A set whose caller cancelled landed just after another frontend's delete of a newer version, and stayed.
     [InlineData("Offline", 3004436)]
+    // A recovery's lock copy vanished with its witness's restart; another frontend took it and a freed copy, and
+    // both recovered the same servers: each flushed them (3002905). Locks are checked once more before a flush.
+    [InlineData("Offline", 3002905)]
+    [InlineData("Replicated", 3003063)]
+    // The checker's own: a lost record's verdict and its fence (past the clock) name one outage with two epochs, and
+    // the outage was dated by the lagging frontend that saw only the fence, after the flush.
+    [InlineData("Offline", 3003047)]
+    // The checker's own: a frontend read a record lost between a recovery's flush and its readmission, and adopting
+    // that readmission counted as one without a flush.
+    [InlineData("Gutter", 2002316)]
     public void A_seed_that_found_a_fixed_break_replays_clean(string policy, int seed)
     {
         var options = new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy) };
