@@ -93,11 +93,24 @@ final class Key
  * A delete could not be confirmed and its server could not be fenced in the shared view (no write quorum of
  * witnesses answered): the old value may still be readable by frontends that have not heard of the failure.
  */
-final class ServerUnavailableException extends BallastException
+class ServerUnavailableException extends BallastException
 {
     public function __construct(string $message, public readonly string $server)
     {
         parent::__construct($message);
+    }
+}
+
+/**
+ * The invalidation of `key` on `server` is owed (the library's InvalidationOwedException): neither confirmed nor fenced,
+ * so it was written to the bridge's journal (InvalidationJournal), which every view read of a bridge that shares it
+ * retries until the server confirms the delete or the server is fenced. Until then other frontends may read the old value.
+ */
+final class InvalidationOwedException extends ServerUnavailableException
+{
+    public function __construct(string $message, string $server, public readonly string $key)
+    {
+        parent::__construct($message, $server);
     }
 }
 
@@ -789,6 +802,216 @@ final class ViewStore
 }
 
 /**
+ * The invalidations PHP frontends owe (src/Ballast/Invalidation/InvalidationJournal.cs, for PHP): a delete that could
+ * be neither confirmed nor fenced is written here, and every view read of every bridge that shares the journal retries
+ * it (Pool::retryOwed) until its server confirms the delete or the server is fenced; meanwhile those bridges read
+ * nothing from that server. PHP frontends rarely outlive a request (php-fpm), so a journal that is to outlive the
+ * process that owes the delete is a file (option `journal_path`), shared by every PHP process of the pool on the host;
+ * without one it is kept in the Pool object and dies with it.
+ *
+ * The file is an append-only log: a header (`#ballast-php-journal 1 <pool>`, tab-separated), then `+ id server key` when
+ * an invalidation becomes owed and `- id` when it is settled (confirmed, or its server fenced after it failed). Ids are
+ * random, so two processes that retry the same key each settle only what they read. Writers take an exclusive lock on
+ * `<path>.lock`; readers read without it and skip an unfinished last line. The log is cut back to its header once
+ * nothing is owed, and rewritten (a new file renamed over it) when settled lines far outnumber owed ones. Like the
+ * library's journal it holds keys and server names and decides which servers PHP reads: it is created readable by its
+ * owner only, a symlink is refused, and a journal of another pool is refused.
+ */
+final class InvalidationJournal
+{
+    private const HEADER_TAG = '#ballast-php-journal';
+    private const FORMAT_VERSION = '1';
+    private const COMPACT_AFTER_DEAD_LINES = 1024;
+
+    private readonly string $header;
+
+    /** @var array<string, array{string, string}> id => [server, key]: the journal when it is kept in memory */
+    private array $memory = [];
+
+    public function __construct(private readonly ?string $path, private readonly string $poolName)
+    {
+        $this->header = self::HEADER_TAG . "\t" . self::FORMAT_VERSION . "\t$poolName\n";
+        if ($path === null) {
+            return;
+        }
+
+        $this->locked(function () use ($path): void {
+            if (is_link($path)) {
+                throw new BallastException("Option 'journal_path': '$path' is a symbolic link; the journal decides which servers PHP reads, so it must be a file of its own.");
+            }
+
+            if (!file_exists($path)) {
+                $this->rewrite([]);
+                return;
+            }
+
+            $first = (string) @file_get_contents($path, false, null, 0, 256);
+            $header = explode("\t", rtrim(explode("\n", $first, 2)[0], "\r"));
+            if ($header[0] !== self::HEADER_TAG || count($header) !== 3 || $header[1] !== self::FORMAT_VERSION) {
+                throw new BallastException("Option 'journal_path': '$path' is not a PHP bridge journal this version can read; give the bridge a file of its own.");
+            }
+
+            if ($header[2] !== $this->poolName) {
+                throw new BallastException("Option 'journal_path': '$path' belongs to pool '" . InvalidKeyException::printable($header[2]) . "', not to this pool '{$this->poolName}': its owed deletes are that pool's. Give each pool its own journal.");
+            }
+
+            if (fileowner($path) === getmyuid()) {
+                @chmod($path, 0600);
+            }
+        });
+    }
+
+    public function isPersistent(): bool
+    {
+        return $this->path !== null;
+    }
+
+    /** Owes the delete of $key on $server; returns the entry's id. */
+    public function add(string $server, Key $key): string
+    {
+        $id = bin2hex(random_bytes(8));
+        if ($this->path === null) {
+            $this->memory[$id] = [$server, $key->text];
+            return $id;
+        }
+
+        $this->locked(fn () => $this->append("+\t$id\t$server\t{$key->text}\n"));
+        return $id;
+    }
+
+    /** @param string[] $ids entries confirmed, or whose server was fenced after they failed */
+    public function settle(array $ids): void
+    {
+        if ($ids === []) {
+            return;
+        }
+
+        if ($this->path === null) {
+            foreach ($ids as $id) {
+                unset($this->memory[$id]);
+            }
+
+            return;
+        }
+
+        $this->locked(function () use ($ids): void {
+            [$owed, $lines] = $this->load();
+            foreach ($ids as $id) {
+                unset($owed[$id]);
+            }
+
+            if ($owed === [] || $lines > self::COMPACT_AFTER_DEAD_LINES && $lines > 4 * count($owed)) {
+                $this->rewrite($owed);
+                return;
+            }
+
+            $this->append(implode('', array_map(static fn ($id) => "-\t$id\n", $ids)));
+        });
+    }
+
+    /**
+     * What is owed now: id => [server, key].
+     * @return array<string, array{string, string}>
+     */
+    public function owed(): array
+    {
+        return $this->path === null ? $this->memory : $this->load()[0];
+    }
+
+    /**
+     * Replays the log: [owed entries, lines read]. A line that is not an entry this journal wrote (an unfinished last
+     * line, damage, a key that breaks the key rules) is skipped.
+     * @return array{array<string, array{string, string}>, int}
+     */
+    private function load(): array
+    {
+        clearstatcache(true, $this->path);
+        if (!file_exists($this->path)) {
+            return [[], 0]; // removed (a cleaner of temporary files): nothing is known to be owed; the next entry recreates it
+        }
+
+        $text = @file_get_contents($this->path);
+        if ($text === false) {
+            throw new BallastException("Cannot read the invalidation journal '{$this->path}'.");
+        }
+
+        $owed = [];
+        $lines = explode("\n", $text);
+        array_pop($lines); // the unfinished line after the last newline (empty when the log is whole)
+        foreach (array_slice($lines, str_starts_with($text, self::HEADER_TAG . "\t") ? 1 : 0) as $line) {
+            $parts = explode("\t", $line);
+            if (count($parts) === 4 && $parts[0] === '+' && ctype_xdigit($parts[1]) && Key::brokenRule($parts[3]) === null) {
+                $owed[$parts[1]] = [$parts[2], $parts[3]];
+            } elseif (count($parts) === 2 && $parts[0] === '-') {
+                unset($owed[$parts[1]]);
+            }
+        }
+
+        return [$owed, count($lines)];
+    }
+
+    private function append(string $lines): void
+    {
+        clearstatcache(true, $this->path);
+        if (!file_exists($this->path)) {
+            $this->rewrite([]);
+        }
+
+        if (@file_put_contents($this->path, $lines, FILE_APPEND) !== strlen($lines)) {
+            throw new BallastException("Cannot write the invalidation journal '{$this->path}': an owed delete could not be recorded, so no bridge will retry it.");
+        }
+    }
+
+    /**
+     * Writes the header and $owed to a new file (created with O_EXCL, so never through a symlink left there; readable
+     * by its owner only) and renames it over the log, so a crash leaves one or the other.
+     * @param array<string, array{string, string}> $owed
+     */
+    private function rewrite(array $owed): void
+    {
+        $temporary = $this->path . '.' . bin2hex(random_bytes(4)) . '.tmp';
+        $mask = umask(0077);
+        try {
+            $file = @fopen($temporary, 'x');
+        } finally {
+            umask($mask);
+        }
+
+        $text = $this->header;
+        foreach ($owed as $id => [$server, $key]) {
+            $text .= "+\t$id\t$server\t$key\n";
+        }
+
+        if ($file === false || fwrite($file, $text) !== strlen($text) || !fclose($file) || !@rename($temporary, $this->path)) {
+            @unlink($temporary);
+            throw new BallastException("Cannot write the invalidation journal '{$this->path}' (through '$temporary').");
+        }
+    }
+
+    /** Runs $work holding the exclusive lock on `<path>.lock`, which every writer takes. */
+    private function locked(callable $work): mixed
+    {
+        $mask = umask(0077);
+        try {
+            $lock = @fopen($this->path . '.lock', 'c');
+        } finally {
+            umask($mask);
+        }
+
+        if ($lock === false || !flock($lock, LOCK_EX)) {
+            throw new BallastException("Cannot lock the invalidation journal '{$this->path}.lock'.");
+        }
+
+        try {
+            return $work();
+        } finally {
+            flock($lock, LOCK_UN);
+            fclose($lock);
+        }
+    }
+}
+
+/**
  * A Ballast pool for a PHP frontend: get, set and delete through the given extension (and refill leases over the
  * bridge's own connections), with the shared view's rules. For pools whose .NET frontends use the Offline policy (the
  * default); a gutter pool makes every operation throw. Failback and the recovery of lost records are left to the .NET
@@ -806,11 +1029,17 @@ final class ViewStore
  * - secret / secret_file: the pool's secret (SharedView.Secret), or a file whose first line is it: records are then
  *   sealed and checked (RecordSeal). Default none. Give every frontend the same one: a record sealed with another
  *   secret (or none) is no record, so its server counts as lost.
+ * - journal_path: a file where the deletes this pool's PHP processes on this host owe (neither confirmed nor fenced)
+ *   are kept and retried by every view read of every one of them (InvalidationJournal). Default none: the journal is
+ *   kept in the Pool object, so what it owes is retried only while it lives (one request under php-fpm: set it there).
  */
 final class Pool
 {
     /** How long a refill lease (memcached's vivified placeholder) lives, as the library's. */
     private const LEASE_SECONDS = 10;
+
+    /** Most owed deletes retried by one view read (the library's JournalRetrier sends 64 per round). */
+    private const MAX_RETRIES_PER_READ = 64;
 
     private const DISTRIBUTIONS = ['pecl-consistent' => 'Memcache', 'pecl-standard' => 'Memcache', 'ketama' => 'Memcached', 'modula' => 'Memcached'];
 
@@ -837,14 +1066,18 @@ final class Pool
     /** @var int[] per server: readable here only once the view shows it up past this epoch (its own fences) */
     private array $downUntilEpochAbove = [];
 
-    /** @var array<int, true> fences this process could not publish yet (retried at each view read) */
-    private array $owedFences = [];
+    /** Deletes owed (neither confirmed nor fenced), retried at each view read (retryOwed). */
+    private InvalidationJournal $journal;
+
+    /** @var array<int, true> servers with owed deletes at the last view read: not read here until they are settled */
+    private array $owedServers = [];
 
     private ?int $lastReadNs = null;
     private ?int $leaseStartNs = null;
 
     /** @var array<string, int> what the bridge did, for diagnostics and tests */
-    public array $counters = ['view_reads' => 0, 'quorum_reads' => 0, 'fenced_misses' => 0, 'lease_misses' => 0, 'fences_published' => 0, 'fences_owed' => 0, 'deletes_confirmed' => 0];
+    public array $counters = ['view_reads' => 0, 'quorum_reads' => 0, 'fenced_misses' => 0, 'lease_misses' => 0, 'fences_published' => 0, 'fences_owed' => 0, 'deletes_confirmed' => 0,
+        'invalidations_owed' => 0, 'owed_confirmed' => 0, 'owed_fenced' => 0, 'owed_misses' => 0];
 
     public function __construct(private readonly \Memcache|\Memcached $client, array $options)
     {
@@ -878,6 +1111,12 @@ final class Pool
         }
 
         $this->store = new ViewStore($this->names, $poolName, $this->connections, $this->refreshNs / 2e9, $this->timeout, new RecordSeal(self::secretOption($options), $poolName));
+        $journalPath = $options['journal_path'] ?? null;
+        if ($journalPath !== null && (!is_string($journalPath) || $journalPath === '')) {
+            throw new BallastException("Option 'journal_path' must be a file's path.");
+        }
+
+        $this->journal = new InvalidationJournal($journalPath, $poolName);
         $this->configureClient($distribution, $hash);
         $this->locator = new Locator($distribution, $hash, $this->servers, $client instanceof \Memcached ? $client : null);
     }
@@ -911,7 +1150,7 @@ final class Pool
     /**
      * Stores through the extension. False when the key's server is not readable (nothing is sent) or the store
      * failed; a failed store's fate is unknown, so the key is then deleted, confirmed or fenced, as the library does.
-     * @throws ServerUnavailableException the store failed and its delete could be neither confirmed nor fenced
+     * @throws InvalidationOwedException the store failed and its delete could be neither confirmed nor fenced (it is owed: journaled and retried)
      */
     public function set(string $key, mixed $value, int $ttl = 0): bool
     {
@@ -980,7 +1219,8 @@ final class Pool
     /**
      * Deletes a key: true once the delete is confirmed (deleted or not found) or its server is fenced for every
      * frontend; either way no frontend reads the old value once the bound has passed.
-     * @throws ServerUnavailableException neither confirmed nor fenced (no write quorum of witnesses answered)
+     * @throws InvalidationOwedException neither confirmed nor fenced (no write quorum of witnesses answered): the delete
+     *         is owed, journaled and retried at each view read until its server confirms it or is fenced
      * @throws InvalidKeyException the key breaks the library's key rules (nothing is sent, nothing is fenced)
      */
     public function delete(string $key): bool
@@ -1039,8 +1279,18 @@ final class Pool
             }
         }
 
-        foreach (array_keys($this->owedFences) as $i) {
-            $this->fence($i);
+        $this->retryOwed();
+    }
+
+    /** What this process owes now, with no journal file: it dies with the Pool, so it is said in the log, never dropped unsaid. */
+    public function __destruct()
+    {
+        if ($this->journal->isPersistent()) {
+            return;
+        }
+
+        foreach ($this->journal->owed() as [$server, $key]) {
+            error_log("Ballast: the invalidation of key '$key' on server $server is owed and dies with this Pool (no journal_path): other frontends may read the old value until it is deleted or the server fenced.");
         }
     }
 
@@ -1070,7 +1320,70 @@ final class Pool
             return true;
         }
 
-        throw new ServerUnavailableException("Server {$this->names[$index]}: the delete of key '{$key->text}' could not be confirmed, and the server could not be fenced in the shared view (no write quorum of witnesses answered); other frontends may read the old value until it is.", $this->names[$index]);
+        // Owed until its server confirms it or is fenced: every view read (of every bridge sharing the journal) retries it.
+        $this->journal->add($this->names[$index], $key);
+        $this->owedServers[$index] = true;
+        $this->counters['invalidations_owed']++;
+        $retriedBy = $this->journal->isPersistent() ? 'the bridges sharing its journal retry it at each view read' : 'this Pool retries it at each view read while it lives (set journal_path to keep it beyond)';
+        throw new InvalidationOwedException("Server {$this->names[$index]}: the delete of key '{$key->text}' could not be confirmed, and the server could not be fenced in the shared view (no write quorum of witnesses answered); the invalidation is owed: $retriedBy until the server confirms it or is fenced, and other frontends may read the old value until then.", $this->names[$index], $key->text);
+    }
+
+    /**
+     * Retries the owed deletes (the journal's, which other PHP processes may have written): each is sent to its server
+     * again over the bridge's own connection, all servers at once, for at most an eighth of the bound. A confirmed one
+     * is settled. A server that does not answer is fenced, which settles its entries (they failed before the fence, so
+     * the flush that must come before its readmission covers them). What is neither stays owed, and its server
+     * unread here, as the library's frontends keep a server with owed deletes unread (JournalRetrier).
+     */
+    private function retryOwed(): void
+    {
+        $byServer = [];
+        $settled = [];
+        foreach ($this->journal->owed() as $id => [$server, $key]) {
+            $index = array_search($server, $this->names, true);
+            if ($index === false) {
+                $settled[] = $id; // no longer a server of the pool: its keys are not this pool's to serve
+                continue;
+            }
+
+            $byServer[$index][$id] = $key;
+        }
+
+        $pending = $byServer;
+        $silent = [];
+        $deadline = microtime(true) + $this->refreshNs / 2e9;
+        for ($sent = 0; $pending !== [] && $sent < self::MAX_RETRIES_PER_READ && microtime(true) < $deadline; $sent += count($requests)) {
+            $requests = [];
+            foreach ($pending as $index => $entries) {
+                $requests[$index] = [$this->connections[$index], 'delete ' . $entries[array_key_first($entries)] . "\r\n", 'line'];
+            }
+
+            foreach (Exchange::run($requests, static fn ($a) => true, count($requests), 0, max(0.001, $deadline - microtime(true))) as $index => $answer) {
+                $id = array_key_first($pending[$index]);
+                if ($answer === 'DELETED' || $answer === 'NOT_FOUND') {
+                    $settled[] = $id;
+                    unset($pending[$index][$id], $byServer[$index][$id]);
+                    $this->counters['owed_confirmed']++;
+                    if ($pending[$index] === []) {
+                        unset($pending[$index]);
+                    }
+                } else {
+                    $silent[$index] = true;
+                    unset($pending[$index]);
+                }
+            }
+        }
+
+        foreach (array_keys($silent) as $index) {
+            if ($this->fence($index)) {
+                array_push($settled, ...array_keys($byServer[$index]));
+                $this->counters['owed_fenced'] += count($byServer[$index]);
+                $byServer[$index] = [];
+            }
+        }
+
+        $this->journal->settle($settled);
+        $this->owedServers = array_map(static fn () => true, array_filter($byServer, static fn ($entries) => $entries !== []));
     }
 
     /**
@@ -1137,6 +1450,11 @@ final class Pool
         $this->refreshIfDue();
         if (!$this->isViewFresh()) {
             $this->counters['lease_misses']++;
+            return false;
+        }
+
+        if (isset($this->owedServers[$index])) {
+            $this->counters['owed_misses']++;
             return false;
         }
 
@@ -1210,7 +1528,6 @@ final class Pool
             }
 
             if ($holding >= $this->store->writeQuorum) {
-                unset($this->owedFences[$index]);
                 $this->counters['fences_published']++;
                 return true;
             }
@@ -1218,11 +1535,7 @@ final class Pool
             break;
         }
 
-        if (!isset($this->owedFences[$index])) {
-            $this->counters['fences_owed']++;
-        }
-
-        $this->owedFences[$index] = true;
+        $this->counters['fences_owed']++;
         return false;
     }
 

@@ -39,6 +39,19 @@ internal sealed record SimulationOptions
 
     public int DistributedCacheKeys { get; init; } = 3;
 
+    /// <summary>
+    /// The share of operations that are batch calls (<c>GetManyAsync</c>, <c>SetManyAsync</c>, <c>DeleteManyAsync</c> of
+    /// several data keys), 0 to 1. Default 0, which draws exactly the schedules of before batches existed (pinned seeds
+    /// keep their histories); <c>ballast sim</c> turns it on (<c>--batch-ratio</c>).
+    /// </summary>
+    public double BatchRatio { get; init; }
+
     /// <summary>Keep the frontends' log lines for the trace (slower; off for runs of many seeds).</summary>
     public bool CaptureLogs { get; init; }
+
+    /// <summary>Also record every command on the pool's reserved keys (view records, locks) for the trace: a debugging aid.</summary>
+    public bool CaptureViewCommands { get; init; }
+
+    /// <summary>Also record every command on this application key for the trace, with the values: a debugging aid.</summary>
+    public string? TracedKey { get; init; }
 }

@@ -185,6 +185,41 @@ internal sealed partial class World
                 History.Add(new ServerRecord(server.Index, connection.Link.Frontend, Now, connection.LastSentAt, "ma", command.Key, command.Number));
                 break;
         }
+
+        if (command.Key is not { } key || !(key.StartsWith("ballast:", StringComparison.Ordinal) || key == Options.TracedKey))
+        {
+            return;
+        }
+
+        if (command is { Command: "ms", Status: "HD", Value: { } stored } && ViewRecord(key, stored) is { } record)
+        {
+            if (record.IsDown)
+            {
+                History.FencesWritten.Add((record.Server, record.Epoch, Now));
+            }
+            else
+            {
+                History.UpRecordsWritten.TryAdd((record.Server, record.Epoch), Now);
+            }
+        }
+
+        if ((Options.CaptureViewCommands || key == Options.TracedKey) && command.Command is "ms" or "md" or "mg" or "ma")
+        {
+            var shown = command.Value is { } value ? System.Text.Encoding.ASCII.GetString(value) : string.Empty;
+            History.Add(new ServerRecord(server.Index, connection.Link.Frontend, Now, connection.LastSentAt, $"{command.Command} {(key.StartsWith("ballast:", StringComparison.Ordinal) ? key[(key.IndexOf(':', 8) + 1)..] : key)} {command.Status} {shown}", null, 0));
+        }
+    }
+
+    /// <summary>The server, epoch and state of a view record being stored (<c>ballast:pool:view:i</c> = <c>epoch U|D changed writer</c>), or null.</summary>
+    private static (int Server, long Epoch, bool IsDown)? ViewRecord(string key, byte[] value)
+    {
+        const string marker = ":view:";
+        var at = key.LastIndexOf(marker, StringComparison.Ordinal);
+        var text = System.Text.Encoding.ASCII.GetString(value).Split(' ');
+        return at >= 0 && text.Length == 4 && text[1] is "U" or "D"
+            && int.TryParse(key.AsSpan(at + marker.Length), System.Globalization.CultureInfo.InvariantCulture, out var server)
+            && long.TryParse(text[0], System.Globalization.CultureInfo.InvariantCulture, out var epoch)
+            ? (server, epoch, text[1] == "D") : null;
     }
 
     private void CheckSettled()

@@ -190,9 +190,26 @@ public sealed partial class MemcachedClient
             ? _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken)
             : StoreWhenReadyAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken);
 
-    // Apart from StoreAsync, so its lambda's closure is allocated only on this slow path, not on every store.
-    private ValueTask<StoreResult> StoreWhenReadyAsync(Protocol.CacheKey cacheKey, ReadOnlyMemory<byte> value, StoreMode mode, long seconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
-        => WhenReady(() => _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken), cancellationToken);
+    // Apart from StoreAsync, so its state machine is paid for only on this slow path, not on every store.
+    private async ValueTask<StoreResult> StoreWhenReadyAsync(Protocol.CacheKey cacheKey, ReadOnlyMemory<byte> value, StoreMode mode, long seconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller left before the store was sent: it did not land, and the key's old value may still be served
+            // (the application changed its source of truth before this call). A write that did not land is an
+            // invalidation: the key is deleted once the view is read, confirmed or fenced, with no caller to wait.
+            // Not the store itself: sent late, it could overwrite a newer value (simulator seed offline 3004015: a
+            // set cancelled during a new frontend's first view read left version 0 served for a second).
+            _ = _pool.Invalidations.Detach(InvalidateWhenReadyAsync(() => _strategy.DeleteAsync(cacheKey, cancellationToken)), cancellationToken, "invalidation", cacheKey.Text).AsTask();
+            throw;
+        }
+
+        return await _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Runs an invalidation once the pool has read the shared view. The wait for the view takes no caller's token, so

@@ -62,6 +62,14 @@ public sealed class ChaosOptions
     public bool ApiMix { get; set; }
 
     /// <summary>
+    /// With <see cref="ApiMix"/>, the fraction of operations that are batch calls (<c>--batch-ratio</c>): a get-many,
+    /// delete-many or set-many of 2 to 5 keys, each key's outcome checked like a single call's. Set-many runs only
+    /// without PHP frontends (its stores must land in the database's order, so every .NET write then holds its keys'
+    /// locks; PHP's writes take none). Default 0.2.
+    /// </summary>
+    public double BatchRatio { get; set; } = 0.2;
+
+    /// <summary>
     /// How long a <c>GetOrCreateAsync</c> factory takes after reading the database (<c>--factory-delay</c>): a factory
     /// slower than the bound lets the database change while it runs, so a value it returns may be older than a write
     /// that completed before another caller began. Zero, the default, for none.
@@ -164,6 +172,7 @@ public sealed class ChaosOptions
         Check(TouchRatio is >= 0 and <= 1, "--touch-ratio", "0 to 1");
         Check(CounterRatio is >= 0 and <= 1, "--counter-ratio", "0 to 1");
         Check(DistributedCacheRatio is >= 0 and <= 1, "--distributed-cache-ratio", "0 to 1");
+        Check(BatchRatio is >= 0 and <= 1, "--batch-ratio", "0 to 1");
         Check(PhpGetRatio is >= 0 and <= 1, "php get ratio", "0 to 1");
         Check(FactoryDelay >= TimeSpan.Zero && FactoryDelay <= TimeSpan.FromSeconds(30), "--factory-delay", "0 to 30 s");
         Check(FactoryDelay == TimeSpan.Zero || ApiMix, "--factory-delay", "used with --api-mix (GetOrCreate is one of its read paths)");

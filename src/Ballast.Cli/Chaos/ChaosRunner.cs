@@ -148,7 +148,8 @@ public sealed class ChaosRunner
             flushMonitoring = flushes.RunAsync(monitoring.Token);
             var restart = new LeaseAcrossRestart(cluster, clients, db, keys, history.NewWorker(), clock, _options);
             var injector = new FaultInjector(cluster, clock, history, _options, restart);
-            var workers = clients.Select((c, f) => new Workload(f, c, db, history, zipf, clock, _options, DistributedCacheShareOf(c, locks, keys)).RunAsync(ct)).ToList();
+            var writeLocks = _options.ApiMix && _options.BatchRatio > 0 && _options.PhpFrontends == 0 ? locks : null;
+            var workers = clients.Select((c, f) => new Workload(f, c, db, history, zipf, clock, _options, DistributedCacheShareOf(c, locks, keys), writeLocks).RunAsync(ct)).ToList();
             if (phpDirectory is not null)
             {
                 // PHP frontends are numbered after the .NET ones; each waits for its first view read like a .NET one.

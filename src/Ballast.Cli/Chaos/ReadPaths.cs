@@ -16,6 +16,9 @@ public static class ReadPaths
     /// <summary>A get-many of the key and another one (no lease, no refill).</summary>
     public const string GetMany = "get-many";
 
+    /// <summary>A batch get-many of 2 to 5 keys, every key's read recorded (no lease, no refill; <see cref="ChaosOptions.BatchRatio"/>).</summary>
+    public const string BatchGet = "batch-get";
+
     /// <summary>A get into a reused buffer (no lease, no refill).</summary>
     public const string GetIntoBuffer = "get-into-buffer";
 

@@ -6,7 +6,7 @@ namespace Ballast.Cli.Chaos;
 /// The cache-aside application of one frontend: W workers that read (cache, then database and a leased refill on a
 /// miss) and write (database, then delete), recording every operation. Each loop stops by itself at the deadline.
 /// </summary>
-public sealed class Workload
+public sealed partial class Workload
 {
     private static readonly DistributedCacheEntryOptions Sliding = new() { SlidingExpiration = TimeSpan.FromMinutes(1) };
 
@@ -18,6 +18,7 @@ public sealed class Workload
     private readonly RunClock _clock;
     private readonly ChaosOptions _options;
     private readonly DistributedCacheShare? _share;
+    private readonly KeyLocks? _writeLocks;
 
     /// <summary>Creates the workload of frontend <paramref name="frontend"/>.</summary>
     /// <param name="frontend">The frontend's index.</param>
@@ -28,8 +29,13 @@ public sealed class Workload
     /// <param name="clock">The run's clock.</param>
     /// <param name="options">The run's options.</param>
     /// <param name="distributedCache">The frontend's <c>IDistributedCache</c> share (<see cref="ChaosOptions.DistributedCacheRatio"/>); null for none.</param>
-    public Workload(int frontend, MemcachedClient client, VersionedDatabase db, HistoryRecorder history, ZipfSampler keys, RunClock clock, ChaosOptions options, DistributedCacheShare? distributedCache = null)
+    /// <param name="writeLocks">
+    /// The run's key locks when the batch calls may store values (<c>SetManyAsync</c>): every write then holds its keys'
+    /// locks across the database and the cache call, so stores land in the database's order. Null: writes take none.
+    /// </param>
+    public Workload(int frontend, MemcachedClient client, VersionedDatabase db, HistoryRecorder history, ZipfSampler keys, RunClock clock, ChaosOptions options, DistributedCacheShare? distributedCache = null, KeyLocks? writeLocks = null)
     {
+        _writeLocks = writeLocks;
         _frontend = frontend;
         _client = client;
         _db = db;
@@ -58,6 +64,7 @@ public sealed class Workload
             {
                 var p when p < _options.CounterRatio => await CountAsync(key % Counters, log, ct).ConfigureAwait(false),
                 var p when p < _options.CounterRatio + _options.DistributedCacheRatio && _share is not null => await DistributedCacheAsync(key, random, log, ct).ConfigureAwait(false),
+                var p when _options.ApiMix && p < _options.CounterRatio + _options.DistributedCacheRatio + _options.BatchRatio => await BatchAsync(random, log, ct).ConfigureAwait(false),
                 _ when random.NextDouble() < _options.ReadRatio => _options.ApiMix && random.Next(5) is var api and > 1
                     ? await ReadThroughAsync((ReadApi)api, key, random, buffer, log, ct).ConfigureAwait(false)
                     : await ReadAsync(key, random, log, ct, touching: _options.ApiMix ? random.Next(2) == 1 : random.NextDouble() < _options.TouchRatio).ConfigureAwait(false),
@@ -250,6 +257,12 @@ public sealed class Workload
     /// <summary>One write: a new version in the database, then the invalidation; false when cancelled.</summary>
     private async Task<bool> WriteAsync(int key, Random random, HistoryRecorder.WorkerLog log, CancellationToken ct)
     {
+        using var held = await LockWritesAsync([key], ct).ConfigureAwait(false);
+        if (held is null)
+        {
+            return false;
+        }
+
         var name = VersionedDatabase.CacheKey(key);
         var start = _clock.NowMs;
         var version = _db.Write(key);
@@ -279,7 +292,11 @@ public sealed class Workload
     /// <param name="write">The write as it began (its end and failure are filled in here).</param>
     /// <param name="invalidate">The cache call.</param>
     /// <param name="ct">The run's token.</param>
-    internal static async Task<bool> RecordWriteAsync(HistoryRecorder.WorkerLog log, RunClock clock, WriteRecord write, Func<Task> invalidate, CancellationToken ct)
+    internal static Task<bool> RecordWriteAsync(HistoryRecorder.WorkerLog log, RunClock clock, WriteRecord write, Func<Task> invalidate, CancellationToken ct)
+        => RecordWritesAsync(log, clock, [write], invalidate, ct);
+
+    /// <summary>The same for the writes of several keys made by one cache call (a batch), each recorded on its own.</summary>
+    internal static async Task<bool> RecordWritesAsync(HistoryRecorder.WorkerLog log, RunClock clock, IReadOnlyList<WriteRecord> writes, Func<Task> invalidate, CancellationToken ct)
     {
         var failed = false;
         try
@@ -295,7 +312,11 @@ public sealed class Workload
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // The call never returned to the application: the write never completed.
-            log.Write(write with { EndMs = double.PositiveInfinity, Failed = true });
+            foreach (var write in writes)
+            {
+                log.Write(write with { EndMs = double.PositiveInfinity, Failed = true });
+            }
+
             return false;
         }
 #pragma warning disable CA1031 // A write whose cache call throws still completes, by the stale-read definition.
@@ -306,7 +327,12 @@ public sealed class Workload
             failed = true;
         }
 
-        log.Write(write with { EndMs = clock.NowMs, Failed = failed });
+        var end = clock.NowMs;
+        foreach (var write in writes)
+        {
+            log.Write(write with { EndMs = end, Failed = failed });
+        }
+
         return true;
     }
 

@@ -33,7 +33,8 @@ public static class ChaosCommand
         var factoryDelay = new Option<string>("--factory-delay") { Description = "With --api-mix: how long a GetOrCreate factory takes after reading the database (e.g. 2500ms; slower than the bound lets the database change under it).", DefaultValueFactory = _ => "0s" };
         var distributedCacheRatio = new Option<double>("--distributed-cache-ratio") { Description = "Fraction of operations made through IDistributedCache (BallastDistributedCache): get, refresh, set and remove of sliding entries on keys of their own.", DefaultValueFactory = _ => 0 };
         var lag = new Option<string>("--lag") { Description = "The lag fault's latency each way (the operation timeout is raised above twice it).", DefaultValueFactory = _ => "400ms" };
-        var apiMix = new Option<bool>("--api-mix") { Description = "Reads rotate over every read API (leased get, get-and-touch, get-many, get into a buffer, GetOrCreate) and writes over delete and mark-stale." };
+        var apiMix = new Option<bool>("--api-mix") { Description = "Reads rotate over every read API (leased get, get-and-touch, get-many, get into a buffer, GetOrCreate) and writes over delete and mark-stale; a share of operations (--batch-ratio) are batch calls." };
+        var batchRatio = new Option<double>("--batch-ratio") { Description = "With --api-mix: fraction of operations that are batch calls of 2-5 keys (GetManyAsync, DeleteManyAsync, and SetManyAsync when there are no PHP frontends), each key checked.", DefaultValueFactory = _ => 0.2 };
         var json = new Option<bool>("--json") { Description = "Print a JSON array, one object per policy." };
         var view = new Option<string>("--view") { Description = "Where the shared view lives: memcached (witness servers of the pool) or etcd.", DefaultValueFactory = _ => "memcached" };
         var etcdEndpoints = new Option<string?>("--etcd-endpoints") { Description = "With --view etcd: etcd endpoints (http://host:port,...); when omitted, an etcd is started on a free loopback port and stopped after the run." };
@@ -44,7 +45,7 @@ public static class ChaosCommand
         var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap, lag, blip, restart) against real memcached servers.")
         {
             policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, cancelRatio, touchRatio, counterRatio, apiMix, json, report, view, etcdEndpoints,
-            phpFrontends, phpBare, phpExtension, factoryDelay, distributedCacheRatio, lag,
+            phpFrontends, phpBare, phpExtension, factoryDelay, distributedCacheRatio, lag, batchRatio,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -74,6 +75,7 @@ public static class ChaosCommand
                     TouchRatio = parse.GetValue(touchRatio),
                     CounterRatio = parse.GetValue(counterRatio),
                     ApiMix = parse.GetValue(apiMix),
+                    BatchRatio = parse.GetValue(batchRatio),
                     FactoryDelay = ChaosNames.ParseDuration(parse.GetValue(factoryDelay)!, "--factory-delay"),
                     DistributedCacheRatio = parse.GetValue(distributedCacheRatio),
                     LagLatency = ChaosNames.ParseDuration(parse.GetValue(lag)!, "--lag"),

@@ -15,6 +15,12 @@ public static class SimCommand
     /// <summary>Exit code when a policy that promises integrity broke a rule in some seed.</summary>
     public const int IntegrityViolated = 2;
 
+    /// <summary>
+    /// The share of batch calls <c>ballast sim</c> draws unless told otherwise (<c>--batch-ratio</c>). The library's
+    /// <see cref="SimulationOptions.BatchRatio"/> defaults to 0, so the tests' pinned seeds keep their schedules.
+    /// </summary>
+    public const double DefaultBatchRatio = 0.15;
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
@@ -24,13 +30,20 @@ public static class SimCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object: per policy, schedules run, virtual seconds, violations, the first failing seed, schedules per second and the run's digest." };
         var replay = new Option<int?>("--replay") { Description = "Run this one seed (with --trace, print its history)." };
         var trace = new Option<bool>("--trace") { Description = "With --replay: print the whole history of the seed." };
+        var traceKey = new Option<string?>("--trace-key") { Description = "With --replay --trace: also print every command on this key at the servers, with the values stored and read." };
+        var traceView = new Option<bool>("--trace-view") { Description = "With --replay --trace: also print every command on the view's records and locks, with the values stored and read." };
         var threads = new Option<int>("--threads") { Description = "Simulation threads (one world each at a time). Default: the processor count.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var shrink = new Option<bool>("--no-shrink") { Description = "Do not shrink the first failing seed's schedule before printing it." };
-        var servers = new Option<int?>("--pool-size") { Description = "Main servers in every world (2 or 3; default: each seed draws 2 or 3). Changes every seed's world." };
+        var poolSize = new Option<int?>("--pool-size") { Description = "Main servers in every world (2 or 3; default: each seed draws 2 or 3). Changes every seed's world." };
         var listFailing = new Option<bool>("--list-failing") { Description = "List every failing seed with the rules it broke (JSON: failingSeeds), to compare two runs seed by seed." };
+        var batchRatio = new Option<double>("--batch-ratio")
+        {
+            Description = "The share of operations that are batch calls (GetManyAsync, SetManyAsync, DeleteManyAsync of several keys), 0 to 1. 0 draws the schedules of before batch calls existed (seeds found then replay only with it).",
+            DefaultValueFactory = _ => DefaultBatchRatio,
+        };
         var command = new Command("sim", "Runs the real client (several frontends) against simulated memcached servers, network and clock: one reproducible world per seed, each checked for stale reads beyond the bound, counters handed out twice, double flushes, readmissions without a flush and worlds that do not settle.")
         {
-            seeds, seed, policy, json, replay, trace, threads, shrink, servers, listFailing,
+            seeds, seed, policy, json, replay, trace, traceView, traceKey, threads, shrink, batchRatio, poolSize, listFailing,
         };
         command.SetAction((parse, ct) =>
         {
@@ -43,7 +56,12 @@ public static class SimCommand
                     throw new ArgumentException("The options --seeds and --threads must be at least 1.");
                 }
 
-                if (parse.GetValue(servers) is { } n && n is < 2 or > 3)
+                if (parse.GetValue(batchRatio) is not (>= 0 and <= 1))
+                {
+                    throw new ArgumentException("The option --batch-ratio must be from 0 to 1.");
+                }
+
+                if (parse.GetValue(poolSize) is { } n && n is < 2 or > 3)
                 {
                     throw new ArgumentException("The option --pool-size must be 2 or 3.");
                 }
@@ -54,17 +72,22 @@ public static class SimCommand
                 return Task.FromResult(1);
             }
 
+            var shape = new SimulationOptions { BatchRatio = parse.GetValue(batchRatio) };
+            if (parse.GetValue(poolSize) is { } servers)
+            {
+                shape = shape with { MinServers = servers, MaxServers = servers };
+            }
             if (parse.GetValue(replay) is { } one)
             {
-                return Task.FromResult(Replay(policies, one, parse.GetValue(trace), parse.GetValue(servers)));
+                return Task.FromResult(Replay(shape, policies, one, parse.GetValue(trace), parse.GetValue(traceView), parse.GetValue(traceKey)));
             }
 
-            return Task.FromResult(Run(policies, parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(threads), parse.GetValue(json), !parse.GetValue(shrink), parse.GetValue(servers), parse.GetValue(listFailing), ct));
+            return Task.FromResult(Run(shape, policies, parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(threads), parse.GetValue(json), !parse.GetValue(shrink), parse.GetValue(listFailing), ct));
         });
         return command;
     }
 
-    private static int Run(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, int? servers, bool listFailing, CancellationToken ct)
+    private static int Run(SimulationOptions shape, IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, bool listFailing, CancellationToken ct)
     {
         var exceptions = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
         if (Environment.GetEnvironmentVariable("SIM_EXC") == "1")
@@ -74,7 +97,7 @@ public static class SimCommand
 
         try
         {
-            return RunCore(policies, firstSeed, count, threads, json, shrink, servers, listFailing, ct);
+            return RunCore(shape, policies, firstSeed, count, threads, json, shrink, listFailing, ct);
         }
         finally
         {
@@ -85,14 +108,14 @@ public static class SimCommand
         }
     }
 
-    private static int RunCore(IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, int? servers, bool listFailing, CancellationToken ct)
+    private static int RunCore(SimulationOptions shape, IReadOnlyList<FailoverPolicy> policies, int firstSeed, int count, int threads, bool json, bool shrink, bool listFailing, CancellationToken ct)
     {
         var summaries = new List<RunSummary>();
         var violated = false;
         foreach (var policy in policies)
         {
             ct.ThrowIfCancellationRequested();
-            var options = WorldOptions(policy, servers);
+            var options = shape with { Policy = policy };
             var summary = SimulationRunner.Run(options, firstSeed, count, threads);
             summaries.Add(summary);
             violated |= summary.FailingSchedules > 0 && policy != FailoverPolicy.Rehash;
@@ -121,6 +144,7 @@ public static class SimCommand
                 policies = summaries.Select(s => new
                 {
                     policy = s.Policy.ToString().ToLowerInvariant(),
+                    batchRatio = shape.BatchRatio,
                     schedules = s.Schedules,
                     virtualSeconds = Math.Round(s.VirtualSeconds, 3),
                     violations = s.Violations,
@@ -163,21 +187,15 @@ public static class SimCommand
             Console.WriteLine($"    {violation}");
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  replay: ballast sim --policy {options.Policy.ToString().ToLowerInvariant()} --replay {seed} --trace"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  replay: ballast sim --policy {options.Policy.ToString().ToLowerInvariant()} --batch-ratio {options.BatchRatio} --replay {seed} --trace"));
     }
 
-    /// <summary>The worlds' shape: the defaults, with the pool size fixed when <paramref name="servers"/> is given.</summary>
-    private static SimulationOptions WorldOptions(FailoverPolicy policy, int? servers, bool captureLogs = false)
-        => servers is { } n
-            ? new SimulationOptions { Policy = policy, MinServers = n, MaxServers = n, CaptureLogs = captureLogs }
-            : new SimulationOptions { Policy = policy, CaptureLogs = captureLogs };
-
-    private static int Replay(IReadOnlyList<FailoverPolicy> policies, int seed, bool trace, int? servers)
+    private static int Replay(SimulationOptions shape, IReadOnlyList<FailoverPolicy> policies, int seed, bool trace, bool traceView, string? traceKey)
     {
         var violated = false;
         foreach (var policy in policies)
         {
-            var options = WorldOptions(policy, servers, trace);
+            var options = shape with { Policy = policy, CaptureLogs = trace, CaptureViewCommands = trace && traceView, TracedKey = trace ? traceKey : null };
             var result = ScheduleRunner.Run(SchedulePlan.Create(seed, options), options);
             violated |= result.Failed && policy != FailoverPolicy.Rehash;
             Console.WriteLine($"policy {policy.ToString().ToLowerInvariant()}:");

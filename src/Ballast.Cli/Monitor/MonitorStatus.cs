@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Ballast.Cli.Monitor;
 
 // The JSON of /api/status and of each server-sent "status" event (camelCase). Internal records, grouped here because
@@ -92,13 +94,25 @@ internal sealed record ServerStats(
 /// <param name="BoundMs">The bound B in milliseconds.</param>
 internal sealed record ViewStatus(bool Enabled, string Store, string Pool, string Frontend, bool Fresh, double? AgeMs, double BoundMs);
 
-/// <summary>One entry of the timeline: a server failed or was readmitted (as this monitor's client reported it).</summary>
+/// <summary>One entry of the timeline: a server failed, was flushed or was readmitted (as this monitor's client reported it).</summary>
 /// <param name="Time">When.</param>
 /// <param name="Server">host:port.</param>
-/// <param name="Kind">failed or recovered.</param>
+/// <param name="Kind">failed, flushed or recovered.</param>
 /// <param name="Epoch">The outage's (or readmission's) epoch.</param>
-/// <param name="Reason">Why it failed; null for a recovery.</param>
-/// <param name="Detail">The failure's detail, or for a recovery who flushed it.</param>
+/// <param name="Reason">Why it failed or was flushed; null for a recovery.</param>
+/// <param name="Detail">The failure's detail, the flush's, or for a recovery who flushed it.</param>
 /// <param name="FlushedHere">For a recovery: whether this monitor ran the flush.</param>
-/// <param name="DowntimeMs">For a recovery: how long it was down here.</param>
-internal sealed record MonitorEvent(DateTimeOffset Time, string Server, string Kind, long Epoch, string? Reason, string? Detail, bool FlushedHere, double? DowntimeMs);
+/// <param name="DowntimeMs">
+/// For a recovery: how long it was down here; null when this monitor never had it down (it found the readmission in the
+/// shared view, made while it was cut off, so it cannot say how long the outage lasted).
+/// </param>
+internal sealed record MonitorEvent(DateTimeOffset Time, string Server, string Kind, long Epoch, string? Reason, string? Detail, bool FlushedHere, double? DowntimeMs)
+{
+    /// <summary>The entry as the timeline shows it, in one place for the page and the tests.</summary>
+    public string Text => Kind switch
+    {
+        "failed" => $"{Server} failed ({Reason}, epoch {Epoch}){(Detail is null ? string.Empty : ": " + Detail)}",
+        "flushed" => $"{Server} flushed (epoch {Epoch}): {Detail}",
+        _ => string.Create(CultureInfo.InvariantCulture, $"{Server} readmitted (epoch {Epoch}, {Detail}, {(DowntimeMs is { } ms ? $"down {ms / 1000:0.0} s" : "not seen down by this monitor: readmitted in the shared view while it was cut off")})"),
+    };
+}

@@ -200,14 +200,18 @@ internal sealed class PoolMonitor : IAsyncDisposable
         SignalChange();
     }
 
-    private void OnRecovered(ServerRecoveredEventArgs e)
+    /// <summary>
+    /// A readmission: one this monitor's failback or probe made (with how long it had the server down), or one it only
+    /// found in the shared view (downtime zero: it never had the server down, so no downtime is shown).
+    /// </summary>
+    internal void OnRecovered(ServerRecoveredEventArgs e)
     {
         var server = Find(e.Server);
         lock (_lock)
         {
             server.MoveTo(StateOf(e.Server), e.Time);
             var detail = e.FlushedByThisFrontend ? "flushed by this monitor" : FlushedBy(e);
-            Add(new MonitorEvent(e.Time, e.Server.ToString(), "recovered", e.Epoch, null, detail, e.FlushedByThisFrontend, e.Downtime.TotalMilliseconds));
+            Add(new MonitorEvent(e.Time, e.Server.ToString(), "recovered", e.Epoch, null, detail, e.FlushedByThisFrontend, e.Downtime > TimeSpan.Zero ? e.Downtime.TotalMilliseconds : null));
         }
 
         SignalChange();

@@ -68,6 +68,15 @@ internal sealed class History
     /// </summary>
     public Dictionary<(int Frontend, string Key, long Version), long> FactoryRuns { get; } = [];
 
+    /// <summary>
+    /// When a replica first stored each "up" record of the view, by (server, epoch): when a readmission's record was
+    /// written, which the record's epoch alone does not tell (not in the digest: the servers' answers are).
+    /// </summary>
+    public Dictionary<(int Server, long Epoch), long> UpRecordsWritten { get; } = [];
+
+    /// <summary>Every "down" record (a fence) a replica stored: server, epoch, when (not in the digest).</summary>
+    public List<(int Server, long Epoch, long At)> FencesWritten { get; } = [];
+
     /// <summary>The frontends' log lines, when the world was run with logs (not in the digest).</summary>
     public List<(long At, string Line)> Logs { get; } = [];
 

@@ -19,7 +19,7 @@ internal static class HistoryChecker
     public static List<Violation> Check(History history, SimulationOptions options, World world)
     {
         var violations = new List<Violation>();
-        StaleReads(history, options, violations);
+        StaleReads(history, options, world.MainServers, violations);
         CounterDuplicates(history, world, violations);
         CountersAcrossFlushes(history, violations);
         DoubleFlushes(history, violations);
@@ -46,7 +46,7 @@ internal static class HistoryChecker
     }
 
     /// <summary>The chaos checker's rule: stale when older than a write completed before the read began; beyond B counts.</summary>
-    private static void StaleReads(History history, SimulationOptions options, List<Violation> violations)
+    private static void StaleReads(History history, SimulationOptions options, int servers, List<Violation> violations)
     {
         var bound = options.Bound.Ticks;
         var writes = history.Operations.Where(o => o.IsWrite).GroupBy(o => o.KeyIndex).ToDictionary(g => g.Key, g => g.OrderBy(w => w.End).ToArray());
@@ -74,7 +74,7 @@ internal static class HistoryChecker
                         // database before the write completed: issue 16's join of a run begun before an invalidation.
                         var joined = read.Kind == Workload.OperationKind.GetOrCreate && !read.Outcome.StartsWith("created", StringComparison.Ordinal)
                             && history.FactoryRuns.TryGetValue((read.Frontend, read.Key, read.Version), out var factoryRead) && factoryRead < write.End;
-                        violations.Add(new Violation(StaleKind(history, read, write, joined), read.Start, FormattableString.Invariant(
+                        violations.Add(new Violation(StaleKind(history, servers, bound, read, write, Array.Find(keyWrites, w => w.Version == read.Version), joined), read.Start, FormattableString.Invariant(
                             $"frontend {read.Frontend} {read.Kind} of {read.Key} began at {read.Start / 10_000.0:0.0} ms and returned v{read.Version} ({read.Outcome}), but frontend {write.Frontend}'s {write.Kind} of v{write.Version} had returned ({write.Outcome}) at {write.End / 10_000.0:0.0} ms, {staleness / 10_000.0:0.0} ms before")));
                     }
 
@@ -84,27 +84,25 @@ internal static class HistoryChecker
         }
     }
 
-    /// <summary>
-    /// Names a stale read by the write it missed, where that write is one of issue 16's known breaks: a GetOrCreate
-    /// run begun before the write (#1); a write-through set that did not land and left the old value (#3, "a write
-    /// that did not land is an invalidation"); a write from a frontend cut off from every server (a blip), whose fence
-    /// could reach no quorum (documented: the invalidation is owed; a cancelled caller is not told).
-    /// </summary>
     /// <summary>How long after a cut heals the journal may take to land what the cut-off frontend owes (ticks).</summary>
     private static readonly long JournalPaysWithin = TimeSpan.FromSeconds(2).Ticks;
 
-    private static string StaleKind(History history, OperationRecord read, OperationRecord write, bool joined)
+    /// <summary>
+    /// Names a stale read by the write it missed, where that write is one of issue 16's known breaks: a GetOrCreate
+    /// run begun before the write (#1); a write-through set that did not land and left the old value (#3, "a write
+    /// that did not land is an invalidation"); a write whose frontend could reach no quorum to invalidate or fence
+    /// (documented: the invalidation is owed; a cancelled caller is not told).
+    /// </summary>
+    private static string StaleKind(History history, int servers, long bound, OperationRecord read, OperationRecord write, OperationRecord? valueWrite, bool joined)
     {
-        if (joined)
-        {
-            return "stale-read-getorcreate-run";
-        }
-
-        // A writer cut off from every server can neither land its write, nor invalidate, nor fence: whatever the
-        // write's kind, that is the documented no-quorum case, owed until the cut heals. Once it heals the journal
-        // pays the debt within a round of retries; a stale read that begins later than that is a break again.
-        var cutOff = history.Faults.Any(f => !f.Lifted && f.Fault.Kind == Faults.FaultKind.Blip && f.Fault.Frontend == write.Frontend
-            && f.Fault.Start <= write.End && f.Fault.End >= write.Start && read.Start <= f.Fault.End + JournalPaysWithin);
+        // A writer that could reach no majority of the servers while it had to invalidate (a blip, or partitions and
+        // paused servers together) can neither land its write, nor invalidate, nor fence: whatever the write's kind,
+        // that is the documented no-quorum case, owed until the cut heals. Once it heals the journal pays the debt
+        // within a round of retries; a stale read that begins later is a break again. The same holds for the write
+        // that left the stale value, when its caller left before it landed (a slow link delivers it late) and its
+        // frontend could then reach no quorum to invalidate it.
+        var cutOff = (NoQuorumWhileInvalidating(history, servers, bound, write) is { } healed && read.Start <= healed + JournalPaysWithin)
+            || (valueWrite is not null && valueWrite.Outcome == "cancelled" && NoQuorumWhileInvalidating(history, servers, bound, valueWrite) is { } healedToo && read.Start <= healedToo + JournalPaysWithin);
         // The same case, told: the write's call threw InvalidationOwedException (the invalidation could be neither
         // confirmed nor fenced: no quorum of the view answered this frontend).
         if (cutOff || write.Outcome.Contains(nameof(InvalidationOwedException), StringComparison.Ordinal))
@@ -112,9 +110,58 @@ internal static class HistoryChecker
             return "stale-read-no-quorum";
         }
 
-        return (write.Kind == Workload.OperationKind.Set && write.Outcome != "Stored") || write.Kind == Workload.OperationKind.CacheSet
+        // Judged after the no-quorum case: a GetOrCreate's "cached or joined" value may be either, and a cached one is
+        // explained by an invalidation that reached no quorum.
+        if (joined)
+        {
+            return "stale-read-getorcreate-run";
+        }
+
+        return (write.Kind is Workload.OperationKind.Set or Workload.OperationKind.BatchSet && write.Outcome != "Stored") || write.Kind == Workload.OperationKind.CacheSet
             ? "stale-read-unstored-set"
             : "stale-read";
+    }
+
+    /// <summary>
+    /// When the writer's frontend could reach no majority of the main servers at some moment it had to invalidate:
+    /// when its call ended, or, for a call its caller left, while the invalidation ran on (up to the bound after);
+    /// the time it could again, or null.
+    /// </summary>
+    private static long? NoQuorumWhileInvalidating(History history, int servers, long bound, OperationRecord write)
+    {
+        var until = write.Outcome == "cancelled" ? write.End + bound : write.End;
+        return history.Faults.Where(f => !f.Lifted && f.Fault.Start > write.End && f.Fault.Start <= until).Select(f => f.Fault.Start).Prepend(write.End)
+            .Select(at => NoQuorumUntil(history, servers, write.Frontend, at)).FirstOrDefault(healed => healed is not null);
+    }
+
+    /// <summary>
+    /// When <paramref name="frontend"/> could reach no majority of the main servers at <paramref name="at"/>: the
+    /// time it could again (the cuts that then held, lifted one by one, earliest first); null if it could reach a
+    /// majority. A server is out of reach while it is killed or paused, blackholed, or its link from this frontend is
+    /// partitioned (either way), resets every connection, or is gone in a blip.
+    /// </summary>
+    private static long? NoQuorumUntil(History history, int servers, int frontend, long at)
+    {
+        var cutUntil = new long[servers];
+        foreach (var fault in history.Faults.Where(f => !f.Lifted).Select(f => f.Fault).Where(f => f.Start <= at && f.End > at))
+        {
+            var cut = fault.Kind switch
+            {
+                Faults.FaultKind.Kill or Faults.FaultKind.Pause or Faults.FaultKind.Blackhole => fault.Server < servers ? [fault.Server] : [],
+                Faults.FaultKind.Partition or Faults.FaultKind.OneWayPartition or Faults.FaultKind.Reset when fault.Frontend == frontend && fault.Server < servers => [fault.Server],
+                Faults.FaultKind.Blip when fault.Frontend == frontend => Enumerable.Range(0, servers),
+                _ => Enumerable.Empty<int>(),
+            };
+            foreach (var server in cut)
+            {
+                cutUntil[server] = Math.Max(cutUntil[server], fault.End);
+            }
+        }
+
+        var majority = (servers / 2) + 1;
+        var cuts = cutUntil.Where(end => end > 0).Order().ToArray();
+        var reachable = servers - cuts.Length;
+        return reachable >= majority ? null : cuts[majority - reachable - 1];
     }
 
     private static void CounterDuplicates(History history, World world, List<Violation> violations)
@@ -222,11 +269,27 @@ internal static class HistoryChecker
                 continue;
             }
 
+            // A frontend cut off before its own fence reached the view (its outage epoch made up from a view it had not
+            // read yet) finds, when its links return, the record that was up all along: nobody fenced the server, so
+            // nobody skipped an invalidation there on the strength of a flush to come, and its own failed ones are
+            // owed until the server confirms them (which the stale-read checks judge). That is no readmission after
+            // the outage: the record was written before it began, and no replica stored a fence past it since.
+            var outageBegan = thisOutage.Select(e => e.At).DefaultIfEmpty(long.MaxValue).Min();
+            if (history.UpRecordsWritten.TryGetValue((readmission.Server, readmission.Epoch), out var written) && written < outageBegan
+                && !history.FencesWritten.Any(f => f.Server == readmission.Server && f.Epoch > readmission.Epoch && f.At < readmission.At))
+            {
+                continue;
+            }
+
             long outageStart;
             if (readmission.Epoch > 0 && failures.Any(e => e.Epoch < readmission.Epoch))
             {
-                var outage = failures.Where(e => e.Epoch < readmission.Epoch).Max(e => e.Epoch);
-                outageStart = failures.Where(e => e.Epoch == outage).Min(e => e.At);
+                // The outage began with the first failure any frontend saw since the server's previous readmission.
+                // Not by epoch alone: a lost record's verdict (a made-up epoch) and its fence (past the clock) name one
+                // outage with two epochs, and a frontend that lagged saw only the second, after the flush.
+                var previous = history.Events.Where(e => !e.Failed && e.Server == readmission.Server && e.Epoch < readmission.Epoch && e.At <= readmission.At)
+                    .Select(e => e.At).DefaultIfEmpty(long.MinValue).Max();
+                outageStart = failures.Where(e => e.Epoch < readmission.Epoch && e.At > previous).Select(e => e.At).DefaultIfEmpty(readmission.At).Min();
             }
             else
             {
@@ -234,7 +297,17 @@ internal static class HistoryChecker
             }
 
             var flushed = history.ServerRecords.Any(r => r.What == "flush_all" && r.Frontend >= 0 && r.Server == readmission.Server && r.At >= outageStart && r.At <= readmission.At);
-            if (!flushed)
+
+            // A frontend that read a record lost while a recovery was between its flush and its "up" (the flush wiped
+            // the witness's copies; they come back with the readmission) saw an outage that began after the flush. No
+            // frontend fenced the server since that flush (a fence after it would have failed the readmission's
+            // compare-and-swap), so nobody skipped an invalidation there on the strength of a flush to come.
+            var lastFlush = history.ServerRecords.Where(r => r.What == "flush_all" && r.Frontend >= 0 && r.Server == readmission.Server && r.At <= readmission.At)
+                .Select(r => r.At).DefaultIfEmpty(long.MinValue).Max();
+            var recordWritten = history.UpRecordsWritten.TryGetValue((readmission.Server, readmission.Epoch), out var upAt) ? upAt : long.MaxValue;
+            var readmittedByThatFlush = lastFlush > long.MinValue && lastFlush <= recordWritten && recordWritten <= readmission.At
+                && !history.FencesWritten.Any(f => f.Server == readmission.Server && f.At > lastFlush && f.At < recordWritten);
+            if (!flushed && !readmittedByThatFlush)
             {
                 violations.Add(new Violation("readmission-without-flush", readmission.At, FormattableString.Invariant(
                     $"frontend {readmission.Frontend} readmitted server {readmission.Server} (epoch {readmission.Epoch}) with no flush of it since its outage began at {outageStart / 10_000.0:0.0} ms")));

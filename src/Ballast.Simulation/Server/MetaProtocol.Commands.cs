@@ -263,7 +263,7 @@ internal static partial class MetaProtocol
             server.Bump(item);
         }
 
-        return new ServedCommand("mg", key, won ? (flags.Value ? "VA W" : "HD W") : (flags.Value ? "VA" : "HD"), 0);
+        return new ServedCommand("mg", key, won ? (flags.Value ? "VA W" : "HD W") : (flags.Value ? "VA" : "HD"), 0, item.Value);
     }
 
     private static ServedCommand MetaDelete(SimulatedMemcached server, ReadOnlySpan<byte> line, List<Token> tokens, IBufferWriter<byte> output)

@@ -141,7 +141,7 @@ internal static partial class MetaProtocol
         }
 
         WriteUnlessQuiet(output, head.ToString(), outcome == StoreOutcome.Stored && flags.NoReply);
-        return new ServedCommand("ms", key, head.ToString(0, 2), 0);
+        return new ServedCommand("ms", key, head.ToString(0, 2), 0, item.Value);
     }
 
     /// <summary>do_store_item, with the command as memcached's comm: S(et), E (add), A(ppend), P(repend), R(eplace), C(AS).</summary>

@@ -61,6 +61,12 @@ internal sealed partial class FrontendWorker
         var token = caller?.Token ?? CancellationToken.None;
         switch (operation.Kind)
         {
+            case OperationKind.BatchGet:
+                await BatchGetAsync(operation, index, start, token).ConfigureAwait(false);
+                return;
+            case OperationKind.BatchSet or OperationKind.BatchDelete:
+                await BatchWriteAsync(operation, index, token).ConfigureAwait(false);
+                return;
             case OperationKind.Delete or OperationKind.MarkStale or OperationKind.Set or OperationKind.CacheSet or OperationKind.CacheRemove:
                 await WriteAsync(operation, index, token).ConfigureAwait(false);
                 return;

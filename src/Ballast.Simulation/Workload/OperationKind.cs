@@ -44,4 +44,15 @@ internal enum OperationKind
 
     /// <summary>Write: database, then <c>IDistributedCache.RemoveAsync</c>.</summary>
     CacheRemove,
+
+    // The batch calls come last, so the kinds above keep their numbers (and pinned seeds their digests).
+
+    /// <summary><c>GetManyAsync</c> of several data keys (<see cref="SimulationOptions.BatchRatio"/>); each key's read is checked on its own.</summary>
+    BatchGet,
+
+    /// <summary>Write of several data keys: database, then <c>SetManyAsync</c> of the new versions.</summary>
+    BatchSet,
+
+    /// <summary>Write of several data keys: database, then <c>DeleteManyAsync</c>.</summary>
+    BatchDelete,
 }

@@ -74,6 +74,29 @@ internal sealed class OperationSource
             1 or 2 => 60,
             _ => 0,
         };
-        return new PlannedOperation(kind, key, think, slow, cancelAfter, ttl, _random.Next(Math.Max(keys, 2)));
+        var other = _random.Next(Math.Max(keys, 2));
+
+        // Drawn after everything else, and only when batches are on: with BatchRatio 0 the stream is the one of before.
+        if (_options.BatchRatio > 0 && _random.NextDouble() < _options.BatchRatio)
+        {
+            kind = _random.Next(4) switch
+            {
+                0 or 1 => OperationKind.BatchGet,
+                2 => OperationKind.BatchSet,
+                _ => OperationKind.BatchDelete,
+            };
+            var batchKeys = Math.Min(_options.DataKeys, BatchKeyLimit);
+            key = Math.Min(batchKeys - 1, key);
+            other = _random.Next(1 << batchKeys) & ~(1 << key);
+        }
+
+        return new PlannedOperation(kind, key, think, slow, cancelAfter, ttl, other);
     }
+
+    /// <summary>The keys of a batch call: its key, then those of <paramref name="operation"/>'s mask, in ascending order.</summary>
+    public static int[] BatchKeys(PlannedOperation operation)
+        => [.. Enumerable.Range(0, BatchKeyLimit).Where(k => k == operation.Key || (operation.Other & (1 << k)) != 0)];
+
+    /// <summary>Batch calls take their keys among the first data keys only (a mask of one int).</summary>
+    private const int BatchKeyLimit = 16;
 }

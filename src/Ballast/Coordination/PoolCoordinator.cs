@@ -67,7 +67,7 @@ internal sealed class PoolCoordinator : IAsyncDisposable
 
         if (Protocol is not null)
         {
-            _refresher = new ViewRefresher(Protocol, View, Servers, Events, options.SharedView, time, (node, epoch) => Journal.Supersede(node.EndPoint.ToString(), epoch));
+            _refresher = new ViewRefresher(Protocol, View, Servers, Events, options.SharedView, time, (node, epoch) => Journal.Supersede(node.EndPoint.ToString(), epoch), _fencer.OnEmptied);
             _refresher.Start(_shutdown.Token);
         }
 

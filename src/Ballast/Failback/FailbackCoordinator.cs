@@ -169,16 +169,6 @@ internal sealed class FailbackCoordinator
             return;
         }
 
-        // Read the record before flushing; the readmission below swaps it only where it is still this one. A fence
-        // published in between (a delete that failed after the flush began) changes it, and the server is not
-        // readmitted on this round: the next round flushes again.
-        var straggler = _options.SharedView.RefreshInterval / 2;
-        var before = await _protocol.SnapshotAsync(node.Index, straggler, cancellationToken).ConfigureAwait(false);
-        if (before.Length < _protocol.ReadQuorum || before.Any(b => b.Entry is { } seen && seen.Epoch > entry.Epoch))
-        {
-            return;
-        }
-
         // No flush before every frontend that could still use the server has stopped: the fence must have been held by
         // a write quorum for the bound. The hold time counts from when this frontend lost contact, which may be long
         // before its fence could be published (a frontend cut off from everything publishes all its fences when its
@@ -191,6 +181,7 @@ internal sealed class FailbackCoordinator
         // A server that hosts a replica of the view loses its copy of every record to the flush: one such flush at a
         // time in the pool (with lost-record recoveries), so that a majority of the records is never lost at once,
         // and a read of them from before the flush, to put that copy back from.
+        var straggler = _options.SharedView.RefreshInterval / 2;
         PoolLock? poolLock = null;
         ViewReadResult? beforeFlush = null;
         if (_protocol.HostsReplica(node))
@@ -211,6 +202,26 @@ internal sealed class FailbackCoordinator
 
         await using (poolLock)
         {
+            // Read the record last thing before flushing; the readmission below swaps it only where it is still this
+            // one. A fence published in between (a delete that failed after the flush began) changes it, and the
+            // server is not readmitted on this round: the next round flushes again. Read after the locks, not before:
+            // a flush of another witness can wipe this outage's lock, and another frontend then takes it, flushes and
+            // readmits the server while this one waits for the pool lock; a snapshot from before that flushed the
+            // readmitted server again, under a frontend counting on it (simulator seed gutter 2003505).
+            var before = await _protocol.SnapshotAsync(node.Index, straggler, cancellationToken).ConfigureAwait(false);
+            if (before.Length < _protocol.ReadQuorum || before.Any(b => b.Entry is { } seen && seen.Epoch > entry.Epoch))
+            {
+                return;
+            }
+
+            // The locks are checked once more, last thing before the flush: a copy can vanish under its holder (a
+            // witness restarted or flushed) and be taken by another frontend meanwhile (see PoolLock.StillHeldAsync).
+            if (await _protocol.TryTakeFailbackLockAsync(node.Index, entry.Epoch, cancellationToken).ConfigureAwait(false) != true
+                || (poolLock is not null && !await poolLock.StillHeldAsync(_protocol.WriteQuorum, cancellationToken).ConfigureAwait(false)))
+            {
+                return;
+            }
+
             // One attempt per round (see ServerNode.TryFlushAsync). A failed attempt ends the round; the lock stays with
             // this frontend (its owner), which probes and tries again, by which time a late flush has landed before any
             // readmission.

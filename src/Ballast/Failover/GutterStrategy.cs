@@ -158,11 +158,16 @@ internal sealed class GutterStrategy : FailoverStrategy
     /// <summary>
     /// True when the primary is down for a known outage, with that outage's epoch. A primary that is merely unreadable
     /// because this frontend's view lapsed is not in an outage: others may still be using it, so the gutter is no
-    /// place to go.
+    /// place to go. Nor is it while the outage's fence may not have reached every frontend (held for less than the
+    /// bound, or still owed by this one): others may still write the key's server, and a gutter entry written or read
+    /// meanwhile would miss their writes for the rest of the outage (simulator seed gutter 2003580: a frontend whose
+    /// fence was its own so far wrote version 7 to the gutter; another wrote 8 to the server; once the fence held,
+    /// 7 was served from the gutter for seconds).
     /// </summary>
     private bool IsInOutage(ServerNode primary, out long epoch)
     {
         epoch = Access.OutageEpoch(primary);
-        return epoch != 0 && Access.IsLeaseFresh;
+        return epoch != 0 && Access.IsLeaseFresh
+            && (!Access.View.Enabled || Access.IsFenceSettled(primary, epoch, Context.Options.SharedView.Bound));
     }
 }

@@ -119,20 +119,33 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
     /// </summary>
     private async Task<StoreResult> SetVersionedOnReplicaAsync(ServerNode node, CacheKey key, byte[] wrapped, long version, long ttlSeconds, uint flags, CancellationToken cancellationToken)
     {
+        var uncompared = false;
         for (var attempt = 0; attempt < MaxVersionedAttempts; attempt++)
         {
             GetResult current;
             try
             {
                 current = await node.ExecuteAsync(new GetCommand(key), CancellationToken.None).ConfigureAwait(false);
+                uncompared = false;
             }
             catch (MemcachedException error)
             {
                 node.Errors.Absorbed(AbsorbedError.ReplicaFallback, key.Text, error);
 
                 // The copy cannot be read: an add, which never replaces one, and whose failure is settled by the store
-                // path like any other (the key invalidated there, or the server fenced).
-                return await StoreOrInvalidateAsync(node, key, new StoreCommand(key, wrapped, StoreMode.Add, ttlSeconds, flags, 0), cancellationToken).ConfigureAwait(false);
+                // path like any other (the key invalidated there, or the server fenced). An add refused because a
+                // copy is there says nothing of that copy's version: it may be older than this write, which then
+                // did not land while the old value stays (simulator seed replicated 2000418: the read timed out on
+                // a paused server, the add met version 6 there when it resumed, and 6 was served after the set of
+                // 7 returned). So the copy is read again, now that the server answers.
+                var added = await StoreOrInvalidateAsync(node, key, new StoreCommand(key, wrapped, StoreMode.Add, ttlSeconds, flags, 0), cancellationToken).ConfigureAwait(false);
+                if (added.Status != StoreStatus.NotStored)
+                {
+                    return added;
+                }
+
+                uncompared = true;
+                continue;
             }
 
             if (ReplicaCopy.TryRead(current, out var copy) && copy.CallerVersion is { } existing && existing > version)
@@ -148,6 +161,14 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
             {
                 return result;
             }
+        }
+
+        if (uncompared)
+        {
+            // A copy of unknown version stays, and this write did not land: an invalidation, like any write that
+            // did not land (the key deleted there, confirmed, or the server fenced).
+            await InvalidateAsync(node, key, cancellationToken).ConfigureAwait(false);
+            return new StoreResult(StoreStatus.NotStored, 0);
         }
 
         // Other writes kept changing the copy: each of them passed the same check against what it read, so what stays

@@ -183,9 +183,10 @@ internal sealed class Invalidator
     public async ValueTask<T> MutateOrInvalidateAsync<T>(ServerNode node, CacheKey key, MetaCommand<T> command, CancellationToken callerLeft = default, long connectionWatermark = long.MaxValue)
     {
         var sentAt = _time.GetTimestamp();
+        T result;
         try
         {
-            return await AttemptAsync(node, command, callerLeft, evenIfDown: false, connectionWatermark).ConfigureAwait(false);
+            result = await AttemptAsync(node, command, callerLeft, evenIfDown: false, connectionWatermark).ConfigureAwait(false);
         }
         catch (MemcachedException error) when (error is not MemcachedServerErrorException)
         {
@@ -194,6 +195,18 @@ internal sealed class Invalidator
             await ConfirmOrFenceAsync(node, key, () => new DeleteCommand(key), callerLeft, fenceAtOnce: callerLeft.IsCancellationRequested, coversSince: sentAt).ConfigureAwait(false);
             throw;
         }
+
+        if (callerLeft.IsCancellationRequested && result is StoreResult { IsStored: true })
+        {
+            // It landed after its caller left. The caller was told "cancelled", so for it the write did not happen,
+            // and it went on: its application may change the key's source again and delete the key, and that delete
+            // can reach the server before this late store, which then stays (simulator seed offline 3004436: a set of
+            // version 6 landed just after the delete of version 7 and was served for seconds). A write whose caller
+            // does not know it landed is an invalidation: the key is deleted after it, confirmed or fenced.
+            await ConfirmOrFenceAsync(node, key, () => new DeleteCommand(key), callerLeft, fenceAtOnce: false, coversSince: sentAt).ConfigureAwait(false);
+        }
+
+        return result;
     }
 
     /// <summary>

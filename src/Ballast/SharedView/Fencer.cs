@@ -55,9 +55,9 @@ internal sealed class Fencer : IFencer
         }
 
         var target = _view[node.Index];
-        if (!target.IsDown)
+        if (!target.IsDown || target.IsLost)
         {
-            target = Next(target);
+            target = target.IsLost ? target.AsFence(_time.GetUtcNow().ToUnixTimeMilliseconds()) : Next(target);
             _view.ApplyLocal(node.Index, target);
         }
 
@@ -90,6 +90,12 @@ internal sealed class Fencer : IFencer
     public async Task<ViewEntry?> PublishOwedAsync(ServerNode node, Func<ViewEntry, bool> answers, CancellationToken cancellationToken)
     {
         var entry = _view[node.Index];
+        if (entry.IsLost)
+        {
+            entry = entry.AsFence(_time.GetUtcNow().ToUnixTimeMilliseconds());
+            _view.ApplyLocal(node.Index, entry);
+        }
+
         ViewEntry? answered = null;
         await PublishAsync(node, entry.IsDown ? entry : Next(entry), cancellationToken, newer =>
         {
@@ -98,6 +104,10 @@ internal sealed class Fencer : IFencer
         }).ConfigureAwait(false);
         return answered;
     }
+
+    /// <summary>What a read of the view calls for a server it finds emptied: fence it, in the background, on the client's lifetime.</summary>
+    public void OnEmptied(ServerNode node, string detail)
+        => _events.Observe(FenceAsync(node, ServerFailureReason.SharedView, detail, _lifetime), "fence", node);
 
     /// <summary>What a node's own failure detection calls: fence it, in the background, on the client's lifetime.</summary>
     public void OnLocalFailure(ServerNode node, ServerFailureReason reason, Exception? error)

@@ -33,6 +33,19 @@ internal sealed class PoolLock : IAsyncDisposable
             .Select(r => _store.RenewLockAsync(r, _name, _owner, _timeToLive, cancellationToken)));
     }
 
+    /// <summary>
+    /// Whether this owner still holds the lock on a write quorum of replicas, checked just before an act the lock
+    /// guards (a flush). A copy can vanish under its holder: its witness restarted, or another operation's flush wiped
+    /// it; another frontend may then have taken that copy and, with another freed one, a quorum (the simulator found
+    /// two recoveries so, each flushing the same servers: seed offline 3002905). A copy that vanished and that nobody
+    /// took is taken again.
+    /// </summary>
+    public async Task<bool> StillHeldAsync(int writeQuorum, CancellationToken cancellationToken)
+    {
+        var answers = await Task.WhenAll(_held.Select(r => _store.TryTakeLockAsync(r, _name, _owner, _timeToLive, cancellationToken))).ConfigureAwait(false);
+        return answers.Count(held => held == true) >= writeQuorum;
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -41,6 +41,14 @@ internal sealed class ServerAccess
             && _evidence?.HeldFor(node.Index, fence.Epoch) is not null;
 
     /// <summary>
+    /// Whether every frontend has stopped writing <paramref name="node"/> for the outage at <paramref name="epoch"/>:
+    /// this frontend knows its fence held by a write quorum for at least <paramref name="bound"/> (a frontend still
+    /// on an older view reads the fence within the bound), and owes no fence of its own there.
+    /// </summary>
+    public bool IsFenceSettled(ServerNode node, long epoch, TimeSpan bound)
+        => !node.Health.FenceOwed && _evidence?.HeldFor(node.Index, epoch) is { } held && held >= bound;
+
+    /// <summary>
     /// Whether an invalidation should be sent to <paramref name="node"/> though this frontend holds it down: the shared
     /// view has it up (others read it), so the delete must be tried there before a fence is published; a frontend whose
     /// own state only lags behind a readmission would otherwise fence, and get flushed, a server that is fine.

@@ -86,6 +86,15 @@ internal readonly record struct ViewEntry(long Epoch, bool IsDown, long ChangedA
         return true;
     }
 
+    /// <summary>
+    /// The fence to publish for this entry. A record found lost is fenced past the wall clock as well as past what
+    /// this frontend has seen: its other copies were erased, but a replica that did not answer may still hold an older
+    /// "up" record, at an epoch (its writer's clock in ms when written) that the lost entry's (seen + 1) need not
+    /// pass. Fenced at seen + 1, the old "up" outranked the fence once that replica answered again, and the server was
+    /// back in use with no flush (simulator seed offline 2009330). Any other entry is its own fence.
+    /// </summary>
+    public ViewEntry AsFence(long nowUnixMs) => IsLost ? this with { Epoch = Math.Min(Math.Max(Epoch, nowUnixMs), MaxEpoch), ChangedAtUnixMs = nowUnixMs, IsLost = false } : this;
+
     /// <summary>The entry that follows this one: down or up, one epoch later.</summary>
     public ViewEntry Next(bool down, long nowUnixMs, string writer) => new(Math.Min(Epoch + 1, MaxEpoch), down, nowUnixMs, writer);
 

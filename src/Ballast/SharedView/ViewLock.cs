@@ -84,13 +84,15 @@ internal static class ViewLock
 
     /// <summary>
     /// Writes this owner's lock back on <paramref name="node"/> after a flush emptied it (best effort: the lock's other
-    /// copies still stand where the flush did not reach).
+    /// copies still stand where the flush did not reach). An <c>add</c>, never a <c>set</c>: another owner may have
+    /// taken the emptied copy between the flush and this write, and overwriting it would leave two owners each sure
+    /// it holds the lock (the simulator found two recoveries flushing one server that way, seed offline 2009330).
     /// </summary>
     public static async Task RenewAsync(ServerNode node, CacheKey key, ViewRecordSeal seal, string owner, TimeSpan timeToLive, TimeProvider time, CancellationToken cancellationToken)
     {
         try
         {
-            await node.ExecuteAsync(new StoreCommand(key, Value(key, seal, owner, timeToLive, time), StoreMode.Set, Seconds(timeToLive), 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
+            await node.ExecuteAsync(new StoreCommand(key, Value(key, seal, owner, timeToLive, time), StoreMode.Add, Seconds(timeToLive), 0, 0), cancellationToken, evenIfDown: true).ConfigureAwait(false);
         }
         catch (MemcachedException error)
         {

@@ -114,6 +114,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
         var (copies, responded) = await ReadCopiesAsync(straggler, cancellationToken).ConfigureAwait(false);
         var isQuorum = responded >= ReadQuorum;
         var entries = new ViewEntry[_servers.Count];
+        var emptied = new List<int>();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         for (var i = 0; i < entries.Length; i++)
         {
@@ -137,6 +138,10 @@ internal sealed class ViewProtocol : IAsyncDisposable
             else
             {
                 entries[i] = record;
+                if (!record.IsDown && record.Epoch <= highest && OwnCopyMissing(copies, i))
+                {
+                    emptied.Add(i);
+                }
             }
 
             if (entries[i].Epoch > 0)
@@ -144,7 +149,9 @@ internal sealed class ViewProtocol : IAsyncDisposable
                 _highestSeen.Raise(i, entries[i].Epoch);
                 for (var r = 0; r < copies.Length && !IsReadOnly; r++)
                 {
-                    if (copies[r] is { } copy && (copy[i]?.Epoch ?? -1) < entries[i].Epoch)
+                    // Not the emptied server's own copy: left missing, every frontend's next read finds it emptied
+                    // too (a read made for a failback or a recovery would otherwise repair it before any refresh saw).
+                    if (copies[r] is { } copy && (copy[i]?.Epoch ?? -1) < entries[i].Epoch && !(emptied.Contains(i) && _store.ServerHostingReplica(r) == i))
                     {
                         _ = RepairReplicaAsync(r, i, entries[i], CancellationToken.None);
                     }
@@ -152,7 +159,28 @@ internal sealed class ViewProtocol : IAsyncDisposable
             }
         }
 
-        return new ViewReadResult(entries, responded, isQuorum);
+        return new ViewReadResult(entries, responded, isQuorum, emptied.Count == 0 ? null : [.. emptied]);
+    }
+
+    /// <summary>
+    /// True when server <paramref name="index"/> hosts a replica that answered this read without the server's own
+    /// record. The others vouch for the record, so the copy was not lost with the others: the server itself lost what
+    /// it held (restarted, or flushed by someone other than a failback), and its counters start again. Killed under a
+    /// blackhole, a server restarted without one reset reaching any frontend: its timeouts did not reach the count that
+    /// marks it down, new connections found it answering, and counters it had handed out were handed out again
+    /// (simulator seed offline 3003880).
+    /// </summary>
+    private bool OwnCopyMissing(ViewEntry?[]?[] copies, int index)
+    {
+        for (var r = 0; r < copies.Length; r++)
+        {
+            if (_store.ServerHostingReplica(r) == index)
+            {
+                return copies[r] is { } answered && answered[index] is null;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -356,6 +384,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
             // this recovery.)
             var fencedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var fenced = new List<int>();
+            var outageEpochs = read.Entries.Select(e => e.Epoch).ToArray();
             var someoneMayUseThem = stillLost.Any(i => !read.Entries[i].IsUnknownToEveryone);
             foreach (var i in stillLost)
             {
@@ -366,7 +395,9 @@ internal sealed class ViewProtocol : IAsyncDisposable
                     continue;
                 }
 
-                var fence = new ViewEntry(read.Entries[i].Epoch, IsDown: true, fencedAt, ViewEntry.LostWriter);
+                // The outage's epoch is its fence's: a record found lost is fenced past the wall clock (see AsFence).
+                outageEpochs[i] = read.Entries[i].AsFence(fencedAt).Epoch;
+                var fence = new ViewEntry(outageEpochs[i], IsDown: true, fencedAt, ViewEntry.LostWriter);
                 if ((await FenceAsync(i, fence, _lockTimeToLive / 4, cancellationToken).ConfigureAwait(false)).Holding >= WriteQuorum)
                 {
                     fenced.Add(i);
@@ -395,13 +426,22 @@ internal sealed class ViewProtocol : IAsyncDisposable
             // run handed counter values out twice that way, with no fault on the server). A record newer than the one
             // this recovery read is that readmission, or a fence of the readmitted server's next outage (whose own failback
             // flushes it, once its fence has been held for the bound): either way, not this recovery's to flush.
-            stillLost = [.. fenced.Where(i => !snapshots[i].Any(copy => copy.Entry is { } newer && newer.Epoch > read.Entries[i].Epoch))];
+            // A server whose record fewer than a read quorum of replicas answered for is not flushed either: this
+            // recovery could not readmit it (its write needs what they held), and a readmission it cannot see may
+            // be there. Its flush would only be repeated by the recovery that can readmit it, a second flush for
+            // one outage (simulator seed offline 2000155: a blip cut the snapshots short, the flush went out after).
+            stillLost = [.. fenced.Where(i => snapshots[i].Length >= ReadQuorum && !snapshots[i].Any(copy => copy.Entry is { } newer && newer.Epoch > outageEpochs[i]))];
+
+            if (stillLost.Length > 0 && !await poolLock.StillHeldAsync(WriteQuorum, cancellationToken).ConfigureAwait(false))
+            {
+                return LostRecovery.None;
+            }
 
             // Flush first, write after: a record written before another lost server's flush would be wiped by it.
             var flushed = new List<ServerNode>();
-            foreach (var (i, ok) in await Task.WhenAll(stillLost.Select(async i => (i, await _servers[i].TryFlushAsync(read.Entries[i].IsUnknownToEveryone ? ServerFlushReason.NewPool : ServerFlushReason.LostRecord, read.Entries[i].Epoch, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
+            foreach (var (i, ok) in await Task.WhenAll(stillLost.Select(async i => (i, await _servers[i].TryFlushAsync(read.Entries[i].IsUnknownToEveryone ? ServerFlushReason.NewPool : ServerFlushReason.LostRecord, outageEpochs[i], cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
             {
-                if (ok && snapshots[i].Length >= ReadQuorum)
+                if (ok)
                 {
                     flushed.Add(_servers[i]);
                 }
@@ -629,10 +669,27 @@ internal sealed class ViewProtocol : IAsyncDisposable
     private async Task<int> SwapAllAsync(int index, ViewEntry up, RecordSnapshot[] before, IReadOnlyList<ServerNode> flushed, CancellationToken cancellationToken)
     {
         var value = Encode(index, up);
-        var writes = before.Select(snapshot =>
-            _store.CompareAndSwapAsync(snapshot.Replica, index, value, IsHostedByAny(snapshot.Replica, flushed) ? 0 : snapshot.Version, cancellationToken));
-        var results = await Task.WhenAll(writes).ConfigureAwait(false);
-        return results.Count(ok => ok == true);
+        var results = await Task.WhenAll(before.Select(SwapOneAsync)).ConfigureAwait(false);
+        return results.Count(ok => ok);
+
+        async Task<bool> SwapOneAsync(RecordSnapshot snapshot)
+        {
+            var swapped = await _store.CompareAndSwapAsync(snapshot.Replica, index, value, IsHostedByAny(snapshot.Replica, flushed) ? 0 : snapshot.Version, cancellationToken).ConfigureAwait(false);
+            if (swapped != false)
+            {
+                return swapped == true;
+            }
+
+            // The record changed since the snapshot. A fence after the flush changes what it says (its time and
+            // writer at least), and then the swap must fail. But another frontend's read repair, or its putting back
+            // of a replica its own flush erased, writes a record exactly as it was before this flush: that is no news
+            // of an outage, and failing on it left the server unreadmitted, to be flushed a second time by the next
+            // recovery (simulator seed offline 2003807, two recoveries overlapping in a pool of three).
+            var now = await _store.ReadAsync(snapshot.Replica, index, cancellationToken).ConfigureAwait(false);
+            return now.Record is { } record && TryDecode(index, record.Value.Span, out var current)
+                && before.Any(earlier => earlier.Entry == current)
+                && await _store.CompareAndSwapAsync(snapshot.Replica, index, value, record.Version, cancellationToken).ConfigureAwait(false) == true;
+        }
     }
 
     /// <summary>
@@ -688,7 +745,12 @@ internal sealed class ViewProtocol : IAsyncDisposable
 
             if (existing.IsDown && existing.Epoch >= proposed.Epoch)
             {
-                target = existing with { ChangedAtUnixMs = proposed.ChangedAtUnixMs, Writer = proposed.Writer };
+                // A touch: new content, so that a failback's snapshot from before it no longer matches (a swap that
+                // finds the very record it snapshotted, rewritten by a repair, still proceeds: see SwapAllAsync). A
+                // fence of a lost record stays the lost-record recovery's: taken over by a late fence's writer, it
+                // was left to a failback that never came, and the pool never settled (simulator seed gutter 2000532).
+                var changedAt = proposed.ChangedAtUnixMs == existing.ChangedAtUnixMs ? proposed.ChangedAtUnixMs + 1 : proposed.ChangedAtUnixMs;
+                target = existing with { ChangedAtUnixMs = changedAt, Writer = existing.Writer == ViewEntry.LostWriter ? ViewEntry.LostWriter : proposed.Writer };
             }
         }
 

@@ -19,6 +19,7 @@ internal sealed class ViewRefresher
     private readonly SharedViewOptions _options;
     private readonly TimeProvider _time;
     private readonly Action<ServerNode, long> _onRecordUp;
+    private readonly Action<ServerNode, string> _onEmptied;
     private long _lastRead;
     private int _recoveringLost;
 
@@ -29,8 +30,10 @@ internal sealed class ViewRefresher
     /// <param name="options">The view's settings (bound, refresh interval).</param>
     /// <param name="time">The clock.</param>
     /// <param name="onRecordUp">Told of each server a read finds up at a new epoch (invalidations owed to it before are settled by its flush).</param>
-    public ViewRefresher(ViewProtocol protocol, ClusterView view, ServerSet servers, PoolEvents events, SharedViewOptions options, TimeProvider time, Action<ServerNode, long> onRecordUp)
+    /// <param name="onEmptied">Told of each server a read finds emptied under the frontends using it (see <see cref="ViewReadResult.Emptied"/>), with why: it is to be fenced.</param>
+    public ViewRefresher(ViewProtocol protocol, ClusterView view, ServerSet servers, PoolEvents events, SharedViewOptions options, TimeProvider time, Action<ServerNode, long> onRecordUp, Action<ServerNode, string> onEmptied)
     {
+        _onEmptied = onEmptied;
         _protocol = protocol;
         _view = view;
         _servers = servers;
@@ -158,6 +161,17 @@ internal sealed class ViewRefresher
             else
             {
                 _onRecordUp(node, entry.Epoch);
+            }
+        }
+
+        // A server that lost what it held while the view still has it up (a restart no reset announced): fenced like
+        // any failure, so its failback gives it a new epoch, told to every frontend, before counters on it are used
+        // again (they start over).
+        foreach (var index in read.Emptied ?? [])
+        {
+            if (_view[index] is { IsDown: false } && !_servers.All[index].Health.IsDown)
+            {
+                _onEmptied(_servers.All[index], "its copy of its own shared-view record is gone while the others still have it up: it restarted or was flushed, and what it held (counters too) is gone");
             }
         }
 

@@ -52,7 +52,10 @@ public interface ISharedViewStore : IAsyncDisposable
     /// <returns>True when <paramref name="owner"/> holds it (now, or already); false when another owner does; null when the replica did not answer.</returns>
     Task<bool?> TryTakeLockAsync(int replica, string name, string owner, TimeSpan timeToLive, CancellationToken cancellationToken);
 
-    /// <summary>Writes <paramref name="owner"/>'s lock back on one replica (after a flush of the server hosting it emptied it). Best effort.</summary>
+    /// <summary>
+    /// Writes <paramref name="owner"/>'s lock back on one replica (after a flush of the server hosting it emptied it),
+    /// only where no lock is: another owner that took the emptied replica meanwhile keeps it. Best effort.
+    /// </summary>
     Task RenewLockAsync(int replica, string name, string owner, TimeSpan timeToLive, CancellationToken cancellationToken);
 
     /// <summary>Releases the lock on one replica if <paramref name="owner"/> holds it. Best effort: its time to live ends it anyway.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Ballast.FaultInjection;
 
 namespace Ballast.Tests.Integrity;
 
@@ -108,5 +109,45 @@ public sealed class CancelledInvalidationTests(ITestOutputHelper output)
 
         output.WriteLine($"{policy}: A marked the server down {after.TotalMilliseconds:0} ms after its caller's return ({fenced})");
         Assert.True(after < bound * 7 / 16, $"A began the fence {after.TotalMilliseconds:0} ms after its caller's return, more than a quarter of the bound ({bound.TotalMilliseconds / 4:0} ms) and its slack: {fenced}");
+    }
+
+    /// <summary>
+    /// A's set is on a slow link (below the operation timeout) when A gives up; B changes the source again and deletes
+    /// the key, and B's delete reaches the server first. A's set lands after it: without more, its older value would
+    /// stay cached. A store that lands after its caller left is followed by a delete (simulator seed offline 3004436).
+    /// </summary>
+    [Theory]
+    [InlineData(FailoverPolicy.Offline)]
+    [InlineData(FailoverPolicy.Gutter)]
+    public async Task S8_a_store_that_lands_after_its_caller_left_is_deleted_after_it(FailoverPolicy policy)
+    {
+        await using var harness = await IntegrityHarness.StartAsync(policy, frontendCount: 2);
+        var key = harness.KeyOn(0, "s8-late-store");
+        Assert.Equal(1, await harness.ReadAsync(0, key));
+
+        // 100 ms each way: A's set is answered within a quarter of the bound after A leaves, so it counts as landed (a
+        // slower answer makes it a store of unknown fate, which fences the server: S8's other store test).
+        harness.Proxy(0, 0).SetMode(ProxyFaultMode.Latency, TimeSpan.FromMilliseconds(100));
+        var older = harness.DatabaseVersionAfterWrite(key);
+        using var abort = new CancellationTokenSource(30);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await harness.Frontends[0].SetAsync(key, $"v{older}", cancellationToken: abort.Token));
+
+        harness.DatabaseVersionAfterWrite(key);
+        await harness.Frontends[1].DeleteAsync(key);
+        Assert.Null(await harness.DirectGetAsync(0, key));
+
+        // A's set lands about 100 ms after it was sent, after B's delete; the delete after it, 200 ms later. Watched for 2.5 s.
+        var watch = Stopwatch.StartNew();
+        string? cached = null;
+        var sawLateStore = false;
+        while (watch.Elapsed < TimeSpan.FromSeconds(2.5))
+        {
+            await Task.Delay(50);
+            cached = await harness.DirectGetAsync(0, key);
+            sawLateStore |= cached == $"v{older}";
+        }
+
+        output.WriteLine($"{policy}: the late store was seen: {sawLateStore}; the key at the end: {cached ?? "(none)"}");
+        Assert.Null(cached);
     }
 }

@@ -485,7 +485,7 @@ public sealed class PhpBridgeTests
         }
     }
 
-    private static async Task AssertReadmittedAndFlushedAsync(MemcachedClient dotnet, PhpFrontend php, ProxiedServers servers, int stalled, string key)
+    internal static async Task AssertReadmittedAndFlushedAsync(MemcachedClient dotnet, PhpFrontend php, ProxiedServers servers, int stalled, string key)
     {
         // The .NET frontend's failback flushes the returned server and publishes it up; PHP then reads it again, empty.
         // Until then, and after, PHP reads no old value.
@@ -513,7 +513,7 @@ public sealed class PhpBridgeTests
         Assert.Equal("new", (await dotnet.GetAsync(key)).AsString());
     }
 
-    private static async Task<MemcachedClient> StartDotNetAsync(ProxiedServers servers, string distribution, TimeSpan? minimumDownTime = null, string? secret = null)
+    internal static async Task<MemcachedClient> StartDotNetAsync(ProxiedServers servers, string distribution, TimeSpan? minimumDownTime = null, string? secret = null)
     {
         var options = new MemcachedClientOptions { ConnectTimeout = TimeSpan.FromSeconds(3) };
         options.SharedView.Secret = secret;
@@ -542,7 +542,7 @@ public sealed class PhpBridgeTests
 
     private static string RecordKey(ProxiedServers servers, int index) => $"ballast:{PoolName(servers)}:view:{index}";
 
-    private static string KeyOn(PhpFrontend php, int server, string prefix)
+    internal static string KeyOn(PhpFrontend php, int server, string prefix)
     {
         for (var i = 0; i < 1000; i++)
         {
@@ -571,7 +571,7 @@ public sealed class PhpBridgeTests
     }
 
     /// <summary>A key's value on one server, straight from it; null when it has none.</summary>
-    private static async Task<string?> ReadValueAsync(MemcachedProcess server, string key)
+    internal static async Task<string?> ReadValueAsync(MemcachedProcess server, string key)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(server.Host, server.Port);

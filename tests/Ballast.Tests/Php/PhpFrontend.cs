@@ -15,6 +15,7 @@ internal sealed class PhpFrontend : IDisposable
     private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(15);
     private readonly Process _process;
     private readonly StringBuilder _errors = new();
+    private bool _disposed;
 
     private PhpFrontend(Process process)
     {
@@ -120,8 +121,15 @@ internal sealed class PhpFrontend : IDisposable
         }
     }
 
+    /// <summary>Kills the process (once; a test may end the process early, as a request's end would).</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         try
         {
             if (!_process.HasExited)

@@ -144,7 +144,9 @@ public sealed class WitnessAndLockTests
             var recovery = store.RecoverLostAsync([2], default);
             await Task.Delay(400);
             Assert.False(recovery.IsCompleted, "the recovery did not wait the bound after its fence");
-            var readmitted = Encoding.ASCII.GetString(new ViewEntry(read.Entries[2].Epoch + 1, false, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), "aaaa0001").Encode());
+            // As another recovery would write it: past the fence (a lost record is fenced past the clock, in ms).
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var readmitted = Encoding.ASCII.GetString(new ViewEntry(Math.Max(read.Entries[2].Epoch, now) + 1, false, now, "aaaa0001").Encode());
             Assert.All(await OnServersAsync(servers, $"set ballast:overlap:view:2 0 0 {readmitted.Length}\r\n{readmitted}\r\n", 0, 1, 2), answer => Assert.Equal("STORED", answer));
 
             Assert.DoesNotContain(2, (await recovery).Recovered);

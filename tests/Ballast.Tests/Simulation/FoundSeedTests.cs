@@ -22,6 +22,53 @@ public sealed class FoundSeedTests(ITestOutputHelper output)
     // arrival, and the value was judged in the epoch after the flush, so the counter's restart looked like a duplicate.
     [InlineData("Offline", 1006534)]
     [InlineData("Gutter", 1009697)]
+    // A lost-record recovery whose snapshots a blip cut short flushed anyway, could not readmit, and the next
+    // recovery flushed the server a second time for one outage.
+    [InlineData("Offline", 2000155)]
+    // A recovery put its pool lock back with a set after its own flush wiped it, over the lock another frontend had
+    // just taken there: two holders, two recoveries, one server flushed twice (traced on 2009330, whose replay then
+    // showed the next break below; 2001849's double flush went with the same two changes).
+    [InlineData("Offline", 2001849)]
+    // A recovery's readmission failed where another frontend's read repair had rewritten the very record it
+    // snapshotted; the next recovery flushed the server again.
+    [InlineData("Offline", 2003807)]
+    // A lost record fenced at "seen + 1" was outranked by an older "up" copy on a replica that had not answered; the
+    // server was back in use with no flush.
+    [InlineData("Offline", 2009330)]
+    // A failback read its snapshot before waiting for the pool lock; meanwhile another frontend took the outage's
+    // lock (wiped by a witness's flush), flushed and readmitted the server; the first flushed it again under a
+    // frontend counting on it.
+    [InlineData("Gutter", 2003505)]
+    // A late fence's writer took over a lost record's fence; the recovery that owned it never ran: not settled.
+    [InlineData("Gutter", 2000532)]
+    // A gutter entry written while the outage's fence was this frontend's own was served after another frontend
+    // wrote a newer value to the key's server.
+    [InlineData("Gutter", 2003580)]
+    [InlineData("Gutter", 2008595)]
+    // A caller-versioned set whose read of the copy timed out fell back to an add, which a copy of an older version
+    // refused: the older version was served after the set returned.
+    [InlineData("Replicated", 2000418)]
+    // A server killed under a blackhole restarted empty with no reset reaching any frontend: too few timeouts to mark
+    // it down, new connections found it answering, and its counters were handed out again from 1. Its own copy of
+    // its record, gone while the others still had it up, now fences it.
+    [InlineData("Offline", 3003880)]
+    [InlineData("Gutter", 3003880)]
+    // A set whose caller cancelled while a new frontend's first view read went on was never sent, and nothing
+    // invalidated the key: the old value was served for a second and more.
+    [InlineData("Offline", 3004015)]
+    [InlineData("Replicated", 3004112)]
+    // A set whose caller cancelled landed just after another frontend's delete of a newer version, and stayed.
+    [InlineData("Offline", 3004436)]
+    // A recovery's lock copy vanished with its witness's restart; another frontend took it and a freed copy, and
+    // both recovered the same servers: each flushed them (3002905). Locks are checked once more before a flush.
+    [InlineData("Offline", 3002905)]
+    [InlineData("Replicated", 3003063)]
+    // The checker's own: a lost record's verdict and its fence (past the clock) name one outage with two epochs, and
+    // the outage was dated by the lagging frontend that saw only the fence, after the flush.
+    [InlineData("Offline", 3003047)]
+    // The checker's own: a frontend read a record lost between a recovery's flush and its readmission, and adopting
+    // that readmission counted as one without a flush.
+    [InlineData("Gutter", 2002316)]
     public void A_seed_that_found_a_fixed_break_replays_clean(string policy, int seed)
     {
         var options = new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy) };

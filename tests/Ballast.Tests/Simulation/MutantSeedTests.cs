@@ -154,7 +154,7 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
         Assert.Empty(result.Violations);
     }
 
-    /// <summary>The worlds these seeds were found in: <c>ballast sim</c>'s defaults of 2026-12-07, every one written out.</summary>
+    /// <summary>The worlds these seeds were found in: <c>ballast sim</c>'s defaults of 2026-12-07 with batch calls off (<c>--batch-ratio 0</c>), every one written out.</summary>
     internal static SimulationOptions World(FailoverPolicy policy, int servers) => new()
     {
         Policy = policy,
@@ -170,6 +170,7 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
         DataKeys = 5,
         CounterKeys = 2,
         DistributedCacheKeys = 3,
+        BatchRatio = 0,
         CaptureLogs = false,
     };
 }
