@@ -100,12 +100,13 @@ public sealed class EdgeOfPromiseSmallPoolTests(ITestOutputHelper output)
     /// <summary>
     /// A two-server pool, each server a witness of the view: an operator's <c>flush_all</c> of server 1 erases its copy
     /// of both records. The other copy alone must vouch for them (a newer record published to a write quorum, both
-    /// replicas here, would have reached the erased one too): neither record is lost, so neither server is flushed by
-    /// Ballast. Without that rule (mutant 41) both records read as lost, and the
-    /// recoveries flush server 0, which had no fault at all.
+    /// replicas here, would have reached the erased one too): neither record is lost, so server 0 is never flushed.
+    /// Server 1 itself lost what it held (its counters start over), so it is fenced as an emptied witness and its
+    /// failback flushes it once more (empty already) before a new epoch readmits it. Without the relaxed vouching
+    /// (mutant 41) both records read as lost, and the recoveries flush server 0, which had no fault at all.
     /// </summary>
     [Fact]
-    public async Task A_two_server_pool_whose_witness_is_flushed_by_an_operator_flushes_nothing_more()
+    public async Task A_two_server_pool_whose_witness_is_flushed_by_an_operator_never_flushes_the_other_server()
     {
         await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, serverCount: 2);
         var keys = new[] { harness.KeyOn(0, "witness-flush"), harness.KeyOn(1, "witness-flush") };
@@ -137,7 +138,8 @@ public sealed class EdgeOfPromiseSmallPoolTests(ITestOutputHelper output)
         var failures = string.Join(" | ", harness.Failures.Select(f => f.ToString()));
         output.WriteLine($"flushes since the operator's: s0 {flushes[0]}, s1 {flushes[1]} (the operator's own included); Ballast's: {ours}; failures: {failures}");
         Assert.True(flushes[0] == 0, $"server 0, which had no fault, was flushed {flushes[0]} times after the operator flushed server 1 (Ballast's flushes: {ours}; failures: {failures})");
-        Assert.True(flushes[1] == 1, $"server 1 was flushed {flushes[1]} times, the operator's flush and {flushes[1] - 1} of Ballast's ({ours})");
+        Assert.True(flushes[1] <= 2, $"server 1 was flushed {flushes[1]} times, the operator's flush and {flushes[1] - 1} of Ballast's ({ours})");
+        Assert.True(await SettledAsync(harness, 2, SettleWithin), $"the pool had not settled {SettleWithin.TotalSeconds:0} s after the operator's flush");
     }
 
     /// <summary>Every frontend has every server up and serves a key of each (a set, then a hit), within <paramref name="within"/>.</summary>
