@@ -43,8 +43,9 @@ public sealed class ChaosOptions
     public double ReadRatio { get; set; } = 0.9;
 
     /// <summary>
-    /// Fraction of deletes and refills whose caller gives up mid-flight (a token that fires 0-40 ms in), as an aborted
-    /// HTTP request does. A cancelled delete counts as a completed write from the moment its call returned.
+    /// Fraction of deletes, sets (through IDistributedCache and batches) and refills whose caller gives up mid-flight (a
+    /// token that fires 0-40 ms in), as an aborted HTTP request does. A cancelled delete or set counts as a completed
+    /// write from the moment its call returned.
     /// </summary>
     public double CancelRatio { get; set; }
 

@@ -60,7 +60,7 @@ public sealed class PolicyResult
     /// <summary>Writes whose delete threw.</summary>
     public int FailedDeletes { get; init; }
 
-    /// <summary>Deletes and refills whose caller gave up mid-flight (<c>--cancel-ratio</c>).</summary>
+    /// <summary>Deletes, sets and refills whose caller gave up mid-flight (<c>--cancel-ratio</c>).</summary>
     public long CancelledCalls { get; init; }
 
     /// <summary>Counter values handed out (<c>--counter-ratio</c>).</summary>

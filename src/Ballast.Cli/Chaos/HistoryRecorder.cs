@@ -105,7 +105,7 @@ public sealed class HistoryRecorder
     /// <summary>Every counter value handed out, ordered by time.</summary>
     public IReadOnlyList<CounterRecord> Counters => _logs.SelectMany(l => l.CountersList).OrderBy(c => c.AtMs).ToArray();
 
-    /// <summary>Calls whose caller gave up mid-flight (deletes and refills under <see cref="ChaosOptions.CancelRatio"/>).</summary>
+    /// <summary>Calls whose caller gave up mid-flight (deletes, sets and refills under <see cref="ChaosOptions.CancelRatio"/>).</summary>
     public long CancelledCalls => _logs.Sum(l => Volatile.Read(ref l.Cancelled));
 
     /// <summary>The client events, ordered by time.</summary>

@@ -365,9 +365,15 @@ public sealed partial class Workload
                 using (await locks.EnterAsync(key, ct).ConfigureAwait(false))
                 {
                     version = _db.Read(key);
+                    using var caller = CallerToken(random, ct);
                     try
                     {
-                        await cache.SetAsync(name, VersionedDatabase.Encode(version), Sliding, ct).ConfigureAwait(false);
+                        await cache.SetAsync(name, VersionedDatabase.Encode(version), Sliding, caller.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        // The caller gave up on its refill (an aborted request); a store that lands late is the library's to settle.
+                        log.CallCancelled();
                     }
                     catch (MemcachedException e)
                     {
@@ -387,9 +393,12 @@ public sealed partial class Workload
             {
                 var written = _db.Write(key);
                 var setting = random.Next(2) == 0;
+
+                // --cancel-ratio reaches sets as well as removes: a set whose caller left may still land, and must then not outlive a newer write.
+                using var caller = CallerToken(random, ct);
                 return await RecordWriteAsync(log, _clock, new WriteRecord(_frontend, key, written, start, 0, false), () => setting
-                    ? cache.SetAsync(name, VersionedDatabase.Encode(written), Sliding, ct)
-                    : cache.RemoveAsync(name, ct), ct).ConfigureAwait(false);
+                    ? cache.SetAsync(name, VersionedDatabase.Encode(written), Sliding, caller.Token)
+                    : cache.RemoveAsync(name, caller.Token), ct).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

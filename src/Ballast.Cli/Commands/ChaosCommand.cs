@@ -27,7 +27,7 @@ public static class ChaosCommand
         var seed = new Option<int>("--seed") { Description = "Seeds the fault schedule and the workload.", DefaultValueFactory = _ => 1 };
         var keys = new Option<int>("--keys") { Description = "Distinct keys (Zipf, s=1).", DefaultValueFactory = _ => 100 };
         var readRatio = new Option<double>("--read-ratio") { Description = "Fraction of reads.", DefaultValueFactory = _ => 0.9 };
-        var cancelRatio = new Option<double>("--cancel-ratio") { Description = "Fraction of deletes and refills cancelled mid-flight (0-40 ms in).", DefaultValueFactory = _ => 0 };
+        var cancelRatio = new Option<double>("--cancel-ratio") { Description = "Fraction of deletes, sets and refills cancelled mid-flight (0-40 ms in).", DefaultValueFactory = _ => 0 };
         var touchRatio = new Option<double>("--touch-ratio") { Description = "Fraction of reads made with get-and-touch (misses also touch).", DefaultValueFactory = _ => 0 };
         var counterRatio = new Option<double>("--counter-ratio") { Description = "Fraction of operations that increment counters (checked: no value twice per server epoch).", DefaultValueFactory = _ => 0 };
         var factoryDelay = new Option<string>("--factory-delay") { Description = "With --api-mix: how long a GetOrCreate factory takes after reading the database (e.g. 2500ms; slower than the bound lets the database change under it).", DefaultValueFactory = _ => "0s" };

@@ -188,7 +188,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
             return command.AsValueTask();
         }
 
-        return SendAsync(command, cancellationToken);
+        return SendAsync(command, cancellationToken, outageWatermark: Health.DownSince);
     }
 
     private async ValueTask<T> ExecuteForPoolAsync<T>(MetaCommand<T> command, CancellationToken cancellationToken)
@@ -196,7 +196,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         var description = Describe(command);
         try
         {
-            return await SendAsync(command, cancellationToken).ConfigureAwait(false);
+            return await SendAsync(command, cancellationToken, outageWatermark: null).ConfigureAwait(false);
         }
         catch (System.Security.Authentication.AuthenticationException error)
         {
@@ -204,7 +204,13 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
     }
 
-    private ValueTask<T> SendAsync<T>(MetaCommand<T> command, CancellationToken cancellationToken)
+    /// <param name="command">The request.</param>
+    /// <param name="cancellationToken">The caller's token.</param>
+    /// <param name="outageWatermark">
+    /// For an application's request, the start of the server's latest outage when it was dispatched (see
+    /// <see cref="ConnectAndExecuteAsync"/>); null for the pool's own requests, which go even to a server held down.
+    /// </param>
+    private ValueTask<T> SendAsync<T>(MetaCommand<T> command, CancellationToken cancellationToken, long? outageWatermark)
     {
         var slot = (int)((uint)Interlocked.Increment(ref _nextSlot) % (uint)_connections.Length);
         var connection = Volatile.Read(ref _connections[slot]);
@@ -215,7 +221,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
             return command.AsValueTask();
         }
 
-        return ConnectAndExecuteAsync(slot, command, cancellationToken);
+        return ConnectAndExecuteAsync(slot, command, cancellationToken, outageWatermark);
     }
 
     /// <summary>
@@ -282,7 +288,16 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
     }
 
-    private async ValueTask<T> ConnectAndExecuteAsync<T>(int slot, MetaCommand<T> command, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the slot's connection and sends <paramref name="command"/> on it. An application's request is not sent when
+    /// the server went down while the connection was being opened (<paramref name="outageWatermark"/>: the outage it was
+    /// dispatched under, if any, is no longer the latest): a connect can wait out a whole partition, and in that time
+    /// others fence the server, flush it and perhaps readmit it. An increment sent then counts across that flush on a
+    /// frontend that never saw the readmission, and a set lands a value computed before the outage after its flush
+    /// (simulator seed offline 7002594: an increment dispatched under a partition reached the server 770 ms later,
+    /// after another frontend's failback flush).
+    /// </summary>
+    private async ValueTask<T> ConnectAndExecuteAsync<T>(int slot, MetaCommand<T> command, CancellationToken cancellationToken, long? outageWatermark)
     {
         MetaConnection connection;
         try
@@ -297,6 +312,13 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
             }
 
             command.Fail(new ServerUnavailableException(command.Key is null ? error.Message : $"{error.Message} The request for {Describe(command)} was not sent.", EndPoint, error));
+            return await command.AsValueTask().ConfigureAwait(false);
+        }
+
+        if (outageWatermark is { } dispatchedUnder && (Health.IsDown || Health.DownSince != dispatchedUnder))
+        {
+            command.Fail(new ServerUnavailableException(
+                $"Server {EndPoint} was marked down while a connection for {Describe(command)} was being opened; the request was not sent.", EndPoint));
             return await command.AsValueTask().ConfigureAwait(false);
         }
 

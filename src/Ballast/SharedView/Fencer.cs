@@ -54,10 +54,10 @@ internal sealed class Fencer : IFencer
             return true;
         }
 
-        var target = _view[node.Index];
-        if (!target.IsDown || target.IsLost)
+        var target = FenceIfLost(node);
+        if (!target.IsDown)
         {
-            target = target.IsLost ? target.AsFence(_time.GetUtcNow().ToUnixTimeMilliseconds()) : Next(target);
+            target = Next(target);
             _view.ApplyLocal(node.Index, target);
         }
 
@@ -89,13 +89,7 @@ internal sealed class Fencer : IFencer
     /// </summary>
     public async Task<ViewEntry?> PublishOwedAsync(ServerNode node, Func<ViewEntry, bool> answers, CancellationToken cancellationToken)
     {
-        var entry = _view[node.Index];
-        if (entry.IsLost)
-        {
-            entry = entry.AsFence(_time.GetUtcNow().ToUnixTimeMilliseconds());
-            _view.ApplyLocal(node.Index, entry);
-        }
-
+        var entry = FenceIfLost(node);
         ViewEntry? answered = null;
         await PublishAsync(node, entry.IsDown ? entry : Next(entry), cancellationToken, newer =>
         {
@@ -115,6 +109,19 @@ internal sealed class Fencer : IFencer
 
     /// <summary>A publish of a fence: its outcome, when it began, and the epoch it fences.</summary>
     private sealed record Publish(Task<bool> Outcome, long StartedAt, long Epoch);
+
+    /// <summary>The server's entry in this frontend's view; a lost one is replaced there by its fence first (see <see cref="ViewEntry.AsFence"/>).</summary>
+    private ViewEntry FenceIfLost(ServerNode node)
+    {
+        var entry = _view[node.Index];
+        if (entry.IsLost)
+        {
+            entry = entry.AsFence(_time.GetUtcNow().ToUnixTimeMilliseconds());
+            _view.ApplyLocal(node.Index, entry);
+        }
+
+        return entry;
+    }
 
     private ViewEntry Next(ViewEntry entry) => entry.Next(down: true, _time.GetUtcNow().ToUnixTimeMilliseconds(), _frontendId);
 

@@ -95,7 +95,21 @@ internal sealed class ViewProtocol : IAsyncDisposable
     public TimeSpan? FenceHeldFor(int index, long epoch) => _evidence.HeldFor(index, epoch);
 
     /// <summary>True when <paramref name="node"/> hosts a replica of the view (a witness): its flush erases records.</summary>
-    public bool HostsReplica(ServerNode node) => _replicas.Any(r => _store.ServerHostingReplica(r) == node.Index);
+    public bool HostsReplica(ServerNode node) => ReplicaHostedBy(node.Index) is not null;
+
+    /// <summary>The replica that server <paramref name="index"/> hosts (as a witness), or null when it hosts none.</summary>
+    private int? ReplicaHostedBy(int index)
+    {
+        foreach (var r in _replicas)
+        {
+            if (_store.ServerHostingReplica(r) == index)
+            {
+                return r;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>
     /// Reads every record from every replica at once and merges them (highest epoch wins); records no quorum can vouch
@@ -151,7 +165,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
                 {
                     // Not the emptied server's own copy: left missing, every frontend's next read finds it emptied
                     // too (a read made for a failback or a recovery would otherwise repair it before any refresh saw).
-                    if (copies[r] is { } copy && (copy[i]?.Epoch ?? -1) < entries[i].Epoch && !(emptied.Contains(i) && _store.ServerHostingReplica(r) == i))
+                    if (copies[r] is { } copy && (copy[i]?.Epoch ?? -1) < entries[i].Epoch && !(emptied.Contains(i) && ReplicaHostedBy(i) == r))
                     {
                         _ = RepairReplicaAsync(r, i, entries[i], CancellationToken.None);
                     }
@@ -171,17 +185,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
     /// (simulator seed offline 3003880).
     /// </summary>
     private bool OwnCopyMissing(ViewEntry?[]?[] copies, int index)
-    {
-        for (var r = 0; r < copies.Length; r++)
-        {
-            if (_store.ServerHostingReplica(r) == index)
-            {
-                return copies[r] is { } answered && answered[index] is null;
-            }
-        }
-
-        return false;
-    }
+        => ReplicaHostedBy(index) is { } own && copies[own] is { } answered && answered[index] is null;
 
     /// <summary>
     /// Fences a server: makes every replica's record say "down", and touches a record that already does (a new
@@ -396,8 +400,9 @@ internal sealed class ViewProtocol : IAsyncDisposable
                 }
 
                 // The outage's epoch is its fence's: a record found lost is fenced past the wall clock (see AsFence).
-                outageEpochs[i] = read.Entries[i].AsFence(fencedAt).Epoch;
-                var fence = new ViewEntry(outageEpochs[i], IsDown: true, fencedAt, ViewEntry.LostWriter);
+                // Either way the fence is down and written by "lost" (AwaitsRecovery), dated now.
+                var fence = read.Entries[i].AsFence(fencedAt) with { ChangedAtUnixMs = fencedAt };
+                outageEpochs[i] = fence.Epoch;
                 if ((await FenceAsync(i, fence, _lockTimeToLive / 4, cancellationToken).ConfigureAwait(false)).Holding >= WriteQuorum)
                 {
                     fenced.Add(i);
@@ -414,11 +419,18 @@ internal sealed class ViewProtocol : IAsyncDisposable
                 await Runtime.WorkScheduler.Current.Delay(_bound, _time, cancellationToken).ConfigureAwait(false);
             }
 
-            var snapshots = new Dictionary<int, RecordSnapshot[]>();
-            foreach (var i in fenced)
+            // The locks are checked first, then the records are read, all at once, last thing before the flush: a
+            // recovery that overlaps this one (its flush wiped the lock, this one took it) may write its readmissions
+            // any time until then. For a new pool nothing else stops the flush: its servers are neither fenced nor
+            // waited for, and a flush after such a readmission restarts counters a frontend already counts on
+            // (simulator seed gutter 6003662: the snapshots were read one by one, and the last 40 ms before the flush).
+            if (!await poolLock.StillHeldAsync(WriteQuorum, cancellationToken).ConfigureAwait(false))
             {
-                snapshots[i] = await SnapshotAsync(i, _lockTimeToLive / 4, cancellationToken).ConfigureAwait(false);
+                return LostRecovery.None;
             }
+
+            var snapshots = (await Task.WhenAll(fenced.Select(async i => (i, Copies: await SnapshotAsync(i, _lockTimeToLive / 4, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
+                .ToDictionary(s => s.i, s => s.Copies);
 
             // Flush only what is still lost. This recovery's own flushes wipe the lock on replicas that live on the
             // lost servers, so another frontend's recovery can overlap this one and readmit a server meanwhile; a
@@ -431,11 +443,6 @@ internal sealed class ViewProtocol : IAsyncDisposable
             // be there. Its flush would only be repeated by the recovery that can readmit it, a second flush for
             // one outage (simulator seed offline 2000155: a blip cut the snapshots short, the flush went out after).
             stillLost = [.. fenced.Where(i => snapshots[i].Length >= ReadQuorum && !snapshots[i].Any(copy => copy.Entry is { } newer && newer.Epoch > outageEpochs[i]))];
-
-            if (stillLost.Length > 0 && !await poolLock.StillHeldAsync(WriteQuorum, cancellationToken).ConfigureAwait(false))
-            {
-                return LostRecovery.None;
-            }
 
             // Flush first, write after: a record written before another lost server's flush would be wiped by it.
             var flushed = new List<ServerNode>();

@@ -70,8 +70,23 @@ public sealed class FoundSeedTests(ITestOutputHelper output)
     // that readmission counted as one without a flush.
     [InlineData("Gutter", 2002316)]
     public void A_seed_that_found_a_fixed_break_replays_clean(string policy, int seed)
+        => ReplaysClean(new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy) }, seed);
+
+    /// <summary>Seeds found by <c>ballast sim</c> with its batch calls (<c>--batch-ratio 0.15</c>, the command's default).</summary>
+    [Theory]
+    // Two frontends each recovered a brand-new pool: the first's flush wiped its lock, the second took it, read no
+    // record, and flushed every server again after the first had written them up; a third counted in between.
+    [InlineData("Gutter", 6003662)]
+    [InlineData("Gutter", 6009964)]
+    [InlineData("Gutter", 6012231)]
+    // An increment dispatched while a partition held up the opening of its connection reached the server 770 ms later,
+    // after the server was fenced and another frontend's failback had flushed it.
+    [InlineData("Offline", 7002594)]
+    public void A_seed_found_with_batch_calls_replays_clean(string policy, int seed)
+        => ReplaysClean(new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy), BatchRatio = 0.15 }, seed);
+
+    private void ReplaysClean(SimulationOptions options, int seed)
     {
-        var options = new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy) };
         var result = ScheduleRunner.Run(SchedulePlan.Create(seed, options), options);
         output.WriteLine(string.Join(Environment.NewLine, result.Violations.Select(v => v.ToString())));
 
