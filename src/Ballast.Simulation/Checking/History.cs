@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -48,8 +47,13 @@ internal sealed record FaultRecord(PlannedFault Fault, long At, bool Lifted);
 /// </summary>
 internal sealed class History
 {
-    // Records are appended here as bytes and hashed once at the end (one SHA-256 call instead of one per record).
-    private readonly ArrayBufferWriter<byte> _digest = new(64 * 1024);
+    // Records are appended here as bytes and hashed a block at a time (one SHA-256 call per block, not per record).
+    // A block of fixed size, not one buffer for the whole history, which grew by doubling to a world's megabytes on the
+    // large object heap. The bytes hashed, so the digests, are the same.
+    private const int DigestBlockSize = 16 * 1024;
+    private readonly IncrementalHash _digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly byte[] _block = new byte[DigestBlockSize];
+    private int _blockLength;
 
     public List<OperationRecord> Operations { get; } = [];
 
@@ -114,12 +118,32 @@ internal sealed class History
     public string Finish(long steps, long now)
     {
         Mix(5, 0, 0, 0, 0, 0, steps, now, 0, 0);
-        return Convert.ToHexString(SHA256.HashData(_digest.WrittenSpan));
+        HashBlock();
+        var digest = Convert.ToHexString(_digest.GetHashAndReset());
+        _digest.Dispose();
+        return digest;
+    }
+
+    /// <summary>Room for <paramref name="length"/> more bytes in the block (at most <see cref="DigestBlockSize"/>), hashing it first if full.</summary>
+    private Span<byte> Reserve(int length)
+    {
+        if (_blockLength + length > _block.Length)
+        {
+            HashBlock();
+        }
+
+        return _block.AsSpan(_blockLength);
+    }
+
+    private void HashBlock()
+    {
+        _digest.AppendData(_block, 0, _blockLength);
+        _blockLength = 0;
     }
 
     private void Mix(int tag, int a, int b, int c, int d, int e, long f, long g, long h, int i)
     {
-        var s = _digest.GetSpan(52);
+        var s = Reserve(52);
         BinaryPrimitives.WriteInt32LittleEndian(s, tag);
         BinaryPrimitives.WriteInt32LittleEndian(s[4..], a);
         BinaryPrimitives.WriteInt32LittleEndian(s[8..], b);
@@ -130,15 +154,23 @@ internal sealed class History
         BinaryPrimitives.WriteInt64LittleEndian(s[32..], g);
         BinaryPrimitives.WriteInt64LittleEndian(s[40..], h);
         BinaryPrimitives.WriteInt32LittleEndian(s[48..], i);
-        _digest.Advance(52);
+        _blockLength += 52;
     }
 
     private void MixText(string text)
     {
         var n = Encoding.UTF8.GetMaxByteCount(text.Length) + 1;
-        var span = _digest.GetSpan(n);
+        if (n > DigestBlockSize)
+        {
+            HashBlock();
+            _digest.AppendData(Encoding.UTF8.GetBytes(text));
+            _digest.AppendData([0]);
+            return;
+        }
+
+        var span = Reserve(n);
         var written = Encoding.UTF8.GetBytes(text, span);
         span[written] = 0;
-        _digest.Advance(written + 1);
+        _blockLength += written + 1;
     }
 }
