@@ -60,11 +60,14 @@ internal sealed class FailbackCoordinator
                 }
             }
 
-            // Fenced by the view while this frontend still had it up: it is down here too from now on. (Only then: a
-            // server already reachable again (Recovering) goes on to its failback without another probe.)
-            if (!health.IsDown)
+            // Fenced by the view while this frontend still had it up: it is down here too from now on, and says so like
+            // any other outage (a readmission that completed only after the next fence, its last write held up by a
+            // blackhole, went down again here untold: simulator seed replicated 9015860). Only then: a server already
+            // reachable again (Recovering) goes on to its failback without another probe.
+            if (!health.IsDown && health.MarkDown())
             {
-                health.MarkDown();
+                var fence = _view[node.Index];
+                _events.ServerFailed(node, ServerFailureReason.SharedView, fence.Epoch, $"fenced by frontend {fence.ShownWriter}");
             }
 
             if (health.State != HealthState.Recovering)
@@ -249,6 +252,15 @@ internal sealed class FailbackCoordinator
             if (swapped >= _protocol.WriteQuorum)
             {
                 _view.ApplyLocal(node.Index, up);
+
+                // The swaps can end long after they landed (one held up by a blackhole, simulator seed replicated
+                // 9015860: 2.2 s); a fence another frontend published meanwhile, which this frontend's view has read,
+                // outranks the readmission. The server is not readmitted here: that fence's failback flushes it again.
+                if (_view[node.Index] is { IsDown: true } fence && fence.Epoch > up.Epoch)
+                {
+                    return;
+                }
+
                 _journal.Supersede(node.EndPoint.ToString(), up.Epoch);
                 Readmit(node, up.Epoch, flushedHere: true, downFor);
             }
