@@ -85,6 +85,14 @@ public sealed class FoundSeedTests(ITestOutputHelper output)
     // A failback's readmission whose last write a blackhole held up for 2.2 s completed after another frontend's fence;
     // the frontend readmitted the server anyway, and on reading the fence marked it down again without saying so.
     [InlineData("Replicated", 9015860)]
+    // A recovery's flush wiped its lock; another frontend's recovery took it and touched the lost record's fence, so
+    // the first one's readmission failed its compare-and-swap and the second flushed the server again.
+    [InlineData("Offline", 9008604)]
+    [InlineData("Gutter", 9000641)]
+    [InlineData("Replicated", 9013992)]
+    [InlineData("Offline", 10010878)]
+    [InlineData("Gutter", 10008019)]
+    [InlineData("Replicated", 10017505)]
     public void A_seed_found_with_batch_calls_replays_clean(string policy, int seed)
         => ReplaysClean(new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy), BatchRatio = 0.15 }, seed);
 
