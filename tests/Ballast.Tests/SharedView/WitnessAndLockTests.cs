@@ -117,6 +117,46 @@ public sealed class WitnessAndLockTests
     }
 
     /// <summary>
+    /// A recovery's flushes wipe its pool lock on the witnesses it flushed, and it puts the lock back there: with an
+    /// <c>add</c>, never a <c>set</c>. Another frontend may have taken the emptied copies in between (two flushed
+    /// witnesses of three are a write quorum), and a <c>set</c> over them left two frontends each sure it held the
+    /// lock, two recoveries flushing one server (simulator seed offline 2009330, on the code of that day). Mutant 53.
+    /// </summary>
+    [Fact]
+    public async Task A_lock_put_back_after_a_flush_leaves_the_copies_another_frontend_took_meanwhile_to_it()
+    {
+        await using var servers = await MemcachedServers.StartAsync(3);
+        var options = new MemcachedClientOptions { ConnectTimeout = TimeSpan.FromSeconds(3) }; // a loaded machine's first connections
+        var first = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        var second = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        try
+        {
+            var a = new ViewProtocol(new MemcachedViewStore(first, first.Select(n => n.EndPoint).ToArray(), "putback", TimeProvider.System), first, "aaaa0001", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+            var b = new ViewProtocol(new MemcachedViewStore(second, second.Select(n => n.EndPoint).ToArray(), "putback", TimeProvider.System), second, "bbbb0002", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+            await using var heldByA = await a.TryTakePoolLockAsync(default);
+            Assert.NotNull(heldByA);
+            Assert.Null(await b.TryTakePoolLockAsync(default));
+
+            // A's recovery flushes servers 0 and 1, wiping its lock on two witnesses of three; B takes those two copies.
+            Assert.All(await OnServersAsync(servers, "flush_all\r\n", 0, 1), answer => Assert.Equal("OK", answer));
+            await using var heldByB = await b.TryTakePoolLockAsync(default);
+            Assert.NotNull(heldByB);
+
+            // A puts its lock back where its flushes wiped it: B's copies stay B's, so only B holds a write quorum.
+            await heldByA.RenewAfterFlushAsync([0, 1], default);
+            Assert.True(await heldByB.StillHeldAsync(2, default), "the lock another frontend took after the flush was taken from it by the put-back");
+            Assert.False(await heldByA.StillHeldAsync(2, default), "the put-back made its frontend a second holder of the pool lock");
+        }
+        finally
+        {
+            foreach (var node in first.Concat(second))
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
     /// A lost-record recovery's flushes wipe its lock on the witnesses among the lost servers, so a second recovery
     /// can overlap it and readmit a server while the first waits the bound. The first must then leave that server
     /// alone: its flush would restart counters under frontends already using it (a CI chaos run handed counter

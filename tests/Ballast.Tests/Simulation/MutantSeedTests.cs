@@ -69,6 +69,17 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     public void A_failback_flushes_only_after_its_fence_was_held_for_the_bound(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
+    // 53-lock-put-back-with-set: a recovery put its pool lock back after its own flush with a set, over the copies
+    // another frontend had taken in between: two holders, and a server flushed twice for one outage (double-flush) or
+    // readmitted with no flush since its outage began. Found on a88fd2a (WitnessAndLockTests pins the put-back itself).
+    [Theory]
+    [InlineData("Offline", 3202, 0)]
+    [InlineData("Offline", 3979, 0)]
+    [InlineData("Gutter", 2204, 0)]
+    [InlineData("Replicated", 3202, 0)]
+    public void A_lock_put_back_after_a_flush_never_overwrites_another_holders_copy(string policy, int seed, int servers)
+        => ReplaysClean(policy, seed, servers);
+
     /// <summary>Runs <paramref name="seed"/> in the pinned world shape and requires no violation at all.</summary>
     /// <param name="policy">The failover policy.</param>
     /// <param name="seed">The seed.</param>
