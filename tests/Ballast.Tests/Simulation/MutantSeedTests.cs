@@ -80,6 +80,14 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     public void A_lock_put_back_after_a_flush_never_overwrites_another_holders_copy(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
+    // 55-swap-fails-on-repaired-record: a readmission's compare-and-swap failed where another frontend had rewritten
+    // the very record it snapshotted, unchanged; the server was left unreadmitted and flushed a second time for one
+    // outage (double-flush). Found on a88fd2a.
+    [Theory]
+    [InlineData("Offline", 69, 0)]
+    public void A_readmission_swaps_over_a_record_rewritten_unchanged(string policy, int seed, int servers)
+        => ReplaysClean(policy, seed, servers);
+
     /// <summary>Runs <paramref name="seed"/> in the pinned world shape and requires no violation at all.</summary>
     /// <param name="policy">The failover policy.</param>
     /// <param name="seed">The seed.</param>
