@@ -201,6 +201,83 @@ public sealed class WitnessAndLockTests
         }
     }
 
+    /// <summary>
+    /// A lost record is fenced past the wall clock, not at "the epoch this frontend saw + 1". Here server 0 was
+    /// readmitted at X by another frontend while this one looked away, and then two witnesses lost their copy of its
+    /// record (a flush, an eviction): only the third holds "up at X", and it does not answer this frontend's read. The
+    /// record reads as lost, and the recovery fences it. A fence at "seen + 1" lies below X: once the third witness
+    /// answers again, its older "up" copy outranks the fence, the recovery finds a record newer than its outage and
+    /// leaves the server, and every read takes it up again, its data never flushed (simulator seed offline 2009330, on
+    /// the code of 2026-12-07). Past the clock, the fence outranks X, and the recovery flushes and readmits the server.
+    /// Mutant 56.
+    /// </summary>
+    [Fact]
+    public async Task A_lost_record_is_fenced_above_an_older_up_copy_on_a_witness_that_did_not_answer()
+    {
+        await using var servers = await MemcachedServers.StartAsync(3);
+        await using var link = Ballast.FaultInjection.FaultProxy.Start(servers[2].Host, servers[2].Port);
+        var options = new MemcachedClientOptions
+        {
+            OperationTimeout = TimeSpan.FromSeconds(1),
+            ConnectTimeout = TimeSpan.FromSeconds(3), // a loaded machine's first connections (the view is read from all three at once)
+            ConnectVia = endPoint => endPoint.Port == servers[2].Port ? new ServerEndPoint(link.Host, link.Port) : endPoint,
+        };
+        var nodes = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        try
+        {
+            var view = new ViewProtocol(new MemcachedViewStore(nodes, nodes.Select(n => n.EndPoint).ToArray(), "lostfence", TimeProvider.System), nodes, "aaaa0001", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+            var straggler = TimeSpan.FromMilliseconds(200);
+            var initialized = await view.InitializeAsync(default);
+            Assert.True(initialized.Done, initialized.Detail);
+            var seen = (await view.ReadAsync(straggler, default)).Entries[0];
+            Assert.False(seen.IsDown, $"server 0 reads as {seen} in a new pool");
+
+            // Another frontend readmitted server 0 at X (this one did not read it); then witnesses 0 and 1 lost their copy.
+            var x = Math.Max(seen.Epoch, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) + 1;
+            var readmitted = Encoding.ASCII.GetString(new ViewEntry(x, false, x, "bbbb0002").Encode());
+            Assert.All(await OnServersAsync(servers, $"set ballast:lostfence:view:0 0 0 {readmitted.Length}\r\n{readmitted}\r\n", 0, 1, 2), answer => Assert.Equal("STORED", answer));
+            Assert.All(await OnServersAsync(servers, "delete ballast:lostfence:view:0\r\n", 0, 1), answer => Assert.Equal("DELETED", answer));
+            Assert.Equal("STORED", (await OnServersAsync(servers, "set sentinel 0 0 1\r\nx\r\n", 0))[0]);
+
+            // Witness 2 does not answer this frontend: the record reads as lost, at the epoch this frontend saw + 1.
+            link.SetMode(Ballast.FaultInjection.ProxyFaultMode.Blackhole);
+            var read = await view.ReadAsync(straggler, default);
+            Assert.True(read.Entries[0].AwaitsRecovery && read.Entries[0].Epoch < x, $"with witness 2 silent, server 0's record reads as {read.Entries[0]}, not as lost below {x}");
+
+            // The recovery fences it on witnesses 0 and 1, then waits the bound; witness 2 answers again meanwhile.
+            var recovery = view.RecoverLostAsync([0], default);
+            Assert.True(await Integrity.IntegrityHarness.WaitUntilAsync(async () => await RecordOnAsync(servers, 0) is { IsDown: true }, TimeSpan.FromSeconds(10)), "the recovery never fenced the lost record");
+            link.SetMode(Ballast.FaultInjection.ProxyFaultMode.Pass);
+            var fence = (await RecordOnAsync(servers, 0))!.Value;
+
+            var recovered = (await recovery).Recovered;
+            var after = (await view.ReadAsync(straggler, default)).Entries[0];
+            var sentinel = (await OnServersAsync(servers, "get sentinel\r\n", 0))[0];
+            var story = $"the lost record was fenced at {fence.Epoch}, the older 'up' copy on the witness that had not answered is at {x}, and server 0 reads as {after} after the recovery";
+            Assert.True(recovered.Contains(0) && sentinel == "END", $"the recovery left server 0 unflushed ({(sentinel == "END" ? "its data gone" : "its data still there")}): {story}");
+            Assert.True(!after.IsDown && after.Epoch > fence.Epoch && fence.Epoch > x, story);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>The record of server <paramref name="index"/> as witness 0 holds it, read straight from it; null when it holds none.</summary>
+    private static async Task<ViewEntry?> RecordOnAsync(MemcachedServers servers, int index)
+    {
+        using var raw = await TextClient.ConnectAsync(servers[0].Host, servers[0].Port);
+        if (await raw.RequestAsync($"get ballast:lostfence:view:{index}\r\n") is not { } header || !header.StartsWith("VALUE", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return ViewEntry.TryDecode(Encoding.ASCII.GetBytes(await raw.ReadLineAsync() ?? string.Empty), out var entry) ? entry : null;
+    }
+
     private static async Task<string?[]> OnServersAsync(MemcachedServers servers, string command, params int[] indexes)
     {
         var answers = new List<string?>();
