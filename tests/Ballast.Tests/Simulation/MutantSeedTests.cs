@@ -85,6 +85,7 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     // outage (double-flush). Found on a88fd2a.
     [Theory]
     [InlineData("Offline", 69, 0)]
+    [InlineData("Offline", 9590, 0)]
     public void A_readmission_swaps_over_a_record_rewritten_unchanged(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
