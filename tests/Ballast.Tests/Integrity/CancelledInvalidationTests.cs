@@ -150,4 +150,50 @@ public sealed class CancelledInvalidationTests(ITestOutputHelper output)
         output.WriteLine($"{policy}: the late store was seen: {sawLateStore}; the key at the end: {cached ?? "(none)"}");
         Assert.Null(cached);
     }
+    /// <summary>
+    /// A frontend that has just started is still reading the shared view for the first time when its caller sets a key
+    /// and gives up. The store waited for that read and was never sent, so the value the key held before the
+    /// application changed its source would stay served: the key is invalidated instead, once the read has ended
+    /// (with no caller waiting). Not by sending the store late, which could overwrite a newer value. The simulator found
+    /// the old value served for a second and more (seeds offline 3004015, replicated 3004112, on the code of
+    /// 2026-12-07). Mutant 62. The new frontend's links carry 150 ms each way, so its first read takes a few hundred ms,
+    /// and its caller leaves after 50. The invalidation is looked for on the servers themselves: on each, the key is
+    /// gone, or the server is fenced (down in frontend 1's view; under Replicated a delete to two replicas on those
+    /// links outlasts the quarter of the bound a store whose caller left is given, so the replicas are fenced).
+    /// </summary>
+    [Theory]
+    [InlineData(FailoverPolicy.Offline)]
+    [InlineData(FailoverPolicy.Replicated)]
+    public async Task S8_a_store_whose_caller_left_during_the_first_view_read_invalidates_the_key(FailoverPolicy policy)
+    {
+        await using var harness = await IntegrityHarness.StartAsync(policy, frontendCount: 2);
+        var key = harness.KeyOn(0, "s8-first-read");
+        Assert.Equal(1, await harness.ReadAsync(1, key));
+        Assert.NotNull(await harness.DirectGetAsync(0, key));
+
+        var (late, _) = harness.StartLateFrontend(TimeSpan.FromMilliseconds(150), options => options.OperationTimeout = TimeSpan.FromSeconds(2));
+        var written = harness.DatabaseVersionAfterWrite(key);
+        using var abort = new CancellationTokenSource(50);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await late.SetAsync(key, $"v{written}", cancellationToken: abort.Token));
+        Assert.True(late.IsStarting, "the new frontend had read the view before its caller left, so the store was sent: the test did not reach the case");
+
+        var returned = Stopwatch.StartNew();
+        var invalidated = await IntegrityHarness.WaitUntilAsync(
+            async () =>
+            {
+                for (var s = 0; s < 3; s++)
+                {
+                    if (harness.Frontends[1].GetServerState(harness.EndPoint(s)) == ServerState.Up && await harness.DirectGetAsync(s, key) is not null)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            TimeSpan.FromSeconds(5));
+        output.WriteLine($"{policy}: the first view read ended: {!late.IsStarting}; the key gone or its servers fenced {returned.ElapsedMilliseconds} ms after the caller left: {invalidated}; frontend 1 reads v{await harness.ReadAsync(1, key)}");
+        output.WriteLine("failures: " + string.Join(" | ", harness.Failures.Select(f => f.ToString())));
+        Assert.True(invalidated, "5 s after the caller left, a server that frontend 1 held up still had the key's value from before the set: the set that was never sent invalidated nothing");
+    }
 }

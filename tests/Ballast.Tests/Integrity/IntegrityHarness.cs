@@ -15,11 +15,16 @@ internal sealed class IntegrityHarness : IAsyncDisposable
     private readonly List<MemcachedProcess> _servers;
     private readonly FaultProxy[,] _proxies;
     private readonly ConcurrentDictionary<string, int> _database = new(StringComparer.Ordinal);
+    private readonly List<IAsyncDisposable> _late = [];
+    private readonly int _serverCount;
+    private readonly Action<MemcachedClientOptions>? _configure;
 
-    private IntegrityHarness(List<MemcachedProcess> servers, FaultProxy[,] proxies, MemcachedClient[] frontends, FailoverPolicy policy)
+    private IntegrityHarness(List<MemcachedProcess> servers, FaultProxy[,] proxies, MemcachedClient[] frontends, FailoverPolicy policy, int serverCount, Action<MemcachedClientOptions>? configure)
     {
         _servers = servers;
         _proxies = proxies;
+        _serverCount = serverCount;
+        _configure = configure;
         Frontends = frontends;
         Policy = policy;
     }
@@ -72,46 +77,11 @@ internal sealed class IntegrityHarness : IAsyncDisposable
         }
 
         var frontends = new MemcachedClient[frontendCount];
-        var harness = new IntegrityHarness(servers, proxies, frontends, policy);
+        var harness = new IntegrityHarness(servers, proxies, frontends, policy, serverCount, configure);
         for (var f = 0; f < frontendCount; f++)
         {
-            var options = new MemcachedClientOptions
-            {
-                FailoverPolicy = policy,
-                OperationTimeout = TimeSpan.FromMilliseconds(300),
-
-                // Every connection goes to a loopback proxy, which accepts even while it blackholes or resets the link:
-                // no fault here shows as a slow connect. A short connect timeout only failed healthy servers when the
-                // machine was loaded (S4 saw S1 fail on it), so it is generous.
-                ConnectTimeout = TimeSpan.FromSeconds(3),
-            };
-            for (var s = 0; s < serverCount; s++)
-            {
-                options.Servers.Add(harness.EndPoint(s));
-            }
-
-            if (policy == FailoverPolicy.Gutter)
-            {
-                options.Gutter.Servers.Add(harness.EndPoint(serverCount));
-            }
-
             var frontend = f;
-            options.ConnectVia = endPoint =>
-            {
-                var index = servers.FindIndex(p => p.Port == endPoint.Port);
-                return new ServerEndPoint(proxies[frontend, index].Host, proxies[frontend, index].Port);
-            };
-            options.FailureDetection.ProbeInterval = TimeSpan.FromMilliseconds(50);
-            options.FailureDetection.MaxProbeInterval = TimeSpan.FromMilliseconds(200);
-            options.Failback.MinimumDownTime = TimeSpan.FromMilliseconds(300);
-            options.Failback.RehashRetryInterval = TimeSpan.FromMilliseconds(500);
-            options.Invalidation.ConfirmTimeout = TimeSpan.FromMilliseconds(200);
-            AmbientConfigure.Value?.Invoke(options);
-            configure?.Invoke(options);
-            frontends[f] = new MemcachedClient(options);
-            frontends[f].ServerFailed += (_, e) => harness.Failures.Enqueue(e);
-            frontends[f].ServerRecovered += (_, e) => harness.Recoveries.Enqueue((frontend, e));
-            frontends[f].ServerFlushed += (_, e) => harness.Flushes.Enqueue((frontend, e));
+            frontends[f] = harness.NewFrontend(frontend, index => proxies[frontend, index]);
         }
 
         // Scenarios start from frontends that have read the shared view: a cold start (JIT, first connections) on a
@@ -123,6 +93,72 @@ internal sealed class IntegrityHarness : IAsyncDisposable
         harness.Failures.Clear();
         harness.Recoveries.Clear();
         return harness;
+    }
+
+    /// <summary>
+    /// Starts one more frontend, index <see cref="Frontends"/>.Length, that reaches every server through proxies of its
+    /// own (with <paramref name="latency"/> each way from the start, when given), returned so that the test can change
+    /// its links: a frontend joining the pool late. Unlike the others it is not waited for: its first read of the shared
+    /// view is under way when this returns. Disposed with the harness.
+    /// </summary>
+    public (MemcachedClient Client, FaultProxy[] Links) StartLateFrontend(TimeSpan? latency = null, Action<MemcachedClientOptions>? configure = null)
+    {
+        var links = _servers.Select(server => FaultProxy.Start(server.Host, server.Port)).ToArray();
+        _late.AddRange(links);
+        if (latency is { } each)
+        {
+            foreach (var link in links)
+            {
+                link.SetMode(ProxyFaultMode.Latency, each);
+            }
+        }
+
+        var client = NewFrontend(Frontends.Length, index => links[index], configure);
+        _late.Insert(0, client);
+        return (client, links);
+    }
+
+    /// <summary>A frontend's client as the scenarios configure it, each connection to server i made through <paramref name="link"/>(i).</summary>
+    private MemcachedClient NewFrontend(int frontend, Func<int, FaultProxy> link, Action<MemcachedClientOptions>? configure = null)
+    {
+        var options = new MemcachedClientOptions
+        {
+            FailoverPolicy = Policy,
+            OperationTimeout = TimeSpan.FromMilliseconds(300),
+
+            // Every connection goes to a loopback proxy, which accepts even while it blackholes or resets the link:
+            // no fault here shows as a slow connect. A short connect timeout only failed healthy servers when the
+            // machine was loaded (S4 saw S1 fail on it), so it is generous.
+            ConnectTimeout = TimeSpan.FromSeconds(3),
+        };
+        for (var s = 0; s < _serverCount; s++)
+        {
+            options.Servers.Add(EndPoint(s));
+        }
+
+        if (Policy == FailoverPolicy.Gutter)
+        {
+            options.Gutter.Servers.Add(EndPoint(_serverCount));
+        }
+
+        options.ConnectVia = endPoint =>
+        {
+            var proxy = link(_servers.FindIndex(p => p.Port == endPoint.Port));
+            return new ServerEndPoint(proxy.Host, proxy.Port);
+        };
+        options.FailureDetection.ProbeInterval = TimeSpan.FromMilliseconds(50);
+        options.FailureDetection.MaxProbeInterval = TimeSpan.FromMilliseconds(200);
+        options.Failback.MinimumDownTime = TimeSpan.FromMilliseconds(300);
+        options.Failback.RehashRetryInterval = TimeSpan.FromMilliseconds(500);
+        options.Invalidation.ConfirmTimeout = TimeSpan.FromMilliseconds(200);
+        AmbientConfigure.Value?.Invoke(options);
+        _configure?.Invoke(options);
+        configure?.Invoke(options);
+        var client = new MemcachedClient(options);
+        client.ServerFailed += (_, e) => Failures.Enqueue(e);
+        client.ServerRecovered += (_, e) => Recoveries.Enqueue((frontend, e));
+        client.ServerFlushed += (_, e) => Flushes.Enqueue((frontend, e));
+        return client;
     }
 
     /// <summary>A key whose own server is <paramref name="server"/>.</summary>
@@ -322,6 +358,11 @@ internal sealed class IntegrityHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var late in _late)
+        {
+            await late.DisposeAsync();
+        }
+
         foreach (var frontend in Frontends)
         {
             if (frontend is not null)

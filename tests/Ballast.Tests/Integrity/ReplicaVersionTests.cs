@@ -1,5 +1,6 @@
 using System.Text;
 using Ballast.Failover;
+using Ballast.FaultInjection;
 
 namespace Ballast.Tests.Integrity;
 
@@ -63,6 +64,47 @@ public sealed class ReplicaVersionTests
         Assert.True((await harness.Frontends[1].SetVersionedAsync(key, Bytes("v9"), 9)).IsStored);
         Assert.True((await harness.Frontends[0].SetVersionedAsync(key, Bytes("v9 again"), 9)).IsStored);
         Assert.Equal("v9 again", (await harness.Frontends[0].GetAsync(key)).AsString());
+    }
+
+    /// <summary>
+    /// A versioned set whose read of one replica's copy fails (its request lost on the link, the read timed out) falls
+    /// back to an <c>add</c>, which the copy already there refuses. That refusal says nothing of the copy's version:
+    /// here it is the older row 6, and without more the set of 7 returned while 6 stayed on that replica, served to
+    /// any frontend that reads it (simulator seed replicated 2000418, on the code of 2026-12-07). The copy is read again
+    /// now that the server answers, and 7 replaces it. The writer has no shared view, so that nothing but the set's own
+    /// requests crosses its link to server 0: the link drops the read's request and heals as soon as it has, and the add
+    /// that follows the read's timeout goes through on a clean connection. Mutant 60.
+    /// </summary>
+    [Fact]
+    public async Task A_versioned_set_whose_read_of_a_copy_timed_out_does_not_leave_an_older_copy_there()
+    {
+        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Replicated, frontendCount: 1);
+        var (client, links) = harness.StartLateFrontend(configure: options =>
+        {
+            options.SharedView.Enabled = false;
+            options.OperationTimeout = TimeSpan.FromSeconds(1);
+            options.FailureDetection.ConsecutiveTimeouts = 10; // the server stays up: only the one read is lost
+        });
+        var key = harness.KeyOn(0, "row-lost-read");
+        Assert.True((await client.SetVersionedAsync(key, Bytes("v6"), 6)).IsStored);
+
+        links[0].SetMode(ProxyFaultMode.Blackhole);
+        var set = client.SetVersionedAsync(key, Bytes("v7"), 7).AsTask();
+        Assert.True(await IntegrityHarness.WaitUntilAsync(() => links[0].BytesDropped > 0, TimeSpan.FromSeconds(5)), "the set sent nothing to server 0");
+        links[0].SetMode(ProxyFaultMode.Pass);
+        var result = await set;
+
+        foreach (var server in new[] { 0, 1, 2 })
+        {
+            var options = new MemcachedClientOptions { SharedView = { Enabled = false } };
+            options.Servers.Add(harness.EndPoint(server));
+            await using var direct = new MemcachedClient(options);
+            var raw = await direct.GetAsync(key);
+            var version = raw.IsHit && ReplicaCopy.TryRead(raw, out var copy) ? copy.CallerVersion : null;
+            Assert.True(!raw.IsHit || version == 7, $"after the set of 7 returned {result.Status}, server {server} still holds version {version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(unreadable)"}");
+        }
+
+        Assert.Equal("v7", (await client.GetAsync(key)).AsString());
     }
 
     /// <summary>A replicated tombstone as stored: magic 0xBA, 'T', the clock stamp big-endian.</summary>

@@ -117,6 +117,46 @@ public sealed class WitnessAndLockTests
     }
 
     /// <summary>
+    /// A recovery's flushes wipe its pool lock on the witnesses it flushed, and it puts the lock back there: with an
+    /// <c>add</c>, never a <c>set</c>. Another frontend may have taken the emptied copies in between (two flushed
+    /// witnesses of three are a write quorum), and a <c>set</c> over them left two frontends each sure it held the
+    /// lock, two recoveries flushing one server (simulator seed offline 2009330, on the code of that day). Mutant 53.
+    /// </summary>
+    [Fact]
+    public async Task A_lock_put_back_after_a_flush_leaves_the_copies_another_frontend_took_meanwhile_to_it()
+    {
+        await using var servers = await MemcachedServers.StartAsync(3);
+        var options = new MemcachedClientOptions { ConnectTimeout = TimeSpan.FromSeconds(3) }; // a loaded machine's first connections
+        var first = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        var second = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        try
+        {
+            var a = new ViewProtocol(new MemcachedViewStore(first, first.Select(n => n.EndPoint).ToArray(), "putback", TimeProvider.System), first, "aaaa0001", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+            var b = new ViewProtocol(new MemcachedViewStore(second, second.Select(n => n.EndPoint).ToArray(), "putback", TimeProvider.System), second, "bbbb0002", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+            await using var heldByA = await a.TryTakePoolLockAsync(default);
+            Assert.NotNull(heldByA);
+            Assert.Null(await b.TryTakePoolLockAsync(default));
+
+            // A's recovery flushes servers 0 and 1, wiping its lock on two witnesses of three; B takes those two copies.
+            Assert.All(await OnServersAsync(servers, "flush_all\r\n", 0, 1), answer => Assert.Equal("OK", answer));
+            await using var heldByB = await b.TryTakePoolLockAsync(default);
+            Assert.NotNull(heldByB);
+
+            // A puts its lock back where its flushes wiped it: B's copies stay B's, so only B holds a write quorum.
+            await heldByA.RenewAfterFlushAsync([0, 1], default);
+            Assert.True(await heldByB.StillHeldAsync(2, default), "the lock another frontend took after the flush was taken from it by the put-back");
+            Assert.False(await heldByA.StillHeldAsync(2, default), "the put-back made its frontend a second holder of the pool lock");
+        }
+        finally
+        {
+            foreach (var node in first.Concat(second))
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
     /// A lost-record recovery's flushes wipe its lock on the witnesses among the lost servers, so a second recovery
     /// can overlap it and readmit a server while the first waits the bound. The first must then leave that server
     /// alone: its flush would restart counters under frontends already using it (a CI chaos run handed counter
@@ -159,6 +199,83 @@ public sealed class WitnessAndLockTests
                 await node.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>
+    /// A lost record is fenced past the wall clock, not at "the epoch this frontend saw + 1". Here server 0 was
+    /// readmitted at X by another frontend while this one looked away, and then two witnesses lost their copy of its
+    /// record (a flush, an eviction): only the third holds "up at X", and it does not answer this frontend's read. The
+    /// record reads as lost, and the recovery fences it. A fence at "seen + 1" lies below X: once the third witness
+    /// answers again, its older "up" copy outranks the fence, the recovery finds a record newer than its outage and
+    /// leaves the server, and every read takes it up again, its data never flushed (simulator seed offline 2009330, on
+    /// the code of 2026-12-07). Past the clock, the fence outranks X, and the recovery flushes and readmits the server.
+    /// Mutant 56.
+    /// </summary>
+    [Fact]
+    public async Task A_lost_record_is_fenced_above_an_older_up_copy_on_a_witness_that_did_not_answer()
+    {
+        await using var servers = await MemcachedServers.StartAsync(3);
+        await using var link = Ballast.FaultInjection.FaultProxy.Start(servers[2].Host, servers[2].Port);
+        var options = new MemcachedClientOptions
+        {
+            OperationTimeout = TimeSpan.FromSeconds(1),
+            ConnectTimeout = TimeSpan.FromSeconds(3), // a loaded machine's first connections (the view is read from all three at once)
+            ConnectVia = endPoint => endPoint.Port == servers[2].Port ? new ServerEndPoint(link.Host, link.Port) : endPoint,
+        };
+        var nodes = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        try
+        {
+            var view = new ViewProtocol(new MemcachedViewStore(nodes, nodes.Select(n => n.EndPoint).ToArray(), "lostfence", TimeProvider.System), nodes, "aaaa0001", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
+            var straggler = TimeSpan.FromMilliseconds(200);
+            var initialized = await view.InitializeAsync(default);
+            Assert.True(initialized.Done, initialized.Detail);
+            var seen = (await view.ReadAsync(straggler, default)).Entries[0];
+            Assert.False(seen.IsDown, $"server 0 reads as {seen} in a new pool");
+
+            // Another frontend readmitted server 0 at X (this one did not read it); then witnesses 0 and 1 lost their copy.
+            var x = Math.Max(seen.Epoch, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) + 1;
+            var readmitted = Encoding.ASCII.GetString(new ViewEntry(x, false, x, "bbbb0002").Encode());
+            Assert.All(await OnServersAsync(servers, $"set ballast:lostfence:view:0 0 0 {readmitted.Length}\r\n{readmitted}\r\n", 0, 1, 2), answer => Assert.Equal("STORED", answer));
+            Assert.All(await OnServersAsync(servers, "delete ballast:lostfence:view:0\r\n", 0, 1), answer => Assert.Equal("DELETED", answer));
+            Assert.Equal("STORED", (await OnServersAsync(servers, "set sentinel 0 0 1\r\nx\r\n", 0))[0]);
+
+            // Witness 2 does not answer this frontend: the record reads as lost, at the epoch this frontend saw + 1.
+            link.SetMode(Ballast.FaultInjection.ProxyFaultMode.Blackhole);
+            var read = await view.ReadAsync(straggler, default);
+            Assert.True(read.Entries[0].AwaitsRecovery && read.Entries[0].Epoch < x, $"with witness 2 silent, server 0's record reads as {read.Entries[0]}, not as lost below {x}");
+
+            // The recovery fences it on witnesses 0 and 1, then waits the bound; witness 2 answers again meanwhile.
+            var recovery = view.RecoverLostAsync([0], default);
+            Assert.True(await Integrity.IntegrityHarness.WaitUntilAsync(async () => await RecordOnAsync(servers, 0) is { IsDown: true }, TimeSpan.FromSeconds(10)), "the recovery never fenced the lost record");
+            link.SetMode(Ballast.FaultInjection.ProxyFaultMode.Pass);
+            var fence = (await RecordOnAsync(servers, 0))!.Value;
+
+            var recovered = (await recovery).Recovered;
+            var after = (await view.ReadAsync(straggler, default)).Entries[0];
+            var sentinel = (await OnServersAsync(servers, "get sentinel\r\n", 0))[0];
+            var story = $"the lost record was fenced at {fence.Epoch}, the older 'up' copy on the witness that had not answered is at {x}, and server 0 reads as {after} after the recovery";
+            Assert.True(recovered.Contains(0) && sentinel == "END", $"the recovery left server 0 unflushed ({(sentinel == "END" ? "its data gone" : "its data still there")}): {story}");
+            Assert.True(!after.IsDown && after.Epoch > fence.Epoch && fence.Epoch > x, story);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>The record of server <paramref name="index"/> as witness 0 holds it, read straight from it; null when it holds none.</summary>
+    private static async Task<ViewEntry?> RecordOnAsync(MemcachedServers servers, int index)
+    {
+        using var raw = await TextClient.ConnectAsync(servers[0].Host, servers[0].Port);
+        if (await raw.RequestAsync($"get ballast:lostfence:view:{index}\r\n") is not { } header || !header.StartsWith("VALUE", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return ViewEntry.TryDecode(Encoding.ASCII.GetBytes(await raw.ReadLineAsync() ?? string.Empty), out var entry) ? entry : null;
     }
 
     private static async Task<string?[]> OnServersAsync(MemcachedServers servers, string command, params int[] indexes)

@@ -69,6 +69,34 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     public void A_failback_flushes_only_after_its_fence_was_held_for_the_bound(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
+    // 53-lock-put-back-with-set: a recovery put its pool lock back after its own flush with a set, over the copies
+    // another frontend had taken in between: two holders, and a server flushed twice for one outage (double-flush) or
+    // readmitted with no flush since its outage began. Found on a88fd2a (WitnessAndLockTests pins the put-back itself).
+    [Theory]
+    [InlineData("Offline", 3202, 0)]
+    [InlineData("Offline", 3979, 0)]
+    [InlineData("Gutter", 2204, 0)]
+    [InlineData("Replicated", 3202, 0)]
+    public void A_lock_put_back_after_a_flush_never_overwrites_another_holders_copy(string policy, int seed, int servers)
+        => ReplaysClean(policy, seed, servers);
+
+    // 55-swap-fails-on-repaired-record: a readmission's compare-and-swap failed where another frontend had rewritten
+    // the very record it snapshotted, unchanged; the server was left unreadmitted and flushed a second time for one
+    // outage (double-flush). Found on a88fd2a.
+    [Theory]
+    [InlineData("Offline", 69, 0)]
+    [InlineData("Offline", 9590, 0)]
+    public void A_readmission_swaps_over_a_record_rewritten_unchanged(string policy, int seed, int servers)
+        => ReplaysClean(policy, seed, servers);
+
+    // 59-gutter-before-fence-settled: the gutter served an outage before its fence had been held for the bound (others
+    // may still write the key's server then): a gutter entry older than another frontend's set was served 1.2 s after
+    // that set returned (stale-read). Found on a88fd2a.
+    [Theory]
+    [InlineData("Gutter", 258, 0)]
+    public void The_gutter_serves_an_outage_only_once_its_fence_was_held_for_the_bound(string policy, int seed, int servers)
+        => ReplaysClean(policy, seed, servers);
+
     /// <summary>Runs <paramref name="seed"/> in the pinned world shape and requires no violation at all.</summary>
     /// <param name="policy">The failover policy.</param>
     /// <param name="seed">The seed.</param>
