@@ -119,6 +119,24 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
     /// </summary>
     private async Task<StoreResult> SetVersionedOnReplicaAsync(ServerNode node, CacheKey key, byte[] wrapped, long version, long ttlSeconds, uint flags, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await SetVersionedOnReplicaUntilDoneAsync(node, key, wrapped, version, ttlSeconds, flags, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller left before the compare-and-swap loop ended: its last swap may have lost to another write (a
+            // refill whose lease was taken before this set, later by the clock), and no attempt follows. The copy
+            // there may be older than this write, so the key is invalidated on this replica, to its end, as for any
+            // write that did not land (simulator seed replicated 1499 on a88fd2a: the older value was served for
+            // 1.35 s after the set's caller left).
+            _ = InvalidateAsync(node, key, cancellationToken);
+            throw;
+        }
+    }
+
+    private async Task<StoreResult> SetVersionedOnReplicaUntilDoneAsync(ServerNode node, CacheKey key, byte[] wrapped, long version, long ttlSeconds, uint flags, CancellationToken cancellationToken)
+    {
         var uncompared = false;
         for (var attempt = 0; attempt < MaxVersionedAttempts; attempt++)
         {

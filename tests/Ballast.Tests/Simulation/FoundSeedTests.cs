@@ -96,6 +96,15 @@ public sealed class FoundSeedTests(ITestOutputHelper output)
     public void A_seed_found_with_batch_calls_replays_clean(string policy, int seed)
         => ReplaysClean(new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy), BatchRatio = 0.15 }, seed);
 
+    /// <summary>Seeds found in two-server worlds (<c>ballast sim --batch-ratio 0 --pool-size 2</c>).</summary>
+    [Theory]
+    // A caller-versioned set whose caller left while its compare-and-swap on one replica lost to a refill (its lease
+    // taken before the set, later by the clock): no attempt followed and nothing invalidated the key there, so the
+    // older value was served for a second (first found as replicated 1499 on a88fd2a, by the mutant search).
+    [InlineData("Replicated", 2558)]
+    public void A_seed_found_in_a_two_server_world_replays_clean(string policy, int seed)
+        => ReplaysClean(MutantSeedTests.World(Enum.Parse<FailoverPolicy>(policy), 2), seed);
+
     private void ReplaysClean(SimulationOptions options, int seed)
     {
         var result = ScheduleRunner.Run(SchedulePlan.Create(seed, options), options);
