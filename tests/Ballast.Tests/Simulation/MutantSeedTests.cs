@@ -60,6 +60,14 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     public void A_caller_that_leaves_does_not_cancel_its_invalidation(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
+    // 57-locks-not-rechecked-before-flush: a recovery that flushed without taking its pool lock once more; another
+    // frontend had taken a copy that vanished meanwhile (found on the code of 2026-12-07's second session).
+    [Theory]
+    [InlineData("Gutter", 21471, 0)]
+    [InlineData("Gutter", 22021, 0)]
+    public void A_recovery_takes_its_lock_once_more_before_it_flushes(string policy, int seed, int servers)
+        => ReplaysClean(policy, seed, servers);
+
     // 39-failback-flushes-before-fence-held: a frontend whose fence was not yet held by a write quorum for the bound B
     // flushed the server while others still counted on it; a counter user went on past the flush without being told.
     [Theory]
