@@ -36,10 +36,6 @@ internal sealed class ViewProtocol : IAsyncDisposable
     // that holds it takes it again at once (an answer lost in flight must not lock it out), so two operations of one
     // frontend (the failbacks of two witnesses, a recovery beside them) would both hold it: this keeps them apart.
     private int _poolOperation;
-
-    // Set once this frontend found the pool lock held by another (see RecoverLostAsync: a new pool's recovery then
-    // fences and waits like any other).
-    private volatile bool _poolLockContended;
     private readonly ViewRecordSeal _seal;
     private readonly string[] _recordNames;
 
@@ -290,11 +286,6 @@ internal sealed class ViewProtocol : IAsyncDisposable
             throw;
         }
 
-        if (locks.Any(taken => taken == false))
-        {
-            _poolLockContended = true;
-        }
-
         var held = _replicas.Where(r => locks[r] == true).ToArray();
         var poolLock = new PoolLock(_store, RecoveryLock, _frontendId, _lockTimeToLive, held, () => Volatile.Write(ref _poolOperation, 0));
         if (held.Length >= WriteQuorum)
@@ -398,17 +389,12 @@ internal sealed class ViewProtocol : IAsyncDisposable
             var fencedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var fenced = new List<int>();
             var outageEpochs = read.Entries.Select(e => e.Epoch).ToArray();
-            // A server no record was ever written for needs neither, and a new pool's first read stays as quick as it
-            // was, unless another frontend has held this lock: its recovery may have flushed the servers (wiping the
-            // lock, which is how this one got it) and readmitted them after this read, and a frontend may count on
-            // them by now. Flushed again with no fence, their counters would start over under it (simulator seeds
-            // offline 11011316, gutter 10015998, 11012954, 11013468: all in a brand-new pool's first 200 ms).
-            var contended = _poolLockContended;
-            var someoneMayUseThem = stillLost.Any(i => contended || !read.Entries[i].IsUnknownToEveryone);
+            var someoneMayUseThem = stillLost.Any(i => !read.Entries[i].IsUnknownToEveryone);
             foreach (var i in stillLost)
             {
-                if (read.Entries[i].IsUnknownToEveryone && !contended)
+                if (read.Entries[i].IsUnknownToEveryone)
                 {
+                    // Nobody was ever told it is up: nothing to fence, and a new pool's first read stays as quick as it was.
                     fenced.Add(i);
                     continue;
                 }

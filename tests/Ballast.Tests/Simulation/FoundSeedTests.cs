@@ -82,14 +82,6 @@ public sealed class FoundSeedTests(ITestOutputHelper output)
     // An increment dispatched while a partition held up the opening of its connection reached the server 770 ms later,
     // after the server was fenced and another frontend's failback had flushed it.
     [InlineData("Offline", 7002594)]
-    // The same start-up race as 6003662 with the snapshots read last: the second recovery took the lock copies the
-    // first one's flush had emptied, read before the first one's readmission landed, and flushed again after a
-    // frontend had counted. A frontend that has found the lock held by another now fences a new pool's servers and
-    // waits the bound before it flushes them.
-    [InlineData("Offline", 11011316)]
-    [InlineData("Gutter", 10015998)]
-    [InlineData("Gutter", 11012954)]
-    [InlineData("Gutter", 11013468)]
     // A failback's readmission whose last write a blackhole held up for 2.2 s completed after another frontend's fence;
     // the frontend readmitted the server anyway, and on reading the fence marked it down again without saying so.
     [InlineData("Replicated", 9015860)]
