@@ -94,6 +94,7 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     [Theory]
     [InlineData("Offline", 69, 0)]
     [InlineData("Offline", 9590, 0)]
+    [InlineData("Offline", 4229, 0)]
     public void A_readmission_swaps_over_a_record_rewritten_unchanged(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
