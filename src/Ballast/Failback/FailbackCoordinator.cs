@@ -67,7 +67,7 @@ internal sealed class FailbackCoordinator
             if (!health.IsDown && health.MarkDown())
             {
                 var fence = _view[node.Index];
-                _events.ServerFailed(node, ServerFailureReason.SharedView, fence.Epoch, $"fenced by frontend {fence.ShownWriter}");
+                _events.ServerFailed(node, ServerFailureReason.SharedView, fence.Epoch, fence.DownDetail);
             }
 
             if (health.State != HealthState.Recovering)

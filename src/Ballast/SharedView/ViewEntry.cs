@@ -98,6 +98,9 @@ internal readonly record struct ViewEntry(long Epoch, bool IsDown, long ChangedA
     /// <summary>The entry that follows this one: down or up, one epoch later.</summary>
     public ViewEntry Next(bool down, long nowUnixMs, string writer) => new(Math.Min(Epoch + 1, MaxEpoch), down, nowUnixMs, writer);
 
+    /// <summary>Why a server whose record this is was taken down, as a <c>ServerFailed</c> event tells it.</summary>
+    public string DownDetail => IsLost ? "its shared-view record was lost (flush, restart or eviction); it is flushed before it is read" : $"fenced by frontend {ShownWriter}";
+
     /// <summary>The writer as it may be shown in an event or a log: printable ASCII, cut to the record's limit.</summary>
     public string ShownWriter => Shown(Writer);
 

@@ -750,18 +750,18 @@ internal sealed class ViewProtocol : IAsyncDisposable
                 return (false, existing);
             }
 
-            if (existing.IsDown && existing.Epoch >= proposed.Epoch && existing.Writer == ViewEntry.LostWriter && proposed.Writer == ViewEntry.LostWriter)
-            {
-                // A lost-record recovery's fence over another recovery's: it fences already, and only recoveries
-                // readmit such a record, each after its own fence held for the bound and its own flush. A touch here
-                // would only fail the readmission of the recovery that flushed first, and this one would flush the
-                // server a second time for the outage (simulator seed offline 9008604: the first recovery's flush
-                // wiped its lock, the second took it and touched the fence, 1 ms after that flush).
-                return (true, null);
-            }
-
             if (existing.IsDown && existing.Epoch >= proposed.Epoch)
             {
+                if (existing.Writer == ViewEntry.LostWriter && proposed.Writer == ViewEntry.LostWriter)
+                {
+                    // A lost-record recovery's fence over another recovery's: it fences already, and only recoveries
+                    // readmit such a record, each after its own fence held for the bound and its own flush. A touch
+                    // here would only fail the readmission of the recovery that flushed first, and this one would
+                    // flush the server a second time for the outage (simulator seed offline 9008604: the first
+                    // recovery's flush wiped its lock, the second took it and touched the fence, 1 ms after that flush).
+                    return (true, null);
+                }
+
                 // A touch: new content, so that a failback's snapshot from before it no longer matches (a swap that
                 // finds the very record it snapshotted, rewritten by a repair, still proceeds: see SwapAllAsync). A
                 // fence of a lost record stays the lost-record recovery's: taken over by a late fence's writer, it

@@ -155,7 +155,7 @@ internal sealed class ViewRefresher
 
                 if (node.Health.MarkDown())
                 {
-                    _events.ServerFailed(node, ServerFailureReason.SharedView, entry.Epoch, entry.IsLost ? "its shared-view record was lost (flush, restart or eviction); it is flushed before it is read" : $"fenced by frontend {entry.ShownWriter}");
+                    _events.ServerFailed(node, ServerFailureReason.SharedView, entry.Epoch, entry.DownDetail);
                 }
             }
             else
