@@ -62,12 +62,24 @@ internal sealed class Invalidator
             return work;
         }
 
-        // The caller's wait (a task that also ends when the token fires). The work's failure is reported by the pool
-        // only if the caller left before it ended: a caller that waited to the end got the failure itself, and a
-        // second report would log one failure twice.
-        var task = work.AsTask();
-        _events.ObserveIfCallerLeft(task, cancellationToken, operation, node, key);
-        return new ValueTask<T>(task.WaitAsync(cancellationToken));
+        return WaitUnlessCallerLeavesAsync(work.AsTask(), cancellationToken, operation, key, node);
+    }
+
+    // Pooled: a state machine per write made with a token that can fire would otherwise be an allocation of its own.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<T> WaitUnlessCallerLeavesAsync<T>(Task<T> work, CancellationToken callerLeft, string operation, string key, ServerNode? node)
+    {
+        try
+        {
+            return await work.WaitAsync(callerLeft).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (callerLeft.IsCancellationRequested)
+        {
+            // The work's failure is the pool's to report from here on, and only from here on: a caller that waited to
+            // the end got the failure itself, and a second report would log one failure twice.
+            _events.ObserveIfCallerLeft(work, callerLeft, operation, node, key);
+            throw;
+        }
     }
 
     /// <summary>
@@ -100,7 +112,9 @@ internal sealed class Invalidator
         {
             try
             {
-                return (await AttemptAsync(node, command(), callerLeft).ConfigureAwait(false), false);
+                var attempt = command();
+                using var grace = WatchCallerLeaving(node, attempt, callerLeft);
+                return (await AttemptAsync(node, attempt).ConfigureAwait(false), false);
             }
             catch (MemcachedException error) when (error is not MemcachedServerErrorException)
             {
@@ -180,13 +194,15 @@ internal sealed class Invalidator
     /// <param name="command">The mutation.</param>
     /// <param name="callerLeft">The caller's token (see <see cref="ConfirmOrFenceAsync{T}"/>).</param>
     /// <param name="connectionWatermark">Send only on a connection opened no later than this (a refill under a lease); <see cref="long.MaxValue"/> for any.</param>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<T> MutateOrInvalidateAsync<T>(ServerNode node, CacheKey key, MetaCommand<T> command, CancellationToken callerLeft = default, long connectionWatermark = long.MaxValue)
     {
         var sentAt = _time.GetTimestamp();
         T result;
         try
         {
-            result = await AttemptAsync(node, command, callerLeft, evenIfDown: false, connectionWatermark).ConfigureAwait(false);
+            using var grace = WatchCallerLeaving(node, command, callerLeft);
+            result = await AttemptAsync(node, command, evenIfDown: false, connectionWatermark).ConfigureAwait(false);
         }
         catch (MemcachedException error) when (error is not MemcachedServerErrorException)
         {
@@ -210,46 +226,25 @@ internal sealed class Invalidator
     }
 
     /// <summary>
-    /// One attempt on the pool's lifetime. While the caller waits it takes as long as the connection allows (the
-    /// operation timeout); once the caller has left, at most a quarter of the bound more, then it counts as failed
-    /// (its answer, if one comes, is still consumed by the connection and changes nothing).
+    /// One attempt on the pool's lifetime: the request, sent with no token at all. It ends with its answer, its
+    /// connection's timeout, or the client's disposal (which fails what is in flight); registering each store on the
+    /// pool's shutdown token cost an allocation and a contended lock per write. Its caller watches the caller's token
+    /// with <see cref="WatchCallerLeaving{T}"/> around the await.
     /// </summary>
-    private ValueTask<T> AttemptAsync<T>(ServerNode node, MetaCommand<T> command, CancellationToken callerLeft, bool evenIfDown = true, long connectionWatermark = long.MaxValue)
-    {
-        // The common case, no token that can fire: the command's own task, with no state machine of its own. The
-        // command takes no token at all: it ends with its answer, its connection's timeout, or the client's disposal
-        // (which fails what is in flight), and registering each store on the pool's shutdown token cost an allocation
-        // and a contended lock per write.
-        var answer = connectionWatermark == long.MaxValue
+    private static ValueTask<T> AttemptAsync<T>(ServerNode node, MetaCommand<T> command, bool evenIfDown = true, long connectionWatermark = long.MaxValue)
+        => connectionWatermark == long.MaxValue
             ? node.ExecuteAsync(command, CancellationToken.None, evenIfDown)
             : node.ExecuteOnConnectionOpenedByAsync(command, connectionWatermark, CancellationToken.None);
-        return !callerLeft.CanBeCanceled || answer.IsCompleted ? answer : AttemptAfterCallerMayLeaveAsync(node, command, answer, callerLeft);
-    }
 
-    private async ValueTask<T> AttemptAfterCallerMayLeaveAsync<T>(ServerNode node, MetaCommand<T> command, ValueTask<T> answer, CancellationToken callerLeft)
-    {
-        var lifetime = _lifetime;
-        var task = answer.AsTask();
-        try
-        {
-            return await task.WaitAsync(callerLeft).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (callerLeft.IsCancellationRequested && !lifetime.IsCancellationRequested)
-        {
-            try
-            {
-                return await task.WaitAsync(_options.SharedView.RefreshInterval, _time, lifetime).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Its failure (the connection closed for the timeout) is expected, and the timeout below says it all.
-                _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                throw new MemcachedTimeoutException(
-                    $"Server {node.EndPoint} did not answer for key '{command.Key}' within {_options.SharedView.RefreshInterval.TotalMilliseconds:0} ms after the caller cancelled; the invalidation no longer waits for it.",
-                    node.EndPoint);
-            }
-        }
-    }
+    /// <summary>
+    /// While the caller waits, an attempt takes as long as the connection allows (the operation timeout); once the
+    /// caller has left, at most a quarter of the bound more, then it counts as failed (its answer, if one comes, is
+    /// still consumed by the connection and changes nothing). Dispose the watch once the attempt has ended. The
+    /// command is awaited directly: a task conversion and a <c>WaitAsync</c> per write made with a token that can
+    /// fire (an HTTP request's) cost about a kilobyte each.
+    /// </summary>
+    private CallerLeftGrace<T>? WatchCallerLeaving<T>(ServerNode node, MetaCommand<T> command, CancellationToken callerLeft)
+        => CallerLeftGrace<T>.Watch(command, node.EndPoint, callerLeft, _options.SharedView.RefreshInterval, _time);
 
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(10);
 }
