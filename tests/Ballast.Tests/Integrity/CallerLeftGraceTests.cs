@@ -39,6 +39,7 @@ public sealed class CallerLeftGraceTests
         Assert.False(answer.IsCompleted, "the wait ended before its grace ran out");
 
         time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(answer.IsCompleted, "the wait went on after its grace ran out");
         var error = await Assert.ThrowsAsync<MemcachedTimeoutException>(() => answer);
         Assert.Contains(Server.ToString(), error.Message, StringComparison.Ordinal);
         Assert.Contains("'grace:left'", error.Message, StringComparison.Ordinal);
@@ -57,6 +58,7 @@ public sealed class CallerLeftGraceTests
 
         Assert.False(answer.IsCompleted);
         time.Advance(Grace);
+        Assert.True(answer.IsCompleted, "the wait went on after its grace ran out");
         await Assert.ThrowsAsync<MemcachedTimeoutException>(() => answer);
     }
 
