@@ -211,8 +211,12 @@ internal sealed class FailbackCoordinator
             // a flush of another witness can wipe this outage's lock, and another frontend then takes it, flushes and
             // readmits the server while this one waits for the pool lock; a snapshot from before that flushed the
             // readmitted server again, under a frontend counting on it (simulator seed gutter 2003505).
+            // A copy at this outage's epoch written by a lost-record recovery ("lost") is that recovery's to flush,
+            // even where this frontend's own view still holds its own fence of the same epoch, which the recovery
+            // touched over (simulator seed gutter 12000043: both flushed the server for one outage).
             var before = await _protocol.SnapshotAsync(node.Index, straggler, cancellationToken).ConfigureAwait(false);
-            if (before.Length < _protocol.ReadQuorum || before.Any(b => b.Entry is { } seen && seen.Epoch > entry.Epoch))
+            if (before.Length < _protocol.ReadQuorum
+                || before.Any(b => b.Entry is { } seen && (seen.Epoch > entry.Epoch || (seen.Epoch == entry.Epoch && seen.AwaitsRecovery))))
             {
                 return;
             }
