@@ -57,7 +57,8 @@ public sealed class ChaosOptions
 
     /// <summary>
     /// Reads rotate over every read API (a leased get and refill, get-and-touch, a get-many of the key and another,
-    /// a get into a buffer, <c>GetOrCreateAsync</c>) and writes over delete and mark-stale, so the checker covers
+    /// a get into a buffer, <c>GetOrCreateAsync</c>) and writes over delete, mark-stale and a write-through
+    /// <c>SetVersionedAsync</c> of the database's version, so the checker covers
     /// each path, not only the leased get and the delete.
     /// </summary>
     public bool ApiMix { get; set; }

@@ -267,17 +267,24 @@ public sealed partial class Workload
         var start = _clock.NowMs;
         var version = _db.Write(key);
         using var caller = CallerToken(random, ct);
-        var markStale = _options.ApiMix && random.Next(2) == 1;
+        var how = _options.ApiMix ? random.Next(3) : 0;
         return await RecordWriteAsync(log, _clock, new WriteRecord(_frontend, key, version, start, 0, false), async () =>
         {
-            if (markStale)
+            switch (how)
             {
-                // Mark-stale invalidates like a delete (confirmed or fenced): the old value stays, but no read serves it.
-                await _client.MarkStaleAsync(name, TouchTimeToLive, caller.Token).ConfigureAwait(false);
-            }
-            else
-            {
-                await _client.DeleteAsync(name, caller.Token).ConfigureAwait(false);
+                case 1:
+                    // Mark-stale invalidates like a delete (confirmed or fenced): the old value stays, but no read serves it.
+                    await _client.MarkStaleAsync(name, TouchTimeToLive, caller.Token).ConfigureAwait(false);
+                    break;
+                case 2:
+                    // Write-through with the database's version: under Replicated the newest version wins on every
+                    // replica (compared, then compare-and-swap); elsewhere a plain set. A set whose fate is unknown, or
+                    // whose caller left, invalidates the key.
+                    await _client.SetVersionedAsync(name, VersionedDatabase.Encode(version), version, TouchTimeToLive, caller.Token).ConfigureAwait(false);
+                    break;
+                default:
+                    await _client.DeleteAsync(name, caller.Token).ConfigureAwait(false);
+                    break;
             }
         }, ct).ConfigureAwait(false);
     }
