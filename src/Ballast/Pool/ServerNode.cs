@@ -10,12 +10,6 @@ namespace Ballast.Pool;
 /// </summary>
 internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
 {
-    // This thread's number for NextSlot, from 1; 0 until it first sends.
-    [ThreadStatic]
-    private static int _threadNumber;
-
-    private static int _threadsNumbered;
-
     private readonly MemcachedClientOptions _options;
     private readonly TimeProvider _time;
     private readonly Action<ServerNode, ServerFailureReason, Exception?> _onLocalFailure;
@@ -149,26 +143,11 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     }
 
     /// <summary>
-    /// The connection a request goes to. In production each thread keeps to one (threads are numbered as they first
-    /// send, so a pool's few workers spread over the connections): a shared round-robin counter was an interlocked
-    /// write to one cache line from every core on every request, and a connection written by one thread mostly takes
-    /// its write lock uncontended. A simulation thread keeps the round robin, so its schedules stay what they were.
+    /// The connection a request goes to: round robin. (Keeping each thread to one connection, to spare the shared
+    /// counter's cache line, sent every request of a thread to a slot whose connect was held, where the round robin
+    /// lets half of them find the other: `ConnectWhileDownTests` relies on that, and the gain was within the noise.)
     /// </summary>
-    private int NextSlot()
-    {
-        if (!Runtime.WorkScheduler.Current.RunsContinuationsAsynchronously)
-        {
-            return (int)((uint)Interlocked.Increment(ref _nextSlot) % (uint)_connections.Length);
-        }
-
-        var thread = _threadNumber;
-        if (thread == 0)
-        {
-            thread = _threadNumber = Interlocked.Increment(ref _threadsNumbered);
-        }
-
-        return (int)((uint)thread % (uint)_connections.Length);
-    }
+    private int NextSlot() => (int)((uint)Interlocked.Increment(ref _nextSlot) % (uint)_connections.Length);
 
     /// <summary>
     /// Sends <paramref name="command"/> only on a connection opened no later than the <paramref name="watermark"/>-th (a
