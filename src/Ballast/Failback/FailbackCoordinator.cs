@@ -245,7 +245,7 @@ internal sealed class FailbackCoordinator
 
             // Where a flush reached a lock (a one-server pool, a pool flush, a witness), put it back at once so a
             // frontend that probes late does not flush again.
-            await _protocol.RenewFailbackLockAsync(node.Index, entry.Epoch, cancellationToken).ConfigureAwait(false);
+            await _protocol.RenewFailbackLocksHeldAsync(cancellationToken).ConfigureAwait(false);
             if (poolLock is not null)
             {
                 await poolLock.RenewAfterFlushAsync([node.Index], cancellationToken).ConfigureAwait(false);

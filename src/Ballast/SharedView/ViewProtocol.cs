@@ -36,6 +36,9 @@ internal sealed class ViewProtocol : IAsyncDisposable
     // that holds it takes it again at once (an answer lost in flight must not lock it out), so two operations of one
     // frontend (the failbacks of two witnesses, a recovery beside them) would both hold it: this keeps them apart.
     private int _poolOperation;
+
+    // The failback locks this frontend took, and when (see RenewFailbackLocksHeldAsync).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Index, long Epoch), long> _failbackLocksHeld = new();
     private readonly ViewRecordSeal _seal;
     private readonly string[] _recordNames;
 
@@ -333,6 +336,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
 
             if (taken.Count >= majority)
             {
+                _failbackLocksHeld[(index, epoch)] = _time.GetTimestamp();
                 return true;
             }
         }
@@ -346,13 +350,31 @@ internal sealed class ViewProtocol : IAsyncDisposable
     }
 
     /// <summary>
-    /// Puts the failback lock back after flushes that may have wiped it (a one-server pool, where it lives on the
-    /// flushed server; a pool flush on failback), so a frontend that probes late does not flush again.
+    /// Puts back, after a flush that may have wiped them, every failback lock this frontend took within the lock's
+    /// time to live: the flushed server's own (a one-server pool, where it lives on that server; a pool flush on
+    /// failback), and those of other servers' outages whose copies a flushed witness held. A holder that failed to
+    /// readmit a server keeps its outage's lock to try again; its own later failback of a witness wiped a copy, another
+    /// frontend took it and flushed the server a second time for one outage (simulator seed replicated 16005553).
+    /// With <c>add</c>: a copy another frontend took meanwhile stays its.
     /// </summary>
-    public Task RenewFailbackLockAsync(int index, long epoch, CancellationToken cancellationToken)
-        => Task.WhenAll(FailbackLockHolders(index)
-            .Where(r => _store.ServerHostingReplica(r) is not null)
-            .Select(r => RenewLockAsync(r, FailbackLockName(index, epoch), cancellationToken)));
+    public Task RenewFailbackLocksHeldAsync(CancellationToken cancellationToken)
+    {
+        var renewals = new List<Task>();
+        foreach (var ((index, epoch), takenAt) in _failbackLocksHeld)
+        {
+            if (_time.GetElapsedTime(takenAt) >= _lockTimeToLive)
+            {
+                _failbackLocksHeld.TryRemove(new KeyValuePair<(int, long), long>((index, epoch), takenAt));
+                continue;
+            }
+
+            renewals.AddRange(FailbackLockHolders(index)
+                .Where(r => _store.ServerHostingReplica(r) is not null)
+                .Select(r => RenewLockAsync(r, FailbackLockName(index, epoch), cancellationToken)));
+        }
+
+        return Task.WhenAll(renewals);
+    }
 
     /// <summary>
     /// Fails closed on lost records: under one lock for the whole pool (held on a majority of replicas), fences every
@@ -454,8 +476,13 @@ internal sealed class ViewProtocol : IAsyncDisposable
                 }
             }
 
-            // Put this recovery's lock back where its flushes wiped it, so no other recovery starts under it.
+            // Put this recovery's lock back where its flushes wiped it, so no other recovery starts under it, and the
+            // failback locks this frontend holds with it.
             await poolLock.RenewAfterFlushAsync(flushed.Select(n => n.Index), cancellationToken).ConfigureAwait(false);
+            if (flushed.Any(HostsReplica))
+            {
+                await RenewFailbackLocksHeldAsync(cancellationToken).ConfigureAwait(false);
+            }
 
             var recovered = new List<int>();
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();

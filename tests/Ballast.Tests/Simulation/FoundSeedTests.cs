@@ -97,6 +97,10 @@ public sealed class FoundSeedTests(ITestOutputHelper output)
     // epoch ("lost"), while that recovery flushed and readmitted it: its own view still held its own fence of that
     // epoch, so it did not leave the server to the recovery (found on 475955a, range 12000000).
     [InlineData("Gutter", 12000043)]
+    // A frontend that flushed a server and failed to readmit it kept the outage's failback lock; its own later
+    // failbacks of the two witnesses holding the lock's copies wiped them, and another frontend took them and flushed
+    // the server a second time for the outage (found on c4829a7, range 16000000).
+    [InlineData("Replicated", 16005553)]
     public void A_seed_found_with_batch_calls_replays_clean(string policy, int seed)
         => ReplaysClean(new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy), BatchRatio = 0.15 }, seed);
 
