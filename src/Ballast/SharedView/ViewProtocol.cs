@@ -360,7 +360,10 @@ internal sealed class ViewProtocol : IAsyncDisposable
     public Task RenewFailbackLocksHeldAsync(CancellationToken cancellationToken)
     {
         var renewals = new List<Task>();
-        foreach (var ((index, epoch), takenAt) in _failbackLocksHeld)
+
+        // In a fixed order: the dictionary's own order follows the process's random hash seed, and a simulation must
+        // send the same requests in the same order in every process.
+        foreach (var ((index, epoch), takenAt) in _failbackLocksHeld.OrderBy(held => held.Key.Index).ThenBy(held => held.Key.Epoch).ToArray())
         {
             if (_time.GetElapsedTime(takenAt) >= _lockTimeToLive)
             {
