@@ -86,7 +86,8 @@ internal sealed class KnownTimings
         }
     }
 
-    private int Slot(string key) => key.GetHashCode(StringComparison.Ordinal) & _mask;
+    /// <summary>The slot of <paramref name="key"/>: it follows the process's randomized string hash, so two keys share one in some processes only.</summary>
+    internal int Slot(string key) => key.GetHashCode(StringComparison.Ordinal) & _mask;
 }
 
 /// <summary>One key's timing, and its memcached key (so that a known key is not mapped again).</summary>

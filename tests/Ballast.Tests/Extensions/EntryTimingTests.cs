@@ -77,10 +77,13 @@ public sealed class EntryTimingTests
         Assert.Null(known.Find("a"));
 
         // Another window, or a window a deadline will cap, is recorded (with the memcached key), and found by its key only.
+        // Slots follow the process's randomized string hash: the second key is one that does not share "b"'s slot in
+        // this process (with a fixed "c" the two evicted each other in one run of sixteen).
+        var c = Enumerable.Range(0, 64).Select(i => $"c{i}").First(k => known.Slot(k) != known.Slot("b"));
         known.Learn("b", "p:b", new EntryTiming(30, 0), fromWrite: false, guessWasWrong: false);
-        known.Learn("c", "p:c", new EntryTiming(600, 123), fromWrite: false, guessWasWrong: false);
+        known.Learn(c, $"p:{c}", new EntryTiming(600, 123), fromWrite: false, guessWasWrong: false);
         Assert.Equal(new KnownEntry("b", "p:b", new EntryTiming(30, 0)), known.Find("b"));
-        Assert.Equal(123, known.Find("c")!.Timing.DeadlineUnixMilliseconds);
+        Assert.Equal(123, known.Find(c)!.Timing.DeadlineUnixMilliseconds);
         Assert.Equal(600u, known.Guess.WindowSeconds);
         Assert.Null(known.Find("p:b"));
 
@@ -88,7 +91,7 @@ public sealed class EntryTimingTests
         known.Learn("b", "p:b", new EntryTiming(30, 0), fromWrite: false, guessWasWrong: true);
         Assert.Equal(30u, known.Guess.WindowSeconds);
         Assert.Null(known.Find("b"));
-        known.Forget("c");
-        Assert.Null(known.Find("c"));
+        known.Forget(c);
+        Assert.Null(known.Find(c));
     }
 }
