@@ -138,7 +138,11 @@ internal static partial class MetaProtocol
     private static void Stats(SimulatedMemcached server, IBufferWriter<byte> output)
     {
         var now = server.CurrentTime;
+
+        // memcached's pid, uptime and time: a restart is a new process (the client tells its lives apart by them).
+        Write(output, $"STAT pid {server.ProcessId}");
         Write(output, $"STAT uptime {now - SimulatedMemcached.StartOffset}");
+        Write(output, $"STAT time {server.UnixTime}");
         Write(output, "STAT version 1.6.18");
         Write(output, $"STAT curr_items {server.ItemCount}");
         Write(output, $"STAT cmd_flush {server.FlushCommands}");

@@ -48,6 +48,12 @@ internal sealed class SimulatedMemcached
     /// <summary>How many times this process started (1 at first; each restart adds one).</summary>
     public int Incarnation { get; private set; }
 
+    /// <summary>The process id <c>stats</c> gives: a new one for each start, as a restarted process gets.</summary>
+    public long ProcessId => 1000 + Incarnation;
+
+    /// <summary>memcached's <c>time</c> in <c>stats</c>: its clock plus the second it started, so <c>time - uptime</c> is fixed for one life.</summary>
+    public long UnixTime => _processStarted + CurrentTime;
+
     /// <summary><c>cmd_flush</c> of the current process.</summary>
     public long FlushCommands { get; set; }
 

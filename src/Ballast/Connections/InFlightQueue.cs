@@ -71,6 +71,16 @@ internal sealed class InFlightQueue
         }
     }
 
+    /// <summary>The request queued right behind the oldest, if any.</summary>
+    public bool TryPeekSecond(out MetaCommand command)
+    {
+        lock (_lock)
+        {
+            command = _count < 2 ? null! : _items[(_head + 1) & (_items.Length - 1)]!;
+            return _count >= 2;
+        }
+    }
+
     public bool TryDequeue(out MetaCommand command)
     {
         lock (_lock)

@@ -78,6 +78,12 @@ internal sealed partial class MetaConnection
         {
             Poison(ConnectionFault.Protocol, error);
         }
+        catch (ServerUnavailableException error)
+        {
+            // A check on the answers found the server is not the one the connection was for (a restart, see
+            // ServerNode.StartCheck): it marked the server down itself; what was sent behind the check is failed.
+            Poison(ConnectionFault.Closed, error);
+        }
         catch (MemcachedProtocolException error)
         {
             Poison(ConnectionFault.Protocol, new MemcachedProtocolException($"Server {Server}: {error.Message}; the connection was closed.", Server, error));

@@ -29,6 +29,25 @@ internal sealed partial class MetaConnection
     private long _heldSince;
     private bool _forceSend;
 
+    // The request that goes ahead of the first one sent (see SendAhead); guarded by _writeLock.
+    private MetaCommand? _ahead;
+
+    // Once sent, the same request, which a timeout names by the request behind it (see CheckTimeout).
+    private MetaCommand? _sentAhead;
+
+    /// <summary>
+    /// A request that goes out ahead of the first request sent on this connection, in the same send: the check of the
+    /// server's start (<c>stats</c>), which must be answered before anything behind it is handed to a caller, and costs
+    /// no round trip of its own. Set before the connection is handed to anyone.
+    /// </summary>
+    public void SendAhead(MetaCommand command)
+    {
+        lock (_writeLock)
+        {
+            _ahead = command;
+        }
+    }
+
     /// <summary>
     /// Queues <paramref name="command"/> and makes sure it is sent. The command's order in the send buffer and in the
     /// in-flight queue is the same, because both are decided under one lock.
@@ -43,41 +62,14 @@ internal sealed partial class MetaConnection
                 return;
             }
 
-            var mark = _pending.Length;
-            command.Opaque = _nextOpaque;
-            _nextOpaque = unchecked(_nextOpaque + (uint)command.OpaqueCount);
-            try
+            if (_ahead is not null)
             {
-                command.WriteRequest(_pending);
-            }
-            catch (Exception error)
-            {
-                _pending.Truncate(mark);
-                command.Fail(error);
-                return;
+                EnqueueAhead();
             }
 
-            if (mark > 0 && _pending.Length > _maxPendingSendBytes)
+            if (!Enqueue(command) || _sendInProgress || !WindowIsOpen())
             {
-                // The server is not taking what was sent before (it stopped reading, or the link is saturated): fail
-                // this request now rather than hold ever more bytes for it. A lone request always goes, however large.
-                _pending.Truncate(mark);
-                command.Fail(new ServerUnavailableException(
-                    $"Server {Server}: {mark} bytes are already waiting to be sent on this connection, and the request for {CommandFailure.Describe(command)} would go past the cap of {_maxPendingSendBytes} (MaxPendingSendBytes); it was not sent.",
-                    Server));
-                return;
-            }
-
-            command.RunContinuationsAsynchronously = _scheduler.RunsContinuationsAsynchronously;
-            _inFlight.Enqueue(command);
-            if (_unsent++ == 0)
-            {
-                _heldSince = _time.GetTimestamp();
-            }
-
-            if (_sendInProgress || !WindowIsOpen())
-            {
-                // The sender in progress, or the read loop once answers come in, sends this with the others.
+                // Not queued; or the sender in progress, or the read loop once answers come in, sends this with the others.
                 return;
             }
 
@@ -157,6 +149,54 @@ internal sealed partial class MetaConnection
         }
 
         _scheduler.Queue(this);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void EnqueueAhead()
+    {
+        var ahead = _ahead!;
+        _ahead = null;
+        Volatile.Write(ref _sentAhead, ahead);
+        Enqueue(ahead);
+    }
+
+    /// <summary>Formats <paramref name="command"/> into the pending buffer and the in-flight queue; false when it was failed instead. Called under the write lock.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool Enqueue(MetaCommand command)
+    {
+        var mark = _pending.Length;
+        command.Opaque = _nextOpaque;
+        _nextOpaque = unchecked(_nextOpaque + (uint)command.OpaqueCount);
+        try
+        {
+            command.WriteRequest(_pending);
+        }
+        catch (Exception error)
+        {
+            _pending.Truncate(mark);
+            command.Fail(error);
+            return false;
+        }
+
+        if (mark > 0 && _pending.Length > _maxPendingSendBytes)
+        {
+            // The server is not taking what was sent before (it stopped reading, or the link is saturated): fail
+            // this request now rather than hold ever more bytes for it. A lone request always goes, however large.
+            _pending.Truncate(mark);
+            command.Fail(new ServerUnavailableException(
+                $"Server {Server}: {mark} bytes are already waiting to be sent on this connection, and the request for {CommandFailure.Describe(command)} would go past the cap of {_maxPendingSendBytes} (MaxPendingSendBytes); it was not sent.",
+                Server));
+            return false;
+        }
+
+        command.RunContinuationsAsynchronously = _scheduler.RunsContinuationsAsynchronously;
+        _inFlight.Enqueue(command);
+        if (_unsent++ == 0)
+        {
+            _heldSince = _time.GetTimestamp();
+        }
+
+        return true;
     }
 
     /// <summary>Whether the requests waiting should leave now. Called under the write lock.</summary>

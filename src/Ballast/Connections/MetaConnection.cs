@@ -126,6 +126,13 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
         var waited = _time.GetElapsedTime(written);
         if (waited > _operationTimeout)
         {
+            if (ReferenceEquals(oldest, Volatile.Read(ref _sentAhead)) && _inFlight.TryPeekSecond(out var behind))
+            {
+                // The check sent ahead of the first request is the oldest, but the request behind it is what a caller
+                // (and the failure's detail) knows: named instead. They went in one send and are answered in order.
+                oldest = behind;
+            }
+
             Poison(ConnectionFault.Timeout, new MemcachedTimeoutException(
                 $"Server {Server} did not answer the request for {CommandFailure.Describe(oldest)} within the operation timeout of {_operationTimeout.TotalMilliseconds:0} ms; the connection was closed.",
                 Server));

@@ -29,4 +29,12 @@ public enum ServerFailureReason
     /// <see cref="MemcachedAuthenticationException"/>; the other servers' keys work.
     /// </summary>
     AuthenticationFailed = 6,
+
+    /// <summary>
+    /// A new connection reached a later life of the process than this frontend's earlier connections had (its
+    /// <c>stats</c> <c>pid</c> and start time changed): it restarted, empty, counters included, between two of this
+    /// frontend's connections, with no reset or refusal seen in between (a connection closed after a timeout, say).
+    /// The requests sent on that connection fail unanswered. See <see cref="FailureDetectionOptions.DetectRestarts"/>.
+    /// </summary>
+    Restarted = 7,
 }

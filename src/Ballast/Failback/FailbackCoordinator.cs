@@ -306,6 +306,7 @@ internal sealed class FailbackCoordinator
             // Connections from before the outage may reach the server's previous life (a restart resets them only when
             // they are next used): closed now, so no late reset fences the server again for the outage just flushed.
             node.RetireConnectionsOpenedBefore(downSince);
+            node.ForgetServerStart();
             _events.ServerRecovered(node, epoch, flushedHere, downFor);
         }
     }

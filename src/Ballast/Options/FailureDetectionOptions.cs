@@ -18,6 +18,17 @@ public sealed class FailureDetectionOptions
     /// <summary>Random spread added to each wait, as a fraction of it, so frontends do not probe in step. Default 0.2; 0 to 1.</summary>
     public double ProbeJitter { get; set; } = 0.2;
 
+    /// <summary>
+    /// Whether each new connection checks, with a <c>stats</c> sent ahead of its first request in the same send, that it
+    /// reached the same life of the server as this frontend's earlier connections (<c>pid</c> and start time). A server
+    /// that restarted with no reset seen (its old connection closed after a timeout) is empty, and a counter on it would
+    /// start again: the server is marked down (<see cref="ServerFailureReason.Restarted"/>) and the requests on that
+    /// connection fail. Default true. Turn it off only for a server whose <c>stats</c> answer is an error (a proxy that
+    /// does not pass it on): every new connection to it would be closed. A <c>stats</c> answer without <c>pid</c> or
+    /// <c>time</c> is not checked.
+    /// </summary>
+    public bool DetectRestarts { get; set; } = true;
+
     internal void Validate()
     {
         OptionChecks.Range(ConsecutiveTimeouts, 1, 100, nameof(ConsecutiveTimeouts));

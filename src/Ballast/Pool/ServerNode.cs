@@ -16,6 +16,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     private readonly MetaConnection?[] _connections;
     private readonly Task<MetaConnection>?[] _connecting;
     private readonly Lock _connectLock = new();
+    private readonly Lock _startLock = new();
     private readonly ServerEndPoint _connectTo;
     private readonly long[] _openedAs;
     private readonly long[] _openedAt;
@@ -24,6 +25,11 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     private bool _disposed;
     private Exception? _configurationError;
     private long _configurationErrorAt;
+
+    // The start of the server's life this frontend's connections reached (see ServerStart), and how many times it was
+    // forgotten (at readmissions): a check that began before a forgetting compares against nothing. Under _startLock.
+    private ServerStart? _knownStart;
+    private int _startGeneration;
 
     public ServerNode(
         int index,
@@ -370,6 +376,11 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
             throw;
         }
 
+        if (_options.FailureDetection.DetectRestarts)
+        {
+            connection.SendAhead(StartCheck());
+        }
+
         Volatile.Write(ref _openedAs[slot], Interlocked.Increment(ref _connectionsOpened));
         Volatile.Write(ref _openedAt[slot], _time.GetTimestamp());
         Volatile.Write(ref _connections[slot], connection);
@@ -379,6 +390,81 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
 
         return connection;
+    }
+
+    /// <summary>
+    /// Forgets which life of the server its connections reached: on a readmission, which follows a flush after the
+    /// outage began, the server's next life is the one to hold to (a frontend that never connected during the outage
+    /// would otherwise take the restart that outage was about for a new one, and fence the server again).
+    /// </summary>
+    public void ForgetServerStart()
+    {
+        lock (_startLock)
+        {
+            _knownStart = null;
+            _startGeneration++;
+        }
+    }
+
+    /// <summary>
+    /// The <c>stats</c> that goes ahead of a new connection's first request: a counter must not be handed out by a server
+    /// that restarted since this frontend last used it (a timeout below the detector's threshold closes the connection,
+    /// the next one reaches the new life, empty, and the increment starts again from its initial value: simulator seed
+    /// offline 12003512). The answer is checked on the read loop before any response behind it.
+    /// </summary>
+    private Protocol.Commands.TextCommand StartCheck()
+    {
+        ServerStart? baseline;
+        int generation;
+        lock (_startLock)
+        {
+            baseline = _knownStart;
+            generation = _startGeneration;
+        }
+
+        return Protocol.Commands.TextCommand.StatsChecked(answer => CheckStart(ServerStart.From(answer), baseline, generation));
+    }
+
+    /// <summary>
+    /// Holds the connection to the life it reached: a new life, against the one known when the connection opened, marks
+    /// the server down (a failback flushes it before it is used again) and throws, which closes the connection and fails
+    /// the requests sent behind the check, unanswered to their callers.
+    /// </summary>
+    private void CheckStart(ServerStart? reached, ServerStart? baseline, int generation)
+    {
+        if (reached is not { } start)
+        {
+            return;
+        }
+
+        bool markedDown;
+        lock (_startLock)
+        {
+            if (generation != _startGeneration)
+            {
+                // Forgotten by a readmission since this connection opened: whatever it reached is the baseline if none is yet.
+                _knownStart ??= start;
+                return;
+            }
+
+            _knownStart = start;
+            if (baseline is not { } before || before == start)
+            {
+                return;
+            }
+
+            markedDown = !_disposed && Health.MarkDown();
+        }
+
+        var restarted = new ServerUnavailableException(
+            $"Server {EndPoint} restarted: a new connection reached {start}, where this client's earlier connections had reached {baseline}. Everything it held is gone, counters included, so it was marked down (a failback flushes it before it is used again) and the requests sent on that connection were failed.",
+            EndPoint);
+        if (markedDown)
+        {
+            _onLocalFailure(this, ServerFailureReason.Restarted, restarted);
+        }
+
+        throw restarted;
     }
 
     /// <summary>

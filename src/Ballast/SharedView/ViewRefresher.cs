@@ -138,6 +138,7 @@ internal sealed class ViewRefresher
                 // connections may reach the server's previous life, and a reset found on them later would fence it again.
                 node.Health.ObserveEpoch(entry.Epoch);
                 node.RetireConnectionsOpenedBefore(_time.GetTimestamp());
+                node.ForgetServerStart();
 
                 // Told as a readmission, since it was one: the server is empty now (a counter on it starts again), and
                 // an application that seeds counters or watches readmissions must hear of it from every frontend,

@@ -15,6 +15,7 @@ public sealed class MisbehavingServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _clients = [];
     private int _requests;
+    private int _statsAnswered;
 
     public MisbehavingServer(Func<Request, Reply> script)
     {
@@ -27,6 +28,17 @@ public sealed class MisbehavingServer : IAsyncDisposable
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     public int ConnectionsAccepted { get; private set; }
+
+    /// <summary>
+    /// The process id its <c>stats</c> gives. A <c>stats</c> that is a connection's first request (the client sends one
+    /// ahead of a new connection's first request, to check that it reached the same life of the server) is answered
+    /// here, outside the script and its request numbers; changing this between connections plays a restart. Later
+    /// <c>stats</c> go to the script.
+    /// </summary>
+    public long ProcessId { get; set; } = 4242;
+
+    /// <summary>How many <c>stats</c> it answered.</summary>
+    public int StatsAnswered => Volatile.Read(ref _statsAnswered);
 
     public ServerEndPoint EndPoint => new("127.0.0.1", Port);
 
@@ -101,6 +113,7 @@ public sealed class MisbehavingServer : IAsyncDisposable
         {
             var stream = client.GetStream();
             var reader = new StreamReader(stream, Encoding.ASCII);
+            var first = true;
             while (!_stop.IsCancellationRequested && await reader.ReadLineAsync(_stop.Token) is { } line)
             {
                 var parts = line.Split(' ');
@@ -109,6 +122,15 @@ public sealed class MisbehavingServer : IAsyncDisposable
                     var size = int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture);
                     var data = new char[size + 2];
                     await reader.ReadBlockAsync(data, _stop.Token);
+                }
+
+                var startCheck = first && line == "stats";
+                first = false;
+                if (startCheck)
+                {
+                    Interlocked.Increment(ref _statsAnswered);
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"STAT pid {ProcessId}\r\nSTAT uptime 100\r\nSTAT time {1_800_000_100 + ProcessId}\r\nEND\r\n"), _stop.Token);
+                    continue;
                 }
 
                 var opaque = parts.FirstOrDefault(p => p.StartsWith('O'))?[1..] ?? string.Empty;

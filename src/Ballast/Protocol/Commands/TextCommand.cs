@@ -25,11 +25,13 @@ internal sealed class TextCommand : MetaCommand<IReadOnlyDictionary<string, stri
     public const int MaxStatBytes = 256 * 1024;
 
     private readonly Dictionary<string, string> _lines = new(StringComparer.Ordinal);
+    private readonly Action<IReadOnlyDictionary<string, string>>? _onAnswered;
     private int _statLines;
     private long _statBytes;
 
-    private TextCommand(string request, MetaResponseCode expected)
+    private TextCommand(string request, MetaResponseCode expected, Action<IReadOnlyDictionary<string, string>>? onAnswered = null)
     {
+        _onAnswered = onAnswered;
         _request = Encoding.ASCII.GetBytes(request + "\r\n");
         _expected = expected;
         Result = _lines;
@@ -51,6 +53,13 @@ internal sealed class TextCommand : MetaCommand<IReadOnlyDictionary<string, stri
     /// <summary><c>stats [group]</c>: the answer maps each statistic to its value.</summary>
     public static TextCommand Stats(string? group = null) => new(group is null ? "stats" : $"stats {group}", MetaResponseCode.Stat);
 
+    /// <summary>
+    /// <c>stats</c> whose answer is handed to <paramref name="onAnswered"/> on the read loop, before any later response
+    /// is read: what it throws closes the connection and fails every request behind it (the check of a server's start on
+    /// a new connection, see <see cref="Pool.ServerStart"/>).
+    /// </summary>
+    public static TextCommand StatsChecked(Action<IReadOnlyDictionary<string, string>> onAnswered) => new("stats", MetaResponseCode.Stat, onAnswered);
+
     public override void WriteRequest(RequestBuffer buffer) => buffer.Write(_request);
 
     public override bool OnResponse(in MetaResponse response)
@@ -59,6 +68,7 @@ internal sealed class TextCommand : MetaCommand<IReadOnlyDictionary<string, stri
         {
             if (response.Code == MetaResponseCode.StatsEnd)
             {
+                _onAnswered?.Invoke(_lines);
                 return true;
             }
 
