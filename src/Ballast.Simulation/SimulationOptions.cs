@@ -46,6 +46,12 @@ internal sealed record SimulationOptions
     /// </summary>
     public double BatchRatio { get; init; }
 
+    /// <summary>
+    /// Whether the frontends check the server's start on each new connection (the library's default). Off is a control:
+    /// it shows what the check prevents (a counter handed out again by a server that restarted behind a timeout).
+    /// </summary>
+    public bool DetectRestarts { get; init; } = true;
+
     /// <summary>Keep the frontends' log lines for the trace (slower; off for runs of many seeds).</summary>
     public bool CaptureLogs { get; init; }
 

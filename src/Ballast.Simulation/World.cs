@@ -146,6 +146,7 @@ internal sealed partial class World
         }
 
         options.SharedView.Bound = Options.Bound;
+        options.FailureDetection.DetectRestarts = Options.DetectRestarts;
         if (Options.CaptureLogs)
         {
             options.LoggerFactory = new FrontendLog(() => Loop.Now, frontend, History.Logs);

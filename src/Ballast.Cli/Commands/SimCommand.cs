@@ -41,9 +41,10 @@ public static class SimCommand
             Description = "The share of operations that are batch calls (GetManyAsync, SetManyAsync, DeleteManyAsync of several keys), 0 to 1. 0 draws the schedules of before batch calls existed (seeds found then replay only with it).",
             DefaultValueFactory = _ => DefaultBatchRatio,
         };
+        var noRestartCheck = new Option<bool>("--no-restart-check") { Description = "A control: the frontends do not check a new connection's server start (FailureDetection.DetectRestarts off), to show what the check prevents." };
         var command = new Command("sim", "Runs the real client (several frontends) against simulated memcached servers, network and clock: one reproducible world per seed, each checked for stale reads beyond the bound, counters handed out twice, double flushes, readmissions without a flush and worlds that do not settle.")
         {
-            seeds, seed, policy, json, replay, trace, traceView, traceKey, threads, shrink, batchRatio, poolSize, listFailing,
+            seeds, seed, policy, json, replay, trace, traceView, traceKey, threads, shrink, batchRatio, poolSize, listFailing, noRestartCheck,
         };
         command.SetAction((parse, ct) =>
         {
@@ -72,7 +73,7 @@ public static class SimCommand
                 return Task.FromResult(1);
             }
 
-            var shape = new SimulationOptions { BatchRatio = parse.GetValue(batchRatio) };
+            var shape = new SimulationOptions { BatchRatio = parse.GetValue(batchRatio), DetectRestarts = !parse.GetValue(noRestartCheck) };
             if (parse.GetValue(poolSize) is { } servers)
             {
                 shape = shape with { MinServers = servers, MaxServers = servers };

@@ -104,6 +104,23 @@ public sealed class FoundSeedTests(ITestOutputHelper output)
     public void A_seed_found_with_batch_calls_replays_clean(string policy, int seed)
         => ReplaysClean(new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy), BatchRatio = 0.15 }, seed);
 
+    /// <summary>
+    /// A server blackholed, killed and restarted: frontend 0 had absorbed its timeouts without marking it down, opened a
+    /// new connection after the restart and incremented a counter there, handing out 1 and 2 again, 160 ms before its
+    /// view read the others' fence. The check of the server's start on that connection stops it; without the check
+    /// (the control) the seed breaks the counter rule (found with <c>--no-restart-check</c>, range 12000000).
+    /// </summary>
+    [Fact]
+    public void A_counter_on_a_server_restarted_behind_a_timeout_is_not_handed_out_again()
+    {
+        var options = new SimulationOptions { Policy = FailoverPolicy.Gutter, BatchRatio = 0.15 };
+        ReplaysClean(options, 12004103);
+
+        var control = options with { DetectRestarts = false };
+        var result = ScheduleRunner.Run(SchedulePlan.Create(12004103, control), control);
+        Assert.Contains(result.Violations, v => v.Rule == "counter-duplicate");
+    }
+
     /// <summary>Seeds found in two-server worlds (<c>ballast sim --batch-ratio 0 --pool-size 2</c>).</summary>
     [Theory]
     // A caller-versioned set whose caller left while its compare-and-swap on one replica lost to a refill (its lease
