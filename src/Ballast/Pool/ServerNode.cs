@@ -315,7 +315,33 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         MetaConnection connection;
         try
         {
-            connection = await Runtime.WorkScheduler.Current.WaitAsync(GetOrConnectAsync(slot), cancellationToken).ConfigureAwait(false);
+            var connecting = GetOrConnectAsync(slot);
+            if (connecting.IsCompleted)
+            {
+                connection = await connecting.ConfigureAwait(false);
+            }
+            else
+            {
+                // The command can be failed while the connect waits (a caller who left and whose grace ran out, see
+                // Invalidation.CallerLeftGrace): then it is not sent, and its failure is returned at once, not after a
+                // connect that may take the whole connect timeout (simulator seed replicated 19005985: a cancelled
+                // remove's delete, held by a connect through a one-way partition, fenced its server only after the
+                // connect timeout, and a read 1.1 s after the caller's return was stale).
+                using var failedOrLeft = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                command.CancelWhenFailed(failedOrLeft);
+                try
+                {
+                    connection = await Runtime.WorkScheduler.Current.WaitAsync(connecting, failedOrLeft.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    return await command.AsValueTask().ConfigureAwait(false);
+                }
+                finally
+                {
+                    command.CancelWhenFailed(null);
+                }
+            }
         }
         catch (ServerUnavailableException error)
         {

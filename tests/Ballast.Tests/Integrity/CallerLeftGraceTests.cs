@@ -47,6 +47,43 @@ public sealed class CallerLeftGraceTests
     }
 
     [Fact]
+    public async Task The_grace_also_ends_a_wait_for_a_connect_that_holds_the_request_which_is_then_never_sent()
+    {
+        // A connect through a one-way partition hangs until the connect timeout (here 10 s on a clock that never gets
+        // there): the caller's grace must end the write's wait on time, or its invalidation fences the server only
+        // after the connect gives up (simulator seed replicated 19005985: a read 1.1 s after the caller left was stale).
+        var time = new FakeTimeProvider();
+        var transport = new HangingTransport();
+        var options = new MemcachedClientOptions { ConnectTimeout = TimeSpan.FromSeconds(10), Runtime = new Runtime.ClientRuntime { Transport = transport } };
+        options.Servers.Add(Server);
+        await using var node = new Pool.ServerNode(0, Server, options, time, (_, _, _) => { });
+        var command = UnansweredStore("grace:connect");
+        using var caller = new CancellationTokenSource();
+        using var watch = CallerLeftGrace<StoreResult>.Watch(command, Server, caller.Token, Grace, time);
+        var answer = node.ExecuteAsync(command, CancellationToken.None).AsTask();
+        Assert.True(transport.Connecting.Wait(TimeSpan.FromSeconds(5)), "no connect was started");
+        Assert.False(answer.IsCompleted);
+
+        caller.Cancel();
+        time.Advance(Grace);
+        var error = await Assert.ThrowsAsync<MemcachedTimeoutException>(() => answer.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Contains("'grace:connect'", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A transport whose connects never complete until they are cancelled (the connect timeout).</summary>
+    private sealed class HangingTransport : Runtime.IConnectionFactory
+    {
+        public ManualResetEventSlim Connecting { get; } = new();
+
+        public async ValueTask<Stream> ConnectAsync(string host, int port, CancellationToken cancellationToken)
+        {
+            Connecting.Set();
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        }
+    }
+
+    [Fact]
     public async Task A_caller_that_already_left_gets_the_grace_from_the_moment_of_the_watch()
     {
         var time = new FakeTimeProvider();

@@ -16,6 +16,7 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
     private bool _claimed;
     private Exception? _claimedError;
     private CancellationTokenRegistration _cancellation;
+    private CancellationTokenSource? _cancelWhenFailed;
 
     /// <summary>The result, filled in by <see cref="MetaCommand.OnResponse"/>.</summary>
     protected T Result { get; set; } = default!;
@@ -92,6 +93,20 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
         }
     }
 
+    /// <summary>
+    /// Cancels <paramref name="source"/> when the command is failed, at once if it already was; null stops watching.
+    /// What holds the command back before it is sent (a connect) waits on the token, so a command failed meanwhile (the
+    /// grace of a caller who left ran out) stops the wait instead of being sent after it.
+    /// </summary>
+    public void CancelWhenFailed(CancellationTokenSource? source)
+    {
+        Interlocked.Exchange(ref _cancelWhenFailed, source);
+        if (source is not null && Volatile.Read(ref _done) != 0)
+        {
+            CancelQuietly(source);
+        }
+    }
+
     public override void Fail(Exception error)
     {
         if (Interlocked.Exchange(ref _done, 1) == 0)
@@ -105,6 +120,24 @@ internal abstract class MetaCommand<T> : MetaCommand, IValueTaskSource<T>
             {
                 _core.SetException(error);
             }
+
+            // After the outcome is set: the wait this stops may resume inline and await the command at once.
+            if (Interlocked.Exchange(ref _cancelWhenFailed, null) is { } waiting)
+            {
+                CancelQuietly(waiting);
+            }
+        }
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The wait it was for is over: nothing to stop.
         }
     }
 
