@@ -57,7 +57,7 @@ internal sealed class PoolCoordinator : IAsyncDisposable
         _fencer = new Fencer(View, Protocol, Events, Identity.FrontendId, options.SharedView.RefreshInterval / 2, time, _shutdown.Token);
         Invalidations = new Invalidator(_fencer, Journal, Access, Events, options, time, _shutdown.Token);
         _failback = new FailbackCoordinator(Servers, View, Protocol, _fencer, Journal, Events, options, time, Identity.FrontendId);
-        _retrier = new JournalRetrier(Journal, Servers, View, Events, options);
+        _retrier = new JournalRetrier(Journal, Servers, View, Events, options, _fencer);
 
         // Servers this process owes invalidations to (from an earlier run's journal) are not read until settled.
         foreach (var node in OwedFromJournal())
