@@ -21,6 +21,9 @@ public sealed partial class MemcachedClient
     /// <summary>The epoch of a server's record in this frontend's copy of the shared view (tests write journals with it).</summary>
     internal long ViewEpochOf(ServerEndPoint server) => _pool.View[Node(server).Index].Epoch;
 
+    /// <summary>Whether this frontend knows its fence of <paramref name="server"/> is held for every frontend (tests wait for it).</summary>
+    internal bool IsFencedForEveryone(ServerEndPoint server) => _pool.Access.IsFencedForEveryone(Node(server));
+
     /// <summary>Flushes every main server (<c>flush_all</c>), optionally after <paramref name="delay"/>.</summary>
     /// <exception cref="MemcachedException">Some servers could not be flushed; the message names them.</exception>
     public async Task FlushAllAsync(TimeSpan? delay = null, CancellationToken cancellationToken = default)

@@ -24,6 +24,10 @@ public sealed class FailureDetectionTests
         Assert.Equal(harness.EndPoint(1).Host, failed.Host);
         Assert.Equal(harness.EndPoint(1).Port, failed.Port);
 
+        // Its fence published (the event above is raised when it is marked down, before the publish ends: under load a
+        // store made in between awaited the publish, and its call did not complete before it returned).
+        Assert.True(await IntegrityHarness.WaitUntilAsync(() => client.IsFencedForEveryone(harness.EndPoint(1)), TimeSpan.FromSeconds(5)));
+
         // Down: nothing waits for a timeout. Each call below completes before it returns to the caller.
         var strict = client.GetFromHomeServerAsync(key);
         Assert.True(strict.IsCompleted);
