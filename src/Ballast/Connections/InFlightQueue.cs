@@ -3,127 +3,188 @@ using Ballast.Protocol.Commands;
 namespace Ballast.Connections;
 
 /// <summary>
-/// The FIFO of a connection's requests awaiting their responses: a ring buffer under a short lock. Unlike
-/// <see cref="System.Collections.Concurrent.ConcurrentQueue{T}"/>, which allocates a new segment every few dozen
-/// requests as its consumer moves on, it reuses its array, so a request costs no allocation here.
+/// The FIFO of a connection's requests awaiting their responses: a ring buffer with one producer and lock-free takers.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Every request of a busy connection passes through here twice, once from a caller's thread and once from the read
+/// loop, so a lock here was taken millions of times a second from both cores, and contended: it was the largest
+/// single cost of the client at concurrency 256. Instead:
+/// </para>
+/// <list type="bullet">
+/// <item>only one thread adds at a time (callers add under the connection's write lock), so adding is a plain store
+/// of the item and then of the tail;</item>
+/// <item>taking claims the head by compare-and-swap, because two can take at once: the read loop taking an answered
+/// request and a poisoning draining the queue (which may fail the command the read loop was about to take; see
+/// <c>MetaConnection.DequeueAnswered</c>);</item>
+/// <item>head and tail only grow (64-bit), so a claim that succeeds proves the slot still held what was read from it:
+/// the producer reuses a slot only once the head has passed it.</item>
+/// </list>
+/// <para>
+/// Unlike <see cref="System.Collections.Concurrent.ConcurrentQueue{T}"/>, which allocates a new segment every few dozen
+/// requests as its consumer moves on, the ring reuses its array, so a request costs no allocation here.
+/// </para>
+/// </remarks>
 internal sealed class InFlightQueue
 {
-    private readonly Lock _lock = new();
     private MetaCommand?[] _items = new MetaCommand?[64];
-    private int _head;
-    private int _count;
+    private long _head;
+    private long _tail;
 
-    /// <summary>Requests queued: sent, or formatted and about to be.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _count;
-            }
-        }
-    }
+    /// <summary>Requests queued: sent, or formatted and about to be. Exact for the producer; a snapshot for others.</summary>
+    public int Count => (int)(Volatile.Read(ref _tail) - Volatile.Read(ref _head));
 
+    /// <summary>Adds a request. Callers must not add concurrently (the connection's write lock serialises them).</summary>
     public void Enqueue(MetaCommand command)
     {
-        lock (_lock)
+        var tail = _tail;
+        var items = _items;
+        if (tail - Volatile.Read(ref _head) == items.Length)
         {
-            if (_count == _items.Length)
-            {
-                Grow();
-            }
-
-            _items[(_head + _count) & (_items.Length - 1)] = command;
-            _count++;
+            items = Grow(tail);
         }
+
+        Volatile.Write(ref items[tail & (items.Length - 1)], command);
+        Volatile.Write(ref _tail, tail + 1);
     }
 
     public bool TryPeek(out MetaCommand command)
     {
-        lock (_lock)
+        while (true)
         {
-            command = _count == 0 ? null! : _items[_head]!;
-            return _count != 0;
+            var head = Volatile.Read(ref _head);
+            if (head == Volatile.Read(ref _tail))
+            {
+                command = null!;
+                return false;
+            }
+
+            var items = Volatile.Read(ref _items);
+            var item = Volatile.Read(ref items[head & (items.Length - 1)]);
+            if (item is not null && Volatile.Read(ref _head) == head)
+            {
+                command = item;
+                return true;
+            }
         }
     }
 
     /// <summary>
-    /// The oldest request and when it was handed to a send, read together under the lock: read apart, a request
-    /// completed and reused in between would show a new request's stamp (or 0) beside another's identity, and a
-    /// healthy connection could be poisoned for a timeout that never happened.
+    /// The oldest request and when it was handed to a send, read together: read apart, a request completed and reused
+    /// in between would show a new request's stamp (or 0) beside another's identity, and a healthy connection could be
+    /// poisoned for a timeout that never happened. The head not having moved after the stamp was read proves the
+    /// request was still waiting then (it is taken off before it completes, so before it can be reused).
     /// </summary>
     public bool TryPeekOldest(out MetaCommand command, out long writtenTimestamp)
     {
-        lock (_lock)
+        while (true)
         {
-            if (_count == 0)
+            var head = Volatile.Read(ref _head);
+            if (head == Volatile.Read(ref _tail))
             {
                 command = null!;
                 writtenTimestamp = 0;
                 return false;
             }
 
-            command = _items[_head]!;
-            writtenTimestamp = command.WrittenTimestamp;
-            return true;
+            var items = Volatile.Read(ref _items);
+            var item = Volatile.Read(ref items[head & (items.Length - 1)]);
+            if (item is null)
+            {
+                continue;
+            }
+
+            var stamp = item.WrittenTimestamp;
+            if (Volatile.Read(ref _head) == head)
+            {
+                command = item;
+                writtenTimestamp = stamp;
+                return true;
+            }
         }
     }
 
     /// <summary>The request queued right behind the oldest, if any.</summary>
     public bool TryPeekSecond(out MetaCommand command)
     {
-        lock (_lock)
+        while (true)
         {
-            command = _count < 2 ? null! : _items[(_head + 1) & (_items.Length - 1)]!;
-            return _count >= 2;
-        }
-    }
-
-    public bool TryDequeue(out MetaCommand command)
-    {
-        lock (_lock)
-        {
-            if (_count == 0)
+            var head = Volatile.Read(ref _head);
+            if (Volatile.Read(ref _tail) - head < 2)
             {
                 command = null!;
                 return false;
             }
 
-            command = _items[_head]!;
-            _items[_head] = null;
-            _head = (_head + 1) & (_items.Length - 1);
-            _count--;
+            var items = Volatile.Read(ref _items);
+            var item = Volatile.Read(ref items[(head + 1) & (items.Length - 1)]);
+            if (item is not null && Volatile.Read(ref _head) == head)
+            {
+                command = item;
+                return true;
+            }
+        }
+    }
+
+    public bool TryDequeue(out MetaCommand command)
+    {
+        while (true)
+        {
+            var head = Volatile.Read(ref _head);
+            if (head == Volatile.Read(ref _tail))
+            {
+                command = null!;
+                return false;
+            }
+
+            var items = Volatile.Read(ref _items);
+            var slot = head & (items.Length - 1);
+            var item = Volatile.Read(ref items[slot]);
+            if (item is null || Interlocked.CompareExchange(ref _head, head + 1, head) != head)
+            {
+                // Another taker claimed this position first (or a growth's copy had not reached it): look again.
+                continue;
+            }
+
+            // Let go of the reference, unless the producer has already put a newer request in the slot (it may, as
+            // soon as the head moved): only our own item is cleared. The item cannot come back meanwhile, since it
+            // is completed, and so reusable, only after this returns.
+            Interlocked.CompareExchange(ref items[slot], null, item);
+            command = item;
             return true;
         }
     }
 
     /// <summary>
     /// Stamps the <paramref name="count"/> newest requests with the time they are handed to a send: a request's
-    /// timeout counts from when the server could first see it, not from when it was formatted and held back.
+    /// timeout counts from when the server could first see it, not from when it was formatted and held back. Called
+    /// by the producer (under the connection's write lock); those requests were not sent yet, so nobody takes them.
     /// </summary>
     public void StampNewest(int count, long timestamp)
     {
-        lock (_lock)
+        var items = _items;
+        var tail = _tail;
+        for (var i = Math.Max(Volatile.Read(ref _head), tail - count); i < tail; i++)
         {
-            for (var i = Math.Max(0, _count - count); i < _count; i++)
+            if (Volatile.Read(ref items[i & (items.Length - 1)]) is { } item)
             {
-                _items[(_head + i) & (_items.Length - 1)]!.WrittenTimestamp = timestamp;
+                item.WrittenTimestamp = timestamp;
             }
         }
     }
 
-    // The length stays a power of two, so positions wrap with a mask.
-    private void Grow()
+    // The length stays a power of two, so positions wrap with a mask. Takers still reading the old array find the same
+    // items at the same positions there; the claim on the head decides who owns each.
+    private MetaCommand?[] Grow(long tail)
     {
-        var larger = new MetaCommand?[_items.Length * 2];
-        for (var i = 0; i < _count; i++)
+        var old = _items;
+        var larger = new MetaCommand?[old.Length * 2];
+        for (var i = Volatile.Read(ref _head); i < tail; i++)
         {
-            larger[i] = _items[(_head + i) & (_items.Length - 1)];
+            larger[i & (larger.Length - 1)] = Volatile.Read(ref old[i & (old.Length - 1)]);
         }
 
-        _items = larger;
-        _head = 0;
+        Volatile.Write(ref _items, larger);
+        return larger;
     }
 }
