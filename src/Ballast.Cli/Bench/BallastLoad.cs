@@ -220,10 +220,18 @@ internal static class BallastLoad
             var keys = state.Keys;
             var settings = state.Settings;
             var getThreshold = (ulong)(settings.GetRatio * (1UL << 53));
+
+            // A token of this loop's own that can fire, as each web request has its own: one token shared by every
+            // loop would make its registrations a lock all of them take, which no application has.
+            using var requestAborted = CancellationTokenSource.CreateLinkedTokenSource(state.CancellationToken);
+            var cancellationToken = requestAborted.Token;
+
+            // The loop is closed: an operation starts when the one before it ended, so one clock reading serves as the
+            // end of one and the start of the next.
+            var start = Stopwatch.GetTimestamp();
             while (!state.Stop)
             {
                 var roll = Next();
-                var start = Stopwatch.GetTimestamp();
                 try
                 {
                     if (settings.Multiget > 1)
@@ -233,7 +241,7 @@ internal static class BallastLoad
                             _batch[i] = keys[(int)(Next() % (ulong)keys.Length)];
                         }
 
-                        var found = await client.GetManyAsync(_batch, state.CancellationToken).ConfigureAwait(false);
+                        var found = await client.GetManyAsync(_batch, cancellationToken).ConfigureAwait(false);
 
                         // Random keys repeat within a batch (about 1% of 20 of 1000); the result has each once.
                         KeysRead += found.Count;
@@ -245,19 +253,19 @@ internal static class BallastLoad
                     else if ((roll >> 11) < getThreshold && _buffer is not null)
                     {
                         _buffer.ResetWrittenCount();
-                        var result = await client.GetAsync(keys[(int)(roll % (ulong)keys.Length)], _buffer, state.CancellationToken).ConfigureAwait(false);
+                        var result = await client.GetAsync(keys[(int)(roll % (ulong)keys.Length)], _buffer, cancellationToken).ConfigureAwait(false);
                         KeysRead++;
                         Hits += result.IsHit ? 1 : 0;
                     }
                     else if ((roll >> 11) < getThreshold)
                     {
-                        var result = await client.GetAsync(keys[(int)(roll % (ulong)keys.Length)], state.CancellationToken).ConfigureAwait(false);
+                        var result = await client.GetAsync(keys[(int)(roll % (ulong)keys.Length)], cancellationToken).ConfigureAwait(false);
                         KeysRead++;
                         Hits += result.IsHit ? 1 : 0;
                     }
                     else
                     {
-                        await client.SetAsync(keys[(int)(roll % (ulong)keys.Length)], state.Value, cancellationToken: state.CancellationToken).ConfigureAwait(false);
+                        await client.SetAsync(keys[(int)(roll % (ulong)keys.Length)], state.Value, cancellationToken: cancellationToken).ConfigureAwait(false);
                     }
                 }
                 catch (MemcachedException)
@@ -265,7 +273,9 @@ internal static class BallastLoad
                     Errors++;
                 }
 
-                Latencies.RecordTimestamps(start, Stopwatch.GetTimestamp());
+                var end = Stopwatch.GetTimestamp();
+                Latencies.RecordTimestamps(start, end);
+                start = end;
                 Ops++;
             }
         }
