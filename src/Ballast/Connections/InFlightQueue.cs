@@ -52,15 +52,12 @@ internal sealed class InFlightQueue
     {
         while (true)
         {
-            var head = Volatile.Read(ref _head);
-            if (head == Volatile.Read(ref _tail))
+            if (!TryReadAt(0, out var head, out _, out var item))
             {
                 command = null!;
                 return false;
             }
 
-            var items = Volatile.Read(ref _items);
-            var item = Volatile.Read(ref items[head & (items.Length - 1)]);
             if (item is not null && Volatile.Read(ref _head) == head)
             {
                 command = item;
@@ -79,23 +76,15 @@ internal sealed class InFlightQueue
     {
         while (true)
         {
-            var head = Volatile.Read(ref _head);
-            if (head == Volatile.Read(ref _tail))
+            if (!TryReadAt(0, out var head, out _, out var item))
             {
                 command = null!;
                 writtenTimestamp = 0;
                 return false;
             }
 
-            var items = Volatile.Read(ref _items);
-            var item = Volatile.Read(ref items[head & (items.Length - 1)]);
-            if (item is null)
-            {
-                continue;
-            }
-
-            var stamp = item.WrittenTimestamp;
-            if (Volatile.Read(ref _head) == head)
+            var stamp = item?.WrittenTimestamp ?? 0;
+            if (item is not null && Volatile.Read(ref _head) == head)
             {
                 command = item;
                 writtenTimestamp = stamp;
@@ -109,15 +98,12 @@ internal sealed class InFlightQueue
     {
         while (true)
         {
-            var head = Volatile.Read(ref _head);
-            if (Volatile.Read(ref _tail) - head < 2)
+            if (!TryReadAt(1, out var head, out _, out var item))
             {
                 command = null!;
                 return false;
             }
 
-            var items = Volatile.Read(ref _items);
-            var item = Volatile.Read(ref items[(head + 1) & (items.Length - 1)]);
             if (item is not null && Volatile.Read(ref _head) == head)
             {
                 command = item;
@@ -130,16 +116,12 @@ internal sealed class InFlightQueue
     {
         while (true)
         {
-            var head = Volatile.Read(ref _head);
-            if (head == Volatile.Read(ref _tail))
+            if (!TryReadAt(0, out var head, out var items, out var item))
             {
                 command = null!;
                 return false;
             }
 
-            var items = Volatile.Read(ref _items);
-            var slot = head & (items.Length - 1);
-            var item = Volatile.Read(ref items[slot]);
             if (item is null || Interlocked.CompareExchange(ref _head, head + 1, head) != head)
             {
                 // Another taker claimed this position first (or a growth's copy had not reached it): look again.
@@ -149,10 +131,30 @@ internal sealed class InFlightQueue
             // Let go of the reference, unless the producer has already put a newer request in the slot (it may, as
             // soon as the head moved): only our own item is cleared. The item cannot come back meanwhile, since it
             // is completed, and so reusable, only after this returns.
-            Interlocked.CompareExchange(ref items[slot], null, item);
+            Interlocked.CompareExchange(ref items[head & (items.Length - 1)], null, item);
             command = item;
             return true;
         }
+    }
+
+    /// <summary>
+    /// Reads the item <paramref name="offset"/> places behind the head, as of now; false when fewer are queued. The
+    /// array is read after the tail, so it is one the items below that tail were written to (a growth publishes its
+    /// array before the tail that needed it). The caller proves the read current by the head not having moved.
+    /// </summary>
+    private bool TryReadAt(long offset, out long head, out MetaCommand?[] items, out MetaCommand? item)
+    {
+        head = Volatile.Read(ref _head);
+        if (Volatile.Read(ref _tail) - head <= offset)
+        {
+            items = null!;
+            item = null;
+            return false;
+        }
+
+        items = Volatile.Read(ref _items);
+        item = Volatile.Read(ref items[(head + offset) & (items.Length - 1)]);
+        return true;
     }
 
     /// <summary>
