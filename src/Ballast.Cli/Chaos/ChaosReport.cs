@@ -154,6 +154,9 @@ public sealed class PolicyResult
     /// <summary>Refills under a lease of a server's earlier life (before its restart) that were stored.</summary>
     public int OldLeaseRefillsStored { get; init; }
 
+    /// <summary>Restart windows whose lease never reached the reads after the restart, and why (no lease before the kill, or no readmission after it).</summary>
+    public IReadOnlyList<RestartLeaseMiss> RestartLeaseMisses { get; init; } = [];
+
     /// <summary>The servers flushed twice for one outage (not in the JSON).</summary>
     [JsonIgnore]
     public IReadOnlyList<ExcessFlush> ExcessFlushList { get; init; } = [];
@@ -226,6 +229,7 @@ public sealed class PolicyResult
             UnflushedList = checks?.Flushes.Unflushed ?? [],
             RestartLeasesTaken = checks?.Restarts.Taken ?? 0,
             OldLeaseRefillsStored = checks?.Restarts.OldLeasesStored ?? 0,
+            RestartLeaseMisses = checks?.Restarts.Misses ?? [],
             KeyNames = checks?.KeyNames ?? [],
         };
     }

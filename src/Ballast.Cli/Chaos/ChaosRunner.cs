@@ -191,7 +191,7 @@ public sealed class ChaosRunner
                 settle,
                 FlushChecker.Check(flushes.Samples, history.Faults, history.Events, _options.Servers, history.Flushes),
                 flushes.Samples,
-                new RestartLeases(restart.LeasesTaken, restart.BroughtRound, restart.OldLeasesStored),
+                new RestartLeases(restart.LeasesTaken, restart.BroughtRound, restart.OldLeasesStored, restart.Misses),
                 keys.Names);
             return PolicyResult.From(policy, _options, BoundOf(policy), history, keys.Servers, clock.Elapsed, counterServers, checks);
         }

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
 using Ballast.FaultInjection;
 
 namespace Ballast.Cli.Chaos;
@@ -16,8 +18,13 @@ public sealed class LeaseAcrossRestart
     private static readonly TimeSpan ReadmissionWait = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan ReadPause = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>How long R waits, before the kill, for an earlier fault to have let go of the server.</summary>
-    private static readonly TimeSpan UpWait = TimeSpan.FromSeconds(1.5);
+    /// <summary>
+    /// How long R keeps trying, before the kill, to take the lease. An earlier fault may still hold the server down for
+    /// R: its failback waits out a hold time, doubled for each earlier outage of the server within a minute and longer
+    /// on a loaded machine (a single wait of 1.5 s for the server to be up, then one try, took no lease in a CI run).
+    /// A read may also fail once after a blackhole of R's link (a connection opened during it lost its <c>stats</c>).
+    /// </summary>
+    private static readonly TimeSpan LeaseWait = TimeSpan.FromSeconds(5);
     private const int MaxReadRounds = 200;
 
     private readonly ChaosCluster _cluster;
@@ -27,6 +34,7 @@ public sealed class LeaseAcrossRestart
     private readonly HistoryRecorder.WorkerLog _log;
     private readonly RunClock _clock;
     private readonly ChaosOptions _options;
+    private readonly ConcurrentQueue<RestartLeaseMiss> _misses = new();
     private Held? _held;
     private int _taken;
     private int _broughtRound;
@@ -53,71 +61,101 @@ public sealed class LeaseAcrossRestart
     /// <summary>Refills under a lease of the server's earlier life that were stored.</summary>
     public int OldLeasesStored => _oldLeaseStored;
 
+    /// <summary>The windows whose lease did not reach the reads after the restart, and why.</summary>
+    public IReadOnlyList<RestartLeaseMiss> Misses => [.. _misses];
+
     /// <summary>
-    /// Before the kill: frontend R wins the lease of the server's key and reads the database. When no lease can be had
-    /// (the server is down or fenced for R, an error), the fault is a plain kill.
+    /// Before the kill: frontend R wins the lease of the server's key and reads the database, trying again for at most
+    /// <see cref="LeaseWait"/> while no lease can be had (the server down or fenced for R, another holder, an error).
+    /// When none could be had by then, the fault is a plain kill, and the window is reported with the last reason.
     /// </summary>
     public async Task TakeLeaseAsync(FaultWindow window, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(window);
         _held = null;
-        try
+        var frontend = window.Frontend ?? 0;
+        var deadline = _clock.Elapsed + LeaseWait;
+        var reads = 0;
+        Attempt attempt;
+        while (true)
         {
-            _held = await TryTakeLeaseAsync(window, ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is MemcachedException or IOException or System.Net.Sockets.SocketException)
-        {
-            _log.AppError(e);
+            try
+            {
+                attempt = await TryTakeLeaseAsync(window, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is MemcachedException or IOException or SocketException)
+            {
+                _log.AppError(e);
+                attempt = Attempt.Miss("error", $"{e.GetType().Name}: {e.Message}", read: true);
+            }
+
+            reads += attempt.Read ? 1 : 0;
+            if (attempt.Held is not null || _clock.Elapsed >= deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(ReadPause, ct).ConfigureAwait(false);
         }
 
+        _held = attempt.Held;
         if (_held is not null)
         {
             Interlocked.Increment(ref _taken);
         }
+        else
+        {
+            _misses.Enqueue(new RestartLeaseMiss(window.Start.TotalMilliseconds, window.Server, frontend, "lease", attempt.Reason, attempt.Detail, reads));
+        }
     }
 
-    private async Task<Held?> TryTakeLeaseAsync(FaultWindow window, CancellationToken ct)
+    /// <summary>One try at the lease: held, or why not.</summary>
+    private async Task<Attempt> TryTakeLeaseAsync(FaultWindow window, CancellationToken ct)
     {
-        var reader = _clients[window.Frontend ?? 0];
+        var frontend = window.Frontend ?? 0;
+        var reader = _clients[frontend];
         var key = _keys.LeaseKey(window.Server);
         var name = _keys.Name(key);
-
-        // An earlier fault may still hold the server down for R (a failback waits out its hold time, longer on a loaded
-        // machine): wait for it, bounded, so that the scenario runs rather than turning into a plain kill.
-        var endPoint = new ServerEndPoint(_cluster.Servers[window.Server].Host, _cluster.Servers[window.Server].Port);
-        var waitStart = _clock.Elapsed;
-        while (reader.GetServerState(endPoint) != ServerState.Up && _clock.Elapsed - waitStart < UpWait)
-        {
-            await Task.Delay(ReadPause, ct).ConfigureAwait(false);
-        }
-
-        RefillLease? lease = null;
-        for (var attempt = 0; attempt < 3 && lease is null; attempt++)
-        {
-            var read = await reader.GetForRefillAsync(name, ct).ConfigureAwait(false);
-            if (read.Lease is { } won)
-            {
-                lease = won;
-            }
-            else if (read.IsHit)
-            {
-                // An earlier window's value: make room for a lease (an invalidation with no database change).
-                await reader.DeleteAsync(name, ct).ConfigureAwait(false);
-            }
-            else
-            {
-                // No lease to be had here now (the server is down for R, or someone else's placeholder).
-                return null;
-            }
-        }
-
         var server = _cluster.Servers[window.Server];
-        if (lease is null || await CasCounter.ReadItemCasAsync(server.Host, server.Port, name, ct).ConfigureAwait(false) is not { } cas)
+
+        // An earlier fault may still hold the server down for R: a read now would be a miss without a lease.
+        var state = reader.GetServerState(new ServerEndPoint(server.Host, server.Port));
+        if (state != ServerState.Up)
         {
-            return null;
+            return Attempt.Miss("server-down", $"frontend {frontend} had server {window.Server} {state.ToString().ToLowerInvariant()}", read: false);
         }
 
-        return new Held(lease, _db.Read(key), cas);
+        var read = await reader.GetForRefillAsync(name, ct).ConfigureAwait(false);
+        if (read.Lease is { } lease)
+        {
+            if (await CasCounter.ReadItemCasAsync(server.Host, server.Port, name, ct).ConfigureAwait(false) is { } cas)
+            {
+                return new Attempt(new Held(lease, _db.Read(key), cas), "taken", string.Empty, Read: true);
+            }
+
+            // The placeholder is not on the server (the lease was another server's, a gutter's): void it, so that the
+            // next try is not told that someone (this very frontend) holds the lease.
+            await reader.DeleteAsync(name, ct).ConfigureAwait(false);
+            return Attempt.Miss("no-cas", $"frontend {frontend} won a lease, but server {window.Server} held no placeholder of the key (the lease was another server's)", read: true);
+        }
+
+        if (read.IsHit)
+        {
+            // An earlier window's value: make room for a lease (an invalidation with no database change).
+            await reader.DeleteAsync(name, ct).ConfigureAwait(false);
+            return Attempt.Miss("hit", "the key answered a value, deleted to make room for a lease", read: true);
+        }
+
+        if (!reader.IsSharedViewFresh)
+        {
+            return Attempt.Miss("view-stale", $"frontend {frontend}'s shared view was not fresh: its read was a miss without a lease", read: true);
+        }
+
+        // A lease someone else holds and a read that failed are the same plain miss to the client: the server itself
+        // says which, by whether a placeholder of the key is there.
+        return await CasCounter.ReadItemCasAsync(server.Host, server.Port, name, ct).ConfigureAwait(false) is not null
+            ? Attempt.Miss("lease-held", $"a miss with no lease, and a placeholder of the key on server {window.Server}: another caller held its refill lease", read: true)
+            : Attempt.Miss("no-lease", $"a miss with no lease, and no placeholder of the key on server {window.Server}: the read did not get there (an error the client answers as a miss)", read: true);
     }
 
     /// <summary>After the kill: the next frontend writes the database and deletes the key, recorded as a write.</summary>
@@ -160,6 +198,8 @@ public sealed class LeaseAcrossRestart
         {
             if (_clock.Elapsed - waitStart > ReadmissionWait)
             {
+                var detail = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"frontend {window.Frontend ?? 0} still had server {window.Server} {reader.GetServerState(endPoint).ToString().ToLowerInvariant()} {ReadmissionWait.TotalSeconds:0} s after its restart: no refill under the old lease, no read after the restart");
+                _misses.Enqueue(new RestartLeaseMiss(window.Start.TotalMilliseconds, window.Server, window.Frontend ?? 0, "readmission", "not-readmitted", detail, 0));
                 return;
             }
 
@@ -236,4 +276,10 @@ public sealed class LeaseAcrossRestart
     }
 
     private sealed record Held(RefillLease Lease, long Version, ulong Cas);
+
+    /// <summary>One try at the lease: <paramref name="Held"/> when it was taken, else the reason; <paramref name="Read"/> when the key was read.</summary>
+    private readonly record struct Attempt(Held? Held, string Reason, string Detail, bool Read)
+    {
+        public static Attempt Miss(string reason, string detail, bool read) => new(null, reason, detail, read);
+    }
 }

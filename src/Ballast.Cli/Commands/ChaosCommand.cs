@@ -183,6 +183,14 @@ public static class ChaosCommand
                 stdout.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{r.Policy}: {r.RestartLeasesTaken} refill leases outlived a restart of their server; {r.OldLeaseRefillsStored} of them still stored their value afterwards.")));
             }
 
+            foreach (var r in results)
+            {
+                foreach (var miss in r.RestartLeaseMisses)
+                {
+                    stdout.MarkupLine(Markup.Escape($"{r.Policy}: no read after the {miss}"));
+                }
+            }
+
             foreach (var r in results.Where(r => r.AppErrors > 0))
             {
                 var types = string.Join(", ", r.ErrorsByType.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Value} {e.Key}")));

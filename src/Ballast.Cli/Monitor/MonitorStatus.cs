@@ -18,7 +18,7 @@ internal sealed record MonitorStatus(
 /// <param name="State">up, down, probing or recovering (the monitor's own frontend's view, fences included); unknown before its first quorum read of the shared view.</param>
 /// <param name="Epoch">The epoch of the server's shared-view record.</param>
 /// <param name="Since">When the monitor saw the current state begin.</param>
-/// <param name="Reason">Why the server last failed (Timeouts, ConnectionRefused, ConnectionReset, InvalidationUnconfirmed, SharedView); null if it never did.</param>
+/// <param name="Reason">Why the server last failed, a <see cref="ServerFailureReason"/> name (Timeouts, ConnectionRefused, ConnectionReset, InvalidationUnconfirmed, SharedView, TlsFailed, AuthenticationFailed, Restarted); null if it never did.</param>
 /// <param name="Detail">The last failure's detail (the error, or who fenced it).</param>
 /// <param name="LastFailure">When it last failed.</param>
 /// <param name="Flushes">Flushes this monitor made on it, whatever the reason (exactly one frontend flushes each outage).</param>

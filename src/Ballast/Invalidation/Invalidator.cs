@@ -20,7 +20,7 @@ namespace Ballast.Invalidation;
 /// </remarks>
 internal sealed class Invalidator
 {
-    private readonly IFencer _fencer;
+    private readonly InvalidationFence _fence;
     private readonly InvalidationJournal _journal;
     private readonly ServerAccess _access;
     private readonly PoolEvents _events;
@@ -37,7 +37,7 @@ internal sealed class Invalidator
     /// <param name="lifetime">The client's lifetime: invalidations stop only when the client is disposed.</param>
     public Invalidator(IFencer fencer, InvalidationJournal journal, ServerAccess access, PoolEvents events, MemcachedClientOptions options, TimeProvider time, CancellationToken lifetime)
     {
-        _fencer = fencer;
+        _fence = new InvalidationFence(fencer, journal, access.View);
         _journal = journal;
         _access = access;
         _events = events;
@@ -137,14 +137,12 @@ internal sealed class Invalidator
                     }
                 }
 
-                if (await _fencer.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, error.Message, lifetime, coversSince: sentAt).ConfigureAwait(false))
+                if (await _fence.FenceOrOweAsync(node, key.Text, pending, error.Message, lifetime, coversSince: sentAt).ConfigureAwait(false))
                 {
                     return (default!, true);
                 }
 
                 // No fence holds it, so no flush is known to come after it: owed until the server confirms it.
-                _journal.Remove(pending);
-                OweUntilConfirmed(node, key);
                 throw new InvalidationOwedException(
                     $"Server {node.EndPoint}: the invalidation of key '{key.Text}' could not be confirmed, and the server could not be fenced in the shared view (no quorum of servers answered); the journal keeps retrying it.",
                     node.EndPoint,
@@ -155,14 +153,13 @@ internal sealed class Invalidator
 
         // Down here or in the view (or the caller's time is up): it will be flushed before anyone reads it again,
         // provided the fence is published.
-        if (await _fencer.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, null, lifetime, coversSince: sentAt).ConfigureAwait(false))
+        if (await _fence.FenceOrOweAsync(node, key.Text, pending: null, detail: null, lifetime, coversSince: sentAt).ConfigureAwait(false))
         {
             return (default!, true);
         }
 
         // Owed until the server confirms it: the view this frontend reads may lag a readmission made before this
         // delete failed, and such a readmission's flush does not cover it (only a flush after a fence would).
-        OweUntilConfirmed(node, key);
         throw new InvalidationOwedException(
             $"Server {node.EndPoint} is down and could not be fenced in the shared view (no quorum of servers answered), so the invalidation of key '{key.Text}' is owed; the journal keeps retrying it.",
             node.EndPoint,
@@ -173,8 +170,7 @@ internal sealed class Invalidator
     /// Owes the delete of <paramref name="key"/> on <paramref name="node"/> until the server confirms it: no readmission
     /// settles it (see <see cref="Failover.FailoverStrategy"/>'s writes that were not sent).
     /// </summary>
-    public void OweUntilConfirmed(ServerNode node, CacheKey key)
-        => _journal.Add(node.EndPoint.ToString(), key.Text, PendingInvalidation.UntilConfirmed);
+    public void OweUntilConfirmed(ServerNode node, CacheKey key) => _fence.OweUntilConfirmed(node, key.Text);
 
     /// <summary>A delete of a key on one server, confirmed or fenced, never cancelled by the caller (see <see cref="ConfirmOrFenceAsync{T}"/>).</summary>
     public async ValueTask<DeleteStatus> DeleteAsync(ServerNode node, CacheKey key, CancellationToken callerLeft = default)

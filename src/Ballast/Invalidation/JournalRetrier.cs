@@ -20,12 +20,12 @@ internal sealed class JournalRetrier
     private readonly ClusterView _view;
     private readonly PoolEvents _events;
     private readonly MemcachedClientOptions _options;
-    private readonly IFencer _fencer;
+    private readonly InvalidationFence _fence;
     private int _running;
 
     public JournalRetrier(InvalidationJournal journal, ServerSet servers, ClusterView view, PoolEvents events, MemcachedClientOptions options, IFencer fencer)
     {
-        _fencer = fencer;
+        _fence = new InvalidationFence(fencer, journal, view);
         _journal = journal;
         _servers = servers;
         _view = view;
@@ -100,28 +100,17 @@ internal sealed class JournalRetrier
         {
             // Still owed; the next round retries, and the server stays unread here until it is confirmed.
             JournalRetry.Failed(_options.Logger, error, node.EndPoint, pending.Key);
+
+            // A delete only a confirmation settles failed on a server the view has up, where every other frontend
+            // reads the key's old value: confirmed or fenced, like any invalidation, and owed from then on only until a
+            // readmission after the fence. Left to retry alone, it was owed for as long as this frontend could not reach
+            // the server while the others read it (simulator seed offline 20000503: a set not sent to a server this
+            // frontend held down, which another had readmitted meanwhile, and a one-way partition that held every retry
+            // for 1.3 s; the old value was read 1.1 s after the set returned).
             if (pending.IsUntilConfirmed && !_view[node.Index].IsDown)
             {
-                await FenceOverAsync(node, pending, error, cancellationToken).ConfigureAwait(false);
+                await _fence.FenceOrOweAsync(node, pending.Key, pending, error.Message, cancellationToken).ConfigureAwait(false);
             }
-        }
-    }
-
-    /// <summary>
-    /// A delete only a confirmation settles failed on a server the view has up, where every other frontend reads the
-    /// key's old value: confirmed or fenced, like any invalidation. The fence's flush settles it, so it is owed from
-    /// then on only until a readmission after the fence. Left to retry alone, it was owed for as long as this frontend
-    /// could not reach the server while the others read it (simulator seed offline 20000503: a set not sent to a
-    /// server this frontend held down, which another had readmitted meanwhile, and a one-way partition that held every
-    /// retry for 1.3 s; the old value was read 1.1 s after the set returned).
-    /// </summary>
-    private async Task FenceOverAsync(ServerNode node, PendingInvalidation pending, MemcachedException error, CancellationToken cancellationToken)
-    {
-        if (await _fencer.FenceAsync(node, ServerFailureReason.InvalidationUnconfirmed, error.Message, cancellationToken).ConfigureAwait(false)
-            && _view[node.Index] is { IsDown: true } fence)
-        {
-            _journal.Add(pending.Server, pending.Key, fence.Epoch);
-            _journal.Remove(pending);
         }
     }
 }

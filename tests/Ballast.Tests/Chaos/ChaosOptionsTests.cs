@@ -56,7 +56,7 @@ public sealed class ChaosOptionsTests
     [Fact]
     public void A_pool_that_did_not_settle_breaks_the_promise_of_an_integrity_policy_only()
     {
-        var unsettled = new RunChecks(new SettleResult(false, 10_000, "frontend 0: server 1 Recovering"), new FlushCheck([], [], []), [], new RestartLeases(0, 0, 0), ["k"]);
+        var unsettled = new RunChecks(new SettleResult(false, 10_000, "frontend 0: server 1 Recovering"), new FlushCheck([], [], []), [], new RestartLeases(0, 0, 0, []), ["k"]);
         var offline = PolicyResult.From(FailoverPolicy.Offline, new ChaosOptions(), TimeSpan.FromSeconds(1), new HistoryRecorder(), [0], TimeSpan.FromSeconds(3), checks: unsettled);
         Assert.True(offline.Violates);
         Assert.Contains(ChaosReport.ExplainFlushesAndSettling(offline), line => line.Contains("had not settled", StringComparison.Ordinal));

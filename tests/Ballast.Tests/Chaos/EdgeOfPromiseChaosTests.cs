@@ -55,12 +55,15 @@ public sealed class EdgeOfPromiseChaosTests(ITestOutputHelper output)
         {
             Log(runner, result);
             Assert.True(result.Reads > 500, $"{result.Policy}: too few reads ({result.Reads}).");
+
+            // Why a restart window did not get to its reads after the restart, as the JSON report says it.
+            var restartMisses = result.RestartLeaseMisses.Count == 0 ? "none reported" : string.Join("; ", result.RestartLeaseMisses);
             foreach (var path in new[] { ReadPaths.GetOrCreate, ReadPaths.DistributedCache, ReadPaths.AfterRestart })
             {
-                Assert.True(result.ReadsByPath.GetValueOrDefault(path) > 0, $"{result.Policy}: no read took the {path} path.");
+                Assert.True(result.ReadsByPath.GetValueOrDefault(path) > 0, $"{result.Policy}: no read took the {path} path." + (path == ReadPaths.AfterRestart ? $" Restart windows: {restartMisses}." : string.Empty));
             }
 
-            Assert.True(result.RestartLeasesTaken > 0, $"{result.Policy}: no refill lease was out when its server restarted.");
+            Assert.True(result.RestartLeasesTaken > 0, $"{result.Policy}: no refill lease was out when its server restarted: {restartMisses}.");
         }
 
         var violations = results.SelectMany(r => ChaosReport.ExplainViolations(r, 5)).ToArray();

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Ballast.Cli.Monitor;
+using Ballast.FaultInjection;
 using Ballast.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,6 +16,7 @@ internal sealed class MonitorHarness : IAsyncDisposable
 {
     private readonly MemcachedServers _servers;
     private readonly List<MonitorHost> _monitors = [];
+    private readonly List<FaultProxy> _links = [];
 
     private MonitorHarness(MemcachedServers servers) => _servers = servers;
 
@@ -24,17 +26,35 @@ internal sealed class MonitorHarness : IAsyncDisposable
 
     public MemcachedServers Servers => _servers;
 
+    /// <summary>The monitors' links to each server (a fault proxy per server), when started with <c>linked</c>; else empty.</summary>
+    public IReadOnlyList<FaultProxy> Links => _links;
+
     public string EndPoint(int server) => _servers[server].EndPoint;
 
     /// <summary>
     /// Starts the servers and the monitors, and waits until every monitor has every server up. With
-    /// <paramref name="etcdEndpoint"/>, the view is kept in that etcd (<c>--view etcd</c>).
+    /// <paramref name="etcdEndpoint"/>, the view is kept in that etcd (<c>--view etcd</c>). With
+    /// <paramref name="linked"/>, the monitors reach each server through a fault proxy of their own (<see cref="Links"/>);
+    /// <paramref name="configure"/> changes the monitors' client options after the command's defaults, and
+    /// <paramref name="pollInterval"/> the stats poll's interval (default the command's, 1 s).
     /// </summary>
-    public static async Task<MonitorHarness> StartAsync(int serverCount = 3, int monitorCount = 1, string? etcdEndpoint = null, IReadOnlyList<string>? allowedHosts = null)
+    public static async Task<MonitorHarness> StartAsync(
+        int serverCount = 3,
+        int monitorCount = 1,
+        string? etcdEndpoint = null,
+        IReadOnlyList<string>? allowedHosts = null,
+        bool linked = false,
+        Action<MemcachedClientOptions>? configure = null,
+        TimeSpan? pollInterval = null)
     {
         var harness = new MonitorHarness(await MemcachedServers.StartAsync(serverCount));
         try
         {
+            if (linked)
+            {
+                harness._links.AddRange(harness._servers.Processes.Select(p => FaultProxy.Start(p.Host, p.Port)));
+            }
+
             // Adopted as an operator adopts a pool (`ballast view init`): the monitors then start without a flush, and
             // every flush a test sees is one it caused.
             string[] store = etcdEndpoint is null ? [] : ["--view", "etcd", "--etcd-endpoints", etcdEndpoint];
@@ -59,7 +79,20 @@ internal sealed class MonitorHarness : IAsyncDisposable
                     options.SharedView.UseEtcdView([etcdEndpoint]);
                 }
 
-                var settings = new MonitorSettings { Listen = new IPEndPoint(IPAddress.Loopback, 0), Client = options, LoggerFactory = NullLoggerFactory.Instance, AllowedHosts = allowedHosts ?? [] };
+                if (linked)
+                {
+                    options.ConnectVia = harness.LinkOf;
+                }
+
+                configure?.Invoke(options);
+                var settings = new MonitorSettings
+                {
+                    Listen = new IPEndPoint(IPAddress.Loopback, 0),
+                    Client = options,
+                    LoggerFactory = NullLoggerFactory.Instance,
+                    AllowedHosts = allowedHosts ?? [],
+                    PollInterval = pollInterval ?? MonitorSettings.DefaultPollInterval,
+                };
                 var monitor = MonitorHost.Create(settings, etcdEndpoint is null ? "memcached" : "etcd");
                 harness._monitors.Add(monitor);
                 await monitor.StartAsync(CancellationToken.None);
@@ -85,6 +118,10 @@ internal sealed class MonitorHarness : IAsyncDisposable
     }
 
     public Uri Address(int monitor) => _monitors[monitor].Address!;
+
+    /// <summary>The events of a monitor's timeline for one server, newest first, as /api/status gives them.</summary>
+    public async Task<JsonElement[]> EventsAsync(int monitor, int server)
+        => (await StatusAsync(monitor)).GetProperty("events").EnumerateArray().Where(e => e.GetProperty("server").GetString() == EndPoint(server)).ToArray();
 
     /// <summary>GET /api/status of a monitor, parsed.</summary>
     public async Task<JsonElement> StatusAsync(int monitor)
@@ -150,6 +187,18 @@ internal sealed class MonitorHarness : IAsyncDisposable
             await monitor.DisposeAsync();
         }
 
+        foreach (var link in _links)
+        {
+            await link.DisposeAsync();
+        }
+
         await _servers.DisposeAsync();
+    }
+
+    /// <summary>Where a monitor connects for <paramref name="server"/>: its link's proxy.</summary>
+    private ServerEndPoint LinkOf(ServerEndPoint server)
+    {
+        var link = _links[Enumerable.Range(0, _servers.Processes.Count).Single(s => _servers[s].Port == server.Port)];
+        return new ServerEndPoint(link.Host, link.Port);
     }
 }
