@@ -14,6 +14,8 @@ namespace Ballast.Failover;
 /// </summary>
 internal abstract class FailoverStrategy
 {
+    private static readonly GetResult PendingRefill = GetResult.Miss with { RefillPending = true };
+
     protected FailoverStrategy(FailoverContext context)
     {
         Context = context;
@@ -215,8 +217,18 @@ internal abstract class FailoverStrategy
             return GetResult.Miss with { Lease = new RefillLease(key.Text, [new LeaseToken(node.Index, raw.Cas, gutterEpoch, serverEpoch, node.ConnectionsOpened)]) };
         }
 
-        return ServableRule.IsServable(raw) ? raw : GetResult.Miss;
+        return ServableRule.IsServable(raw) ? raw : Unservable(raw);
     }
+
+    /// <summary>
+    /// The miss a caller sees for a copy it may not have: nothing of the copy but whether another caller holds the
+    /// key's refill lease (it is refilling the key), which is no value and lets a caller wait for that refill rather
+    /// than read the source too.
+    /// </summary>
+    internal static GetResult Unservable(in GetResult raw) => MissFor(refillPending: raw.RefillPending);
+
+    /// <summary>A miss, telling whether another caller holds the key's refill lease.</summary>
+    internal static GetResult MissFor(bool refillPending) => refillPending ? PendingRefill : GetResult.Miss;
 
     /// <summary>
     /// A refill on the server whose placeholder the lease won, with the placeholder's CAS: refused (exists / not

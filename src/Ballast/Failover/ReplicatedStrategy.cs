@@ -65,7 +65,13 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
             .Where(x => x.raw.MustRefill || (ReplicaCopy.TryRead(x.raw, out var copy) && copy.IsTombstone))
             .Select(x => new LeaseToken(x.node.Index, x.raw.Cas, 0, epochs[Array.IndexOf(replicas, x.node)], x.node.ConnectionsOpened))
             .ToArray();
-        return tokens.Length == 0 ? GetResult.Miss : GetResult.Miss with { Lease = new RefillLease(key.Text, tokens) };
+        if (tokens.Length == 0)
+        {
+            // No lease for this caller: say so when another caller holds one on a replica (it is refilling the key).
+            return MissFor(refillPending: Array.Exists(results, raw => raw.RefillPending));
+        }
+
+        return GetResult.Miss with { Lease = new RefillLease(key.Text, tokens) };
     }
 
     /// <summary>Reads and touches every readable replica together; the newest copy wins, a tombstone is a miss.</summary>

@@ -34,7 +34,11 @@ public readonly record struct GetResult
     /// </summary>
     public bool MustRefill { get; init; }
 
-    /// <summary>The meta protocol's <c>Z</c> flag: another caller already holds the refill lease.</summary>
+    /// <summary>
+    /// On a miss: another caller already holds the key's refill lease (the meta protocol's <c>Z</c> flag), so it is
+    /// refilling the key; this caller may read the source without refilling, or wait briefly and read again. False on
+    /// a miss for any other reason (no value, a server down, stalled or fenced, a failed read).
+    /// </summary>
     public bool RefillPending { get; init; }
 
     /// <summary>The meta protocol's <c>X</c> flag: the item was marked stale by an invalidation.</summary>
@@ -42,7 +46,8 @@ public readonly record struct GetResult
 
     /// <summary>
     /// On a miss from <see cref="MemcachedClient.GetForRefillAsync(string, CancellationToken)"/>: the lease to refill the
-    /// key with, or null when another caller holds it (then read the source and do not refill).
+    /// key with, or null when this caller may not refill it (another caller holds the lease, see
+    /// <see cref="RefillPending"/>, or the read failed): then read the source and do not refill.
     /// </summary>
     public RefillLease? Lease { get; init; }
 

@@ -65,6 +65,13 @@ public sealed class OperationPolicyMatrixTests
         var stale = await client.GetForRefillAsync(key);
         Assert.False(stale.IsHit);
         Assert.NotNull(stale.Lease);
+        Assert.False(stale.RefillPending);
+
+        // Another caller gets no lease and no value, and is told the key is being refilled (not a plain miss).
+        var second = await client.GetForRefillAsync(key);
+        Assert.False(second.IsHit);
+        Assert.Null(second.Lease);
+        Assert.True(second.RefillPending);
         Assert.False((await client.GetAsync(key)).IsHit);
         Assert.False((await client.GetAndTouchAsync(key, Minute)).IsHit);
 
