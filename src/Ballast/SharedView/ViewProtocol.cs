@@ -490,7 +490,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
             // A brand-new pool's recovery whose flushes wiped its lock, and which another frontend's recovery took
             // before the put-back, readmits nothing: that recovery read no record and flushes every server in turn, so a
             // readmission written here could be followed by its flush, under frontends already counting there
-            // (simulator seeds offline 11011316, gutter 10015998, 11012954, 11013468). The other recovery flushes and
+            // (simulator seed gutter 10015998; mutant 75). The other recovery flushes and
             // readmits them; a second flush of servers nobody was ever told were up costs nothing anyone relied on.
             // (A recovery of records that were known is fenced and waits the bound, and keeps its readmissions.)
             if (!someoneMayUseThem && flushed.Any(HostsReplica) && !await poolLock.StillHeldAsync(WriteQuorum, cancellationToken).ConfigureAwait(false))
