@@ -26,19 +26,11 @@ internal sealed class PoolLock : IAsyncDisposable
 
     /// <summary>Puts the lock back on the replicas that <paramref name="flushedServers"/> host (their flush erased it), so no other holder starts under it.</summary>
     public Task RenewAfterFlushAsync(IEnumerable<int> flushedServers, CancellationToken cancellationToken)
-        => Task.WhenAll(WipedBy(flushedServers).Select(r => _store.RenewLockAsync(r, _name, _owner, _timeToLive, cancellationToken)));
-
-    /// <summary>
-    /// Puts the lock back where <paramref name="flushedServers"/>' flush erased it, as <see cref="RenewAfterFlushAsync"/>
-    /// does, and tells whether this owner holds a write quorum of it afterwards: another owner may have taken an emptied
-    /// copy before the put-back. Copies the flushes did not reach count as held. One request per emptied copy when
-    /// nobody took it, as the put-back, so a recovery nobody overlapped keeps its timing.
-    /// </summary>
-    public async Task<bool> PutBackAfterFlushAsync(IEnumerable<int> flushedServers, int writeQuorum, CancellationToken cancellationToken)
     {
-        var wiped = WipedBy(flushedServers);
-        var answers = await Task.WhenAll(wiped.Select(r => _store.TryTakeLockAsync(r, _name, _owner, _timeToLive, cancellationToken))).ConfigureAwait(false);
-        return _held.Length - wiped.Length + answers.Count(held => held == true) >= writeQuorum;
+        var flushed = flushedServers.ToHashSet();
+        return Task.WhenAll(_held
+            .Where(r => _store.ServerHostingReplica(r) is { } host && flushed.Contains(host))
+            .Select(r => _store.RenewLockAsync(r, _name, _owner, _timeToLive, cancellationToken)));
     }
 
     /// <summary>
@@ -52,13 +44,6 @@ internal sealed class PoolLock : IAsyncDisposable
     {
         var answers = await Task.WhenAll(_held.Select(r => _store.TryTakeLockAsync(r, _name, _owner, _timeToLive, cancellationToken))).ConfigureAwait(false);
         return answers.Count(held => held == true) >= writeQuorum;
-    }
-
-    /// <summary>The replicas this lock is held on whose server is among <paramref name="flushedServers"/>: their copy is gone.</summary>
-    private int[] WipedBy(IEnumerable<int> flushedServers)
-    {
-        var flushed = flushedServers.ToHashSet();
-        return [.. _held.Where(r => _store.ServerHostingReplica(r) is { } host && flushed.Contains(host))];
     }
 
     public async ValueTask DisposeAsync()

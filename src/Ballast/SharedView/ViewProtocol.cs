@@ -481,31 +481,10 @@ internal sealed class ViewProtocol : IAsyncDisposable
 
             // Put this recovery's lock back where its flushes wiped it, so no other recovery starts under it, and the
             // failback locks this frontend holds with it.
-            //
-            // A brand-new pool's recovery whose flushes wiped its lock, and which another frontend's recovery took
-            // before the put-back, readmits nothing: that recovery read no record and flushes every server in turn, so
-            // a readmission written here could be followed by its flush, under frontends already counting there
-            // (simulator seeds gutter 10015998, 11012954; mutant 75). The other recovery flushes and readmits them; a
-            // second flush of servers nobody was ever told were up costs nothing anyone relied on. (A recovery of
-            // records that were known is fenced and waits the bound, and keeps its readmissions.)
-            var stillHeld = true;
-            if (someoneMayUseThem)
-            {
-                await poolLock.RenewAfterFlushAsync(flushed.Select(n => n.Index), cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                stillHeld = await poolLock.PutBackAfterFlushAsync(flushed.Select(n => n.Index), WriteQuorum, cancellationToken).ConfigureAwait(false);
-            }
-
+            await poolLock.RenewAfterFlushAsync(flushed.Select(n => n.Index), cancellationToken).ConfigureAwait(false);
             if (flushed.Any(HostsReplica))
             {
                 await RenewFailbackLocksHeldAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            if (!stillHeld)
-            {
-                return LostRecovery.HeldElsewhere;
             }
 
             var recovered = new List<int>();
