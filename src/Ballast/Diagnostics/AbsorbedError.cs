@@ -30,6 +30,12 @@ internal enum AbsorbedError
     /// <summary>A recovery of lost view records failed; the next read tries again.</summary>
     RecoveryFailed,
 
+    /// <summary>
+    /// The immediate delete of a write not sent to a server the view fences failed; the delete stays owed until the
+    /// server confirms it.
+    /// </summary>
+    OwedDeleteUnsent,
+
     /// <summary>A heartbeat or <c>stats</c> request of the monitor failed; it counts towards failure detection.</summary>
     MonitorRequestFailed,
 }

@@ -99,7 +99,7 @@ internal sealed class GutterStrategy : FailoverStrategy
         // The key's server keeps its old value, which the flush before its readmission deletes: unless that flush
         // and readmission already happened and this frontend's view lags behind them. So the delete there is owed
         // until the server confirms it (see NotStoredAsync).
-        Context.Invalidations.OweUntilConfirmed(primary, key);
+        await OweDeleteUntilConfirmedAsync(primary, key, cancellationToken).ConfigureAwait(false);
         var wrapped = ValueEnvelope.Wrap(EnvelopeKind.GutterEntry, epoch, value.Span);
         var ttl = CappedTtl(ttlSeconds);
         return await StoreOrInvalidateAsync(gutter, key, new StoreCommand(key, wrapped, mode, ttl, flags, 0), cancellationToken).ConfigureAwait(false);

@@ -172,6 +172,28 @@ internal sealed class Invalidator
     /// </summary>
     public void OweUntilConfirmed(ServerNode node, CacheKey key) => _fence.OweUntilConfirmed(node, key.Text);
 
+    /// <summary>
+    /// Sends, once, a delete owed until confirmed (see <see cref="OweUntilConfirmed"/>) to a server this frontend's view
+    /// fences: on a connection already open when there is one (a server held down only by the view keeps its
+    /// connections; the failback's probes keep reopening none), else on a new one. True when the server confirmed it.
+    /// The journal entry stays either way (its own confirmation, once the view shows the server up, is what lets this
+    /// frontend read the server again); a failure is only counted.
+    /// </summary>
+    public async ValueTask<bool> SendOwedDeleteAsync(ServerNode node, CacheKey key)
+    {
+        try
+        {
+            var delete = new DeleteCommand(key);
+            await (node.HasOpenConnection ? node.ExecuteOnConnectionOpenedByAsync(delete, long.MaxValue, CancellationToken.None) : AttemptAsync(node, delete)).ConfigureAwait(false);
+            return true;
+        }
+        catch (MemcachedException error)
+        {
+            node.Errors.Absorbed(AbsorbedError.OwedDeleteUnsent, key.Text, error);
+            return false;
+        }
+    }
+
     /// <summary>A delete of a key on one server, confirmed or fenced, never cancelled by the caller (see <see cref="ConfirmOrFenceAsync{T}"/>).</summary>
     public async ValueTask<DeleteStatus> DeleteAsync(ServerNode node, CacheKey key, CancellationToken callerLeft = default)
     {

@@ -106,6 +106,9 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     /// <summary>How many connections to the server have been opened: each new one (after a reset, a timeout, a restart) counts.</summary>
     public long ConnectionsOpened => Interlocked.Read(ref _connectionsOpened);
 
+    /// <summary>True when a healthy connection to the server is open now.</summary>
+    public bool HasOpenConnection => HasConnectionOpenedBy(long.MaxValue);
+
     /// <summary>True when a healthy connection opened no later than the <paramref name="watermark"/>-th is open now.</summary>
     public bool HasConnectionOpenedBy(long watermark)
     {

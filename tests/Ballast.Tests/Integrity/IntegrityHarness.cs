@@ -290,6 +290,13 @@ internal sealed class IntegrityHarness : IAsyncDisposable
         return await direct.GetStringAsync(key);
     }
 
+    /// <summary>Stores a value straight on one server (no proxy, no shared view): a value the pool's frontends did not write through this test.</summary>
+    public async Task DirectSetAsync(int server, string key, string value)
+    {
+        await using var direct = DirectClient(server);
+        Assert.True((await direct.SetAsync(key, value)).Status == StoreStatus.Stored, $"the direct set of '{key}' on server {server} was not stored");
+    }
+
     /// <summary>A client of one server alone, straight to it (no proxy, no shared view): the test's own eyes.</summary>
     private MemcachedClient DirectClient(int server)
     {
