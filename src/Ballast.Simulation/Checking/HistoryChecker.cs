@@ -136,11 +136,34 @@ internal static class HistoryChecker
 
     /// <summary>
     /// When <paramref name="frontend"/> could reach no majority of the main servers at <paramref name="at"/>: the
-    /// time it could again (the cuts that then held, lifted one by one, earliest first); null if it could reach a
-    /// majority. A server is out of reach while it is killed or paused, blackholed, or its link from this frontend is
-    /// partitioned (either way), resets every connection, or is gone in a blip.
+    /// time it could again, or null if it could reach a majority. The cut may change shape while it lasts: a blip that
+    /// begins before a partition heals keeps the frontend cut past the partition (replicated 24005874: a cancelled
+    /// set's frontend was cut from two of three servers until 3760 ms, and by a blip from all of them from 3722 ms
+    /// to 6000 ms; judged by the partition alone, the journal's debt fell due at 5760 ms, while the frontend was still
+    /// cut off). So the cut is followed to the first moment a majority answers.
     /// </summary>
     private static long? NoQuorumUntil(History history, int servers, int frontend, long at)
+    {
+        if (NoQuorumHeals(history, servers, frontend, at) is not { } healed)
+        {
+            return null;
+        }
+
+        while (NoQuorumHeals(history, servers, frontend, healed) is { } later)
+        {
+            healed = later;
+        }
+
+        return healed;
+    }
+
+    /// <summary>
+    /// When the cuts that hold at <paramref name="at"/> stop keeping <paramref name="frontend"/> from a majority (lifted
+    /// one by one, earliest first; a cut that begins later is not counted); null if it could reach a majority. A server
+    /// is out of reach while it is killed or paused, blackholed, or its link from this frontend is partitioned (either
+    /// way), resets every connection, or is gone in a blip.
+    /// </summary>
+    private static long? NoQuorumHeals(History history, int servers, int frontend, long at)
     {
         var cutUntil = new long[servers];
         foreach (var fault in history.Faults.Where(f => !f.Lifted).Select(f => f.Fault).Where(f => f.Start <= at && f.End > at))
