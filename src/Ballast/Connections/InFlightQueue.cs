@@ -48,11 +48,15 @@ internal sealed class InFlightQueue
         Volatile.Write(ref _tail, tail + 1);
     }
 
-    public bool TryPeek(out MetaCommand command)
+    /// <summary>
+    /// The request <paramref name="offset"/> places behind the oldest (0: the oldest, 1: the one right behind it), if
+    /// any. The head not having moved after the slot was read proves the slot still held that request.
+    /// </summary>
+    public bool TryPeekAt(long offset, out MetaCommand command)
     {
         while (true)
         {
-            if (!TryReadAt(0, out var head, out _, out var item))
+            if (!TryReadAt(offset, out var head, out _, out var item))
             {
                 command = null!;
                 return false;
@@ -88,25 +92,6 @@ internal sealed class InFlightQueue
             {
                 command = item;
                 writtenTimestamp = stamp;
-                return true;
-            }
-        }
-    }
-
-    /// <summary>The request queued right behind the oldest, if any.</summary>
-    public bool TryPeekSecond(out MetaCommand command)
-    {
-        while (true)
-        {
-            if (!TryReadAt(1, out var head, out _, out var item))
-            {
-                command = null!;
-                return false;
-            }
-
-            if (item is not null && Volatile.Read(ref _head) == head)
-            {
-                command = item;
                 return true;
             }
         }

@@ -147,7 +147,7 @@ internal sealed partial class MetaConnection
                 return start;
             }
 
-            if (!_inFlight.TryPeek(out var command))
+            if (!_inFlight.TryPeekAt(0, out var command))
             {
                 throw new MemcachedProtocolException($"the server sent '{MetaResponseParser.Shown(buffer.AsSpan(start, Math.Min(consumed, 64)))}' with no request waiting for it");
             }

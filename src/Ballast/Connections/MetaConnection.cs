@@ -126,7 +126,7 @@ internal sealed partial class MetaConnection : IAsyncDisposable, IThreadPoolWork
         var waited = _time.GetElapsedTime(written);
         if (waited > _operationTimeout)
         {
-            if (ReferenceEquals(oldest, Volatile.Read(ref _sentAhead)) && _inFlight.TryPeekSecond(out var behind))
+            if (ReferenceEquals(oldest, Volatile.Read(ref _sentAhead)) && _inFlight.TryPeekAt(1, out var behind))
             {
                 // The check sent ahead of the first request is the oldest, but the request behind it is what a caller
                 // (and the failure's detail) knows: named instead. They went in one send and are answered in order.

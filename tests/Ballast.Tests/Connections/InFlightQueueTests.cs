@@ -24,7 +24,7 @@ public sealed class InFlightQueueTests
                 queue.Enqueue(commands[(round * 20 + i) % commands.Length]);
             }
 
-            Assert.True(queue.TryPeek(out var head));
+            Assert.True(queue.TryPeekAt(0, out var head));
             for (var i = 0; i < 15; i++)
             {
                 Assert.True(queue.TryDequeue(out var taken));
@@ -37,7 +37,7 @@ public sealed class InFlightQueueTests
         }
 
         Assert.Equal(50 * 5, queue.Count);
-        Assert.True(queue.TryPeekSecond(out var second));
+        Assert.True(queue.TryPeekAt(1, out var second));
         Assert.True(queue.TryDequeue(out var first));
         Assert.Same(commands[next % commands.Length], first);
         Assert.Same(commands[(next + 1) % commands.Length], second);

@@ -14,8 +14,6 @@ namespace Ballast.Tests.Monitor;
 [Collection(WallClockBoundCollection.Name)]
 public sealed class MonitorTimelineTests
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     [Fact]
     public async Task A_readmission_found_only_in_the_view_shows_no_downtime_and_the_others_show_theirs()
     {
@@ -42,13 +40,9 @@ public sealed class MonitorTimelineTests
     [Fact]
     public async Task The_page_shows_a_readmission_found_only_in_the_view_as_readmitted_with_no_downtime_figure()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: scripts/ensure-deps.sh installs Debian's chromium package");
         await using var harness = await MonitorHarness.StartAsync();
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true });
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(harness.Address(0).ToString());
-        await Assertions.Expect(page.Locator("#live")).ToHaveClassAsync("live on");
+        await using var browser = await MonitorBrowser.OpenAsync(harness.Address(0));
+        var page = browser.Page;
 
         var server = harness.Monitors[0].Monitor.Servers[1];
         harness.Monitors[0].Monitor.OnRecovered(new ServerRecoveredEventArgs(server, DateTimeOffset.UtcNow, 42, flushedByThisFrontend: false, TimeSpan.Zero));
