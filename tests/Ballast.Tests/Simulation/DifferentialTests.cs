@@ -19,6 +19,15 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     // 24 streams of 250 commands in the suite (a few seconds); 300 were run once while porting (75,000 commands, identical).
     private const int Streams = 24;
 
+    /// <summary>
+    /// memcached's LRU maintainer and crawler threads take references to items as they move them between its LRUs; an
+    /// arithmetic command that meets such a reference replaces the item with a new one instead of updating it in place,
+    /// which drops its stale and token-sent flags (seen under load: <c>VA 4 f0 c24 Z X</c> from the simulation, the same
+    /// item with neither flag from memcached). The simulation has one LRU and no such threads, so the real one runs
+    /// without them here; eviction, their business, is out of these streams anyway.
+    /// </summary>
+    private static readonly MemcachedProcessOptions WithoutBackgroundThreads = new() { ExtraArguments = ["-o", "no_lru_crawler,no_lru_maintainer"] };
+
     [Fact]
     public async Task Random_command_streams_get_the_same_answers_from_the_simulation_and_a_real_memcached()
     {
@@ -27,7 +36,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         {
             var stream = MetaCommandStream.Create(seed, 250);
             commands += 250;
-            await using var real = await MemcachedProcess.StartAsync();
+            await using var real = await MemcachedProcess.StartAsync(WithoutBackgroundThreads);
             var simulated = Simulated(out _);
             var expected = Run(simulated, stream);
             var actual = await SendAsync(real, Encoding.ASCII.GetBytes(stream), expected.Length);
