@@ -601,7 +601,14 @@ internal sealed class ViewProtocol : IAsyncDisposable
     private bool IsHostedByAny(int replica, IReadOnlyList<ServerNode> nodes)
         => _store.ServerHostingReplica(replica) is { } host && nodes.Any(n => n.Index == host);
 
-    /// <summary>The newest valid copy of record <paramref name="index"/>, and how many replicas hold a valid copy.</summary>
+    /// <summary>
+    /// The newest valid copy of record <paramref name="index"/>, and how many replicas hold a valid copy. Of copies at
+    /// the same epoch, one a lost-record recovery wrote (<see cref="ViewEntry.AwaitsRecovery"/>) wins, whatever
+    /// replica answered first: the failback leaves a server with such a copy at its outage's epoch to the recovery, so
+    /// the recovery must see it too. Picked by arrival, the recovery read another frontend's fence at that epoch and
+    /// found nothing lost, while every failback saw the "lost" copy and left the server alone: nobody flushed and
+    /// readmitted it (simulator seed replicated 30005059, held down for the whole 15 s settling time).
+    /// </summary>
     private static (ViewEntry? Merged, int Holders) Merge(ViewEntry?[]?[] copies, int index)
     {
         ViewEntry? merged = null;
@@ -611,7 +618,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
             if (copy?[index] is { } entry)
             {
                 holders++;
-                if (merged is not { } best || entry.Epoch > best.Epoch)
+                if (merged is not { } best || entry.Epoch > best.Epoch || (entry.Epoch == best.Epoch && entry.AwaitsRecovery && !best.AwaitsRecovery))
                 {
                     merged = entry;
                 }
