@@ -1,6 +1,4 @@
-using Ballast.Pool;
 using Ballast.SharedView;
-using Ballast.Tests.Support;
 
 namespace Ballast.Tests.SharedView;
 
@@ -16,38 +14,26 @@ public sealed class LostCopyMergeTests
     [Fact]
     public async Task A_copy_written_by_a_lost_record_recovery_wins_over_another_fence_of_its_epoch()
     {
-        await using var servers = await MemcachedServers.StartAsync(3);
-        var options = new MemcachedClientOptions();
-        var nodes = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        await using var harness = await ViewProtocolHarness.StartAsync(3);
         var straggler = TimeSpan.FromMilliseconds(200);
-        try
-        {
-            var store = new MemcachedViewStore(nodes, nodes.Select(n => n.EndPoint).ToArray(), "merge", TimeProvider.System);
-            var protocol = new ViewProtocol(store, nodes, "aaaa0001", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
-            Assert.True((await protocol.InitializeAsync(default)).Done);
+        var store = harness.Store("merge");
+        var protocol = harness.Protocol(store, "aaaa0001");
+        Assert.True((await protocol.InitializeAsync(default)).Done);
 
-            // Server 2 is fenced on every replica by frontend aaaa0001.
-            var fence = (await protocol.ReadAsync(straggler, default)).Entries[2].Next(down: true, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), "aaaa0001");
-            Assert.Equal(3, (await protocol.FenceAsync(2, fence, straggler, default)).Holding);
+        // Server 2 is fenced on every replica by frontend aaaa0001.
+        var fence = (await protocol.ReadAsync(straggler, default)).Entries[2].Next(down: true, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), "aaaa0001");
+        Assert.Equal(3, (await protocol.FenceAsync(2, fence, straggler, default)).Holding);
 
-            // The last replica's copy becomes the same outage as a lost-record recovery writes it; the first replica,
-            // the first in the read's order, keeps the other fence.
-            var last = store.ReplicaCount - 1;
-            var current = await store.ReadAsync(last, 2, default);
-            var lostCopy = fence with { Writer = ViewEntry.LostWriter };
-            var encoded = ViewRecordSeal.None.Encode(ViewRecordSeal.None.RecordName(2), lostCopy);
-            Assert.True(await store.CompareAndSwapAsync(last, 2, encoded, current.Record!.Value.Version, default));
+        // The last replica's copy becomes the same outage as a lost-record recovery writes it; the first replica,
+        // the first in the read's order, keeps the other fence.
+        var last = store.ReplicaCount - 1;
+        var current = await store.ReadAsync(last, 2, default);
+        var lostCopy = fence with { Writer = ViewEntry.LostWriter };
+        var encoded = ViewRecordSeal.None.Encode(ViewRecordSeal.None.RecordName(2), lostCopy);
+        Assert.True(await store.CompareAndSwapAsync(last, 2, encoded, current.Record!.Value.Version, default));
 
-            var merged = (await protocol.ReadAsync(straggler, default)).Entries[2];
-            Assert.Equal(fence.Epoch, merged.Epoch);
-            Assert.True(merged.AwaitsRecovery, $"the read gave the fence written by {merged.Writer}, not the lost-record recovery's copy of the same epoch");
-        }
-        finally
-        {
-            foreach (var node in nodes)
-            {
-                await node.DisposeAsync();
-            }
-        }
+        var merged = (await protocol.ReadAsync(straggler, default)).Entries[2];
+        Assert.Equal(fence.Epoch, merged.Epoch);
+        Assert.True(merged.AwaitsRecovery, $"the read gave the fence written by {merged.Writer}, not the lost-record recovery's copy of the same epoch");
     }
 }

@@ -1,7 +1,3 @@
-using Ballast.Pool;
-using Ballast.SharedView;
-using Ballast.Tests.Support;
-
 namespace Ballast.Tests.SharedView;
 
 /// <summary>
@@ -14,40 +10,25 @@ public sealed class ReadmissionSwapTests
     [Fact]
     public async Task A_fence_published_after_the_snapshot_keeps_the_server_fenced()
     {
-        await using var servers = await MemcachedServers.StartAsync(3);
-        var options = new MemcachedClientOptions();
-        var nodes = servers.EndPoints.Select((e, i) => new ServerNode(i, e, options, TimeProvider.System, (_, _, _) => { })).ToArray();
+        await using var harness = await ViewProtocolHarness.StartAsync(3);
         var straggler = TimeSpan.FromMilliseconds(200);
-        try
-        {
-            var failback = Protocol(nodes, "aaaa0001");
-            var fencer = Protocol(nodes, "bbbb0002");
-            Assert.True((await failback.InitializeAsync(default)).Done);
-            var first = (await failback.ReadAsync(straggler, default)).Entries[2];
+        var failback = harness.Protocol(harness.Store("swap"), "aaaa0001");
+        var fencer = harness.Protocol(harness.Store("swap"), "bbbb0002");
+        Assert.True((await failback.InitializeAsync(default)).Done);
+        var first = (await failback.ReadAsync(straggler, default)).Entries[2];
 
-            // Server 2 is fenced, and the failback snapshots its record before flushing it.
-            var fence = first.Next(down: true, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), "bbbb0002");
-            Assert.Equal(3, (await fencer.FenceAsync(2, fence, straggler, default)).Holding);
-            var before = await failback.SnapshotAsync(2, straggler, default);
+        // Server 2 is fenced, and the failback snapshots its record before flushing it.
+        var fence = first.Next(down: true, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), "bbbb0002");
+        Assert.Equal(3, (await fencer.FenceAsync(2, fence, straggler, default)).Holding);
+        var before = await failback.SnapshotAsync(2, straggler, default);
 
-            // Another delete fails meanwhile, and its frontend touches the fence.
-            Assert.Equal(3, (await fencer.FenceAsync(2, fence, straggler, default)).Holding);
+        // Another delete fails meanwhile, and its frontend touches the fence.
+        Assert.Equal(3, (await fencer.FenceAsync(2, fence, straggler, default)).Holding);
 
-            var up = fence.Next(down: false, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), "aaaa0001");
-            var swapped = await failback.ReadmitAsync(2, up, before, nodes[2], beforeFlush: null, default);
+        var up = fence.Next(down: false, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), "aaaa0001");
+        var swapped = await failback.ReadmitAsync(2, up, before, harness.Nodes[2], beforeFlush: null, default);
 
-            Assert.Equal(0, swapped);
-            Assert.True((await fencer.ReadAsync(straggler, default)).Entries[2].IsDown);
-        }
-        finally
-        {
-            foreach (var node in nodes)
-            {
-                await node.DisposeAsync();
-            }
-        }
+        Assert.Equal(0, swapped);
+        Assert.True((await fencer.ReadAsync(straggler, default)).Entries[2].IsDown);
     }
-
-    private static ViewProtocol Protocol(ServerNode[] nodes, string frontend)
-        => new(new MemcachedViewStore(nodes, nodes.Select(n => n.EndPoint).ToArray(), "swap", TimeProvider.System), nodes, frontend, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), TimeProvider.System);
 }
