@@ -321,7 +321,7 @@ internal abstract class FailoverStrategy
     /// refill whose lease was taken before the set stored the old value at 2433 ms, and at 2481 ms a blip cut this
     /// frontend from every server for 3.5 s, so the delete owed until the view showed the server up was neither sent
     /// nor turned into a fence, and the old value was read until the cut healed. A delete sent at once, to a server
-    /// that answers this frontend's probes, lands before the refill and voids its lease. It is only a delete: sent to
+    /// that still answers this frontend, lands before the refill and voids its lease. It is only a delete: sent to
     /// a server that really is fenced, it removes a value the flush before its readmission would remove anyway.
     /// </remarks>
     protected ValueTask<bool> OweDeleteUntilConfirmedAsync(ServerNode node, CacheKey key, CancellationToken cancellationToken)

@@ -174,8 +174,8 @@ internal sealed class Invalidator
 
     /// <summary>
     /// Sends, once, a delete owed until confirmed (see <see cref="OweUntilConfirmed"/>) to a server this frontend's view
-    /// fences: on a connection already open when there is one (a server held down only by the view keeps its
-    /// connections; the failback's probes keep reopening none), else on a new one. True when the server confirmed it.
+    /// fences: on a connection already open when there is one (a server held down only by the view keeps this
+    /// frontend's connections to it), else on a new one. True when the server confirmed it.
     /// The journal entry stays either way (its own confirmation, once the view shows the server up, is what lets this
     /// frontend read the server again); a failure is only counted.
     /// </summary>
