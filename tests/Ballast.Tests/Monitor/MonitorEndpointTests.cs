@@ -48,14 +48,17 @@ public sealed class MonitorEndpointTests
     {
         await using var harness = await MonitorHarness.StartAsync();
         string metrics = string.Empty;
+        var endPoints = Enumerable.Range(0, 3).Select(harness.EndPoint).ToArray();
+        // Each server's statistics arrive with its own poll: wait for all three, not the first (a CI run read /metrics
+        // between two servers' first polls).
         Assert.True(await WaitAsync(async () =>
         {
             metrics = await harness.Http.GetStringAsync(new Uri(harness.Address(0), "metrics"));
-            return metrics.Contains("ballast_monitor_memcached_items", StringComparison.Ordinal);
-        }), "no memcached series in /metrics:\n" + metrics);
+            return endPoints.All(server => metrics.Split('\n').Any(l => l.StartsWith("ballast_monitor_memcached_items{", StringComparison.Ordinal) && l.Contains($"server=\"{server}\"", StringComparison.Ordinal)));
+        }), "not every server has its memcached series in /metrics:\n" + metrics);
 
         var lines = metrics.Split('\n');
-        foreach (var server in Enumerable.Range(0, 3).Select(harness.EndPoint))
+        foreach (var server in endPoints)
         {
             foreach (var series in new[] { "ballast_monitor_server_up", "ballast_monitor_server_epoch", "ballast_monitor_failback_flushes_total", "ballast_monitor_memcached_items", "ballast_monitor_memcached_connections", "ballast_monitor_memcached_get_hits_total" })
             {
