@@ -20,7 +20,7 @@ internal static class HistoryChecker
     {
         var violations = new List<Violation>();
         StaleReads(history, options, world.MainServers, violations);
-        CounterDuplicates(history, world, violations);
+        CounterDuplicates(history, world.HomeOf, violations);
         CountersAcrossFlushes(history, violations);
         DoubleFlushes(history, violations);
         ReadmissionsWithoutFlush(history, violations);
@@ -187,11 +187,19 @@ internal static class HistoryChecker
         return reachable >= majority ? null : cuts[majority - reachable - 1];
     }
 
-    private static void CounterDuplicates(History history, World world, List<Violation> violations)
+    /// <summary>The counter rule alone: no value handed out twice in one epoch of the counter's server (<paramref name="homeOf"/>).</summary>
+    internal static List<Violation> CounterDuplicates(History history, Func<string, int> homeOf)
+    {
+        var violations = new List<Violation>();
+        CounterDuplicates(history, homeOf, violations);
+        return violations;
+    }
+
+    private static void CounterDuplicates(History history, Func<string, int> homeOf, List<Violation> violations)
     {
         foreach (var counter in history.Operations.Where(o => o.Kind == Workload.OperationKind.Increment && o.Hit).GroupBy(o => o.Key))
         {
-            var server = world.HomeOf(counter.Key);
+            var server = homeOf(counter.Key);
             // An epoch of the counter's server ends at a readmission, and wherever the counter was emptied: by a flush_all
             // (the fault injector's operator flush, or a frontend's: a recovery that found the view's records lost
             // flushes every server), or an eviction. Counters restart there as any cached value does; a frontend that
@@ -310,9 +318,13 @@ internal static class HistoryChecker
                 // The outage began with the first failure any frontend saw since the server's previous readmission.
                 // Not by epoch alone: a lost record's verdict (a made-up epoch) and its fence (past the clock) name one
                 // outage with two epochs, and a frontend that lagged saw only the second, after the flush.
+                // A failure at the very instant of that readmission belongs to the next outage when its epoch is higher:
+                // one view read can apply both, an older readmission and a newer fence (simulator seed gutter 40002016,
+                // where the fence of the outage this readmission ends was dropped as "before" it).
                 var previous = history.Events.Where(e => !e.Failed && e.Server == readmission.Server && e.Epoch < readmission.Epoch && e.At <= readmission.At)
-                    .Select(e => e.At).DefaultIfEmpty(long.MinValue).Max();
-                outageStart = failures.Where(e => e.Epoch < readmission.Epoch && e.At > previous).Select(e => e.At).DefaultIfEmpty(readmission.At).Min();
+                    .Select(e => (e.At, e.Epoch)).DefaultIfEmpty((At: long.MinValue, Epoch: long.MinValue)).Max();
+                outageStart = failures.Where(e => e.Epoch < readmission.Epoch && (e.At > previous.At || (e.At == previous.At && e.Epoch > previous.Epoch)))
+                    .Select(e => e.At).DefaultIfEmpty(readmission.At).Min();
             }
             else
             {

@@ -214,6 +214,14 @@ internal sealed class FailbackCoordinator
             // A copy at this outage's epoch written by a lost-record recovery ("lost") is that recovery's to flush,
             // even where this frontend's own view still holds its own fence of the same epoch, which the recovery
             // touched over (simulator seed gutter 12000043: both flushed the server for one outage).
+            // A connection to the server first, so that the flush goes out at once after the snapshot (see
+            // ServerNode.TryFlushAsync); none opened ends the round.
+            if (!await node.TryOpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+            {
+                health.ContactLost();
+                return;
+            }
+
             var before = await _protocol.SnapshotAsync(node.Index, straggler, cancellationToken).ConfigureAwait(false);
             if (before.Length < _protocol.ReadQuorum
                 || before.Any(b => b.Entry is { } seen && (seen.Epoch > entry.Epoch || (seen.Epoch == entry.Epoch && seen.AwaitsRecovery))))
@@ -232,7 +240,7 @@ internal sealed class FailbackCoordinator
             // One attempt per round (see ServerNode.TryFlushAsync). A failed attempt ends the round; the lock stays with
             // this frontend (its owner), which probes and tries again, by which time a late flush has landed before any
             // readmission.
-            if (!await node.TryFlushAsync(ServerFlushReason.Failback, entry.Epoch, cancellationToken).ConfigureAwait(false))
+            if (!await node.TryFlushAsync(ServerFlushReason.Failback, entry.Epoch, onOpenConnectionOnly: true, cancellationToken).ConfigureAwait(false))
             {
                 health.ContactLost();
                 return;
@@ -323,7 +331,7 @@ internal sealed class FailbackCoordinator
     /// <summary>Flushes every server given (<see cref="FailbackOptions.FlushPoolOnFailback"/>); true when all answered.</summary>
     private static async Task<bool> FlushPoolAsync(IEnumerable<ServerNode> nodes, long epoch, CancellationToken cancellationToken)
     {
-        var results = await Task.WhenAll(nodes.Select(n => n.TryFlushAsync(ServerFlushReason.PoolFlushOnFailback, epoch, cancellationToken))).ConfigureAwait(false);
+        var results = await Task.WhenAll(nodes.Select(n => n.TryFlushAsync(ServerFlushReason.PoolFlushOnFailback, epoch, onOpenConnectionOnly: false, cancellationToken))).ConfigureAwait(false);
         return results.All(ok => ok);
     }
 }

@@ -449,6 +449,12 @@ internal sealed class ViewProtocol : IAsyncDisposable
             // any time until then. For a new pool nothing else stops the flush: its servers are neither fenced nor
             // waited for, and a flush after such a readmission restarts counters a frontend already counts on
             // (simulator seed gutter 6003662: the snapshots were read one by one, and the last 40 ms before the flush).
+            // A connection to each server first, so that its flush goes out at once after the snapshots: a connect
+            // held for up to the connect timeout between them let another frontend's fence land in between, the
+            // readmission's swap failed, and another recovery flushed the server again for the same outage (simulator
+            // seed gutter 39004958, see ServerNode.TryFlushAsync). A server none could be opened to is not flushed.
+            var connected = (await Task.WhenAll(fenced.Select(async i => (i, Open: await _servers[i].TryOpenConnectionAsync(cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
+                .Where(c => c.Open).Select(c => c.i).ToHashSet();
             if (!await poolLock.StillHeldAsync(WriteQuorum, cancellationToken).ConfigureAwait(false))
             {
                 return LostRecovery.None;
@@ -467,11 +473,11 @@ internal sealed class ViewProtocol : IAsyncDisposable
             // recovery could not readmit it (its write needs what they held), and a readmission it cannot see may
             // be there. Its flush would only be repeated by the recovery that can readmit it, a second flush for
             // one outage (simulator seed offline 2000155: a blip cut the snapshots short, the flush went out after).
-            stillLost = [.. fenced.Where(i => snapshots[i].Length >= ReadQuorum && !snapshots[i].Any(copy => copy.Entry is { } newer && newer.Epoch > outageEpochs[i]))];
+            stillLost = [.. fenced.Where(i => connected.Contains(i) && snapshots[i].Length >= ReadQuorum && !snapshots[i].Any(copy => copy.Entry is { } newer && newer.Epoch > outageEpochs[i]))];
 
             // Flush first, write after: a record written before another lost server's flush would be wiped by it.
             var flushed = new List<ServerNode>();
-            foreach (var (i, ok) in await Task.WhenAll(stillLost.Select(async i => (i, await _servers[i].TryFlushAsync(read.Entries[i].IsUnknownToEveryone ? ServerFlushReason.NewPool : ServerFlushReason.LostRecord, outageEpochs[i], cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
+            foreach (var (i, ok) in await Task.WhenAll(stillLost.Select(async i => (i, await _servers[i].TryFlushAsync(read.Entries[i].IsUnknownToEveryone ? ServerFlushReason.NewPool : ServerFlushReason.LostRecord, outageEpochs[i], onOpenConnectionOnly: true, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
             {
                 if (ok)
                 {
