@@ -11,9 +11,13 @@ public sealed partial class MemcachedClient
 
     /// <summary>
     /// How long ago the shared view was last read from a quorum of servers; null when the pool keeps no shared view
-    /// or has not read it yet. Past <see cref="SharedViewOptions.Bound"/> the view is stale and every read misses.
+    /// or has not read it yet. Past three quarters of <see cref="SharedViewOptions.Bound"/> every read misses; past the
+    /// bound the view is stale.
     /// </summary>
     public TimeSpan? SharedViewAge => _pool.View.Enabled && _pool.View.HasLease ? _pool.View.LeaseAge : null;
+
+    /// <summary>Reads the shared view now, outside its schedule (tests that need a read at a given moment).</summary>
+    internal Task RefreshSharedViewAsync(CancellationToken cancellationToken) => _pool.RefreshViewAsync(cancellationToken);
 
     /// <summary>Starts measuring an operation on one key (nothing when nobody listens). Its server is the key's home.</summary>
     private Operation Observe(string operation, CacheKey key)

@@ -89,8 +89,11 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
     /// <summary>How many pieces of background work (view reads, recovery steps, invalidations whose callers stopped waiting) have failed.</summary>
     internal long BackgroundFailures => Interlocked.Read(ref _backgroundFailures);
 
-    /// <summary>True while this frontend's copy of the shared view is fresh (read from a quorum within the bound).</summary>
-    public bool IsSharedViewFresh => _pool.View.IsLeaseFresh;
+    /// <summary>
+    /// True while this frontend's copy of the shared view is fresh enough to serve reads: read from a quorum within
+    /// three quarters of the bound (see <see cref="SharedViewOptions.Bound"/>). While it is not, every read misses.
+    /// </summary>
+    public bool IsSharedViewFresh => _pool.View.IsLeaseFreshForReads;
 
     /// <summary>Completes when the first read of the shared view has ended (operations wait for it, up to their timeout).</summary>
     internal Task FirstViewRead => _pool.Ready;

@@ -43,7 +43,7 @@ internal sealed class PoolCoordinator : IAsyncDisposable
 
         var viewEnabled = options.SharedView.Enabled && options.FailoverPolicy != FailoverPolicy.Rehash;
         var seal = new ViewRecordSeal(options.SharedView.SecretBytes, Identity.PoolName);
-        View = new ClusterView(Servers.All.Length, options.SharedView.Bound, time, viewEnabled);
+        View = new ClusterView(Servers.All.Length, options.SharedView.Bound, options.SharedView.Bound - options.SharedView.RefreshInterval, time, viewEnabled);
         var evidence = new FenceEvidence(Servers.All.Length, time);
         Access = new ServerAccess(View, viewEnabled ? evidence : null);
         Protocol = viewEnabled

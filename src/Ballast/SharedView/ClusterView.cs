@@ -3,21 +3,31 @@ namespace Ballast.SharedView;
 /// <summary>
 /// This frontend's copy of the shared view, with its lease: the copy counts only while the last quorum read that
 /// refreshed it started less than the bound B ago. Past that, nothing is readable, because a fence published since
-/// may not be known here yet.
+/// may not be known here yet. Reads are served on a shorter lease (see <see cref="IsLeaseFreshForReads"/>).
 /// </summary>
 internal sealed class ClusterView
 {
     private readonly TimeProvider _time;
     private readonly long _boundTicks;
+    private readonly long _readLeaseTicks;
     private ViewEntry[] _entries;
     private long _leaseStart;
     private bool _hasLease;
     private readonly Lock _lock = new();
 
-    public ClusterView(int entryCount, TimeSpan bound, TimeProvider time, bool enabled)
+    /// <param name="entryCount">How many servers the view has a record of.</param>
+    /// <param name="bound">The bound B: the lease of the view.</param>
+    /// <param name="readLease">
+    /// The lease for serving reads: B less the time an invalidation whose caller left may take before it fences (see
+    /// <see cref="IsLeaseFreshForReads"/>).
+    /// </param>
+    /// <param name="time">The clock.</param>
+    /// <param name="enabled">False when the pool keeps no shared view.</param>
+    public ClusterView(int entryCount, TimeSpan bound, TimeSpan readLease, TimeProvider time, bool enabled)
     {
         _time = time;
         _boundTicks = (long)(bound.TotalSeconds * time.TimestampFrequency);
+        _readLeaseTicks = (long)(readLease.TotalSeconds * time.TimestampFrequency);
         _entries = Enumerable.Repeat(ViewEntry.Initial, entryCount).ToArray();
         Enabled = enabled;
     }
@@ -30,6 +40,16 @@ internal sealed class ClusterView
 
     /// <summary>True while the last quorum read started within the bound.</summary>
     public bool IsLeaseFresh => !Enabled || (Volatile.Read(ref _hasLease) && _time.GetTimestamp() - Volatile.Read(ref _leaseStart) <= _boundTicks);
+
+    /// <summary>
+    /// True while the last quorum read started within the read lease, shorter than the bound by the grace an
+    /// invalidation gets once its caller has left (<c>Bound / 4</c>): such an invalidation fences its server only when
+    /// that grace is over, yet every frontend must stop reading the old value within the bound of the call's return.
+    /// A frontend whose view was read just before that fence, and whose next reads are slow (a slow link below the
+    /// timeout), served the old value for the whole bound after the fence, a quarter of it too long (simulator seed
+    /// gutter 22021).
+    /// </summary>
+    public bool IsLeaseFreshForReads => !Enabled || (Volatile.Read(ref _hasLease) && _time.GetTimestamp() - Volatile.Read(ref _leaseStart) <= _readLeaseTicks);
 
     /// <summary>True when a quorum read has ever succeeded (or there is no view).</summary>
     public bool HasLease => !Enabled || Volatile.Read(ref _hasLease);

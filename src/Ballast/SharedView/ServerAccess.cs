@@ -27,9 +27,10 @@ internal sealed class ServerAccess
 
     /// <summary>
     /// Whether reads may be served from <paramref name="node"/>: this frontend has it up, the shared view has it up,
-    /// and the view is fresh (read from a quorum within the bound).
+    /// and the view is fresh for reads (read from a quorum within three quarters of the bound, see
+    /// <see cref="ClusterView.IsLeaseFreshForReads"/>).
     /// </summary>
-    public bool IsReadable(ServerNode node) => !node.Health.IsDown && View.IsUp(node.Index) && View.IsLeaseFresh;
+    public bool IsReadable(ServerNode node) => !node.Health.IsDown && View.IsUp(node.Index) && View.IsLeaseFreshForReads;
 
     /// <summary>
     /// Whether no frontend can read <paramref name="node"/> any more: this frontend's fresh view has it fenced, by a
