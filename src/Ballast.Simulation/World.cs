@@ -196,7 +196,9 @@ internal sealed partial class World
         {
             if (record.IsDown)
             {
-                History.FencesWritten.Add((record.Server, record.Epoch, Now));
+                var content = (record.Server, Convert.ToHexString(stored));
+                History.FenceFirstWritten.TryAdd(content, Now);
+                History.FencesWritten.Add((record.Server, record.Epoch, History.FenceFirstWritten[content]));
             }
             else
             {

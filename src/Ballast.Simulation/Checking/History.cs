@@ -78,8 +78,17 @@ internal sealed class History
     /// </summary>
     public Dictionary<(int Server, long Epoch), long> UpRecordsWritten { get; } = [];
 
-    /// <summary>Every "down" record (a fence) a replica stored: server, epoch, when (not in the digest).</summary>
+    /// <summary>
+    /// Every "down" record (a fence) a replica stored: server, epoch, and when that very record (same content) was first
+    /// stored anywhere (not in the digest). A copy put back where a flush wiped it, or repaired onto a replica that
+    /// lacked it, is no new fence: dated by the original, it does not look like a fence published after a flush it
+    /// came before (simulator seed offline 42000070: a repair 16 ms after a recovery's flush, of the record the
+    /// recovery had read before it, was taken for a new fence, and the readmission for one without a flush).
+    /// </summary>
     public List<(int Server, long Epoch, long At)> FencesWritten { get; } = [];
+
+    /// <summary>When each down record's content was first stored, by server (for <see cref="FencesWritten"/>).</summary>
+    public Dictionary<(int Server, string Content), long> FenceFirstWritten { get; } = [];
 
     /// <summary>The frontends' log lines, when the world was run with logs (not in the digest).</summary>
     public List<(long At, string Line)> Logs { get; } = [];
