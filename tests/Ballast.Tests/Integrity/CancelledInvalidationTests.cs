@@ -196,4 +196,37 @@ public sealed class CancelledInvalidationTests(ITestOutputHelper output)
         output.WriteLine("failures: " + string.Join(" | ", harness.Failures.Select(f => f.ToString())));
         Assert.True(invalidated, "5 s after the caller left, a server that frontend 1 held up still had the key's value from before the set: the set that was never sent invalidated nothing");
     }
+
+    /// <summary>
+    /// A new frontend's delete whose caller leaves during its first view read starts at once: from the caller's leaving
+    /// the invalidation has a quarter of the bound to land before its server is fenced, and a wait for the view (up to
+    /// an operation timeout) would spend it. The simulator found such deletes a second late, one of them kept from
+    /// landing by a partition that began meanwhile, and no view there to fence it: the old value was read 1.0-1.7 s
+    /// after the caller's return (seed replicated 39010539, a new pool whose first view read took two seconds). The new
+    /// frontend's links carry 200 ms each way, so its first view read takes at least 400 ms, and its delete lands about
+    /// 200 ms after it is sent; its caller leaves after 20 ms.
+    /// </summary>
+    [Theory]
+    [InlineData(FailoverPolicy.Offline)]
+    [InlineData(FailoverPolicy.Gutter)]
+    public async Task S8_a_delete_whose_caller_left_during_the_first_view_read_is_sent_at_once(FailoverPolicy policy)
+    {
+        await using var harness = await IntegrityHarness.StartAsync(policy, frontendCount: 2);
+        var key = harness.KeyOn(0, "s8-first-read-delete");
+        Assert.Equal(1, await harness.ReadAsync(1, key));
+        Assert.NotNull(await harness.DirectGetAsync(0, key));
+
+        var (late, _) = harness.StartLateFrontend(TimeSpan.FromMilliseconds(200), options => options.OperationTimeout = TimeSpan.FromSeconds(3));
+        harness.DatabaseVersionAfterWrite(key);
+        using var abort = new CancellationTokenSource(20);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await late.DeleteAsync(key, abort.Token));
+        var returned = Stopwatch.StartNew();
+        Assert.True(late.IsStarting, "the new frontend had read the view before its caller left: the test did not reach the case");
+
+        var gone = await IntegrityHarness.WaitUntilAsync(async () => await harness.DirectGetAsync(0, key) is null, TimeSpan.FromSeconds(3));
+        var landedAfter = returned.Elapsed;
+        output.WriteLine($"{policy}: the key was gone from its server {landedAfter.TotalMilliseconds:0} ms after the caller left; the first view read still running then: {late.IsStarting}");
+        Assert.True(gone, "3 s after the caller left, the key's server still held its old value");
+        Assert.True(landedAfter < TimeSpan.FromMilliseconds(350), $"the delete landed {landedAfter.TotalMilliseconds:0} ms after the caller left: it waited for the first view read (at least 400 ms on these links) instead of starting at once");
+    }
 }
