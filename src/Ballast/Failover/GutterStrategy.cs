@@ -80,7 +80,7 @@ internal sealed class GutterStrategy : FailoverStrategy
     public override async ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
     {
         var primary = Primary(key);
-        if (Access.IsReadable(primary))
+        if (Access.IsWritable(primary))
         {
             return await StoreOrInvalidateAsync(primary, key, new StoreCommand(key, value, mode, ttlSeconds, flags, cas), cancellationToken).ConfigureAwait(false);
         }
@@ -91,7 +91,7 @@ internal sealed class GutterStrategy : FailoverStrategy
             return await NotStoredAnywhereAsync(key, primary, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Access.IsReadable(gutter))
+        if (!IsInOutage(primary, out var epoch) || GutterFor(key) is not { } gutter || !Access.IsWritable(gutter))
         {
             return await NotStoredAnywhereAsync(key, primary, cancellationToken).ConfigureAwait(false);
         }

@@ -165,7 +165,7 @@ internal sealed class OfflineStrategy : FailoverStrategy
     public override ValueTask<StoreResult> StoreAsync(CacheKey key, ReadOnlyMemory<byte> value, StoreMode mode, long ttlSeconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
     {
         var node = Primary(key);
-        if (!Access.IsReadable(node))
+        if (!Access.IsWritable(node))
         {
             return NotStoredAsync(node, key, cancellationToken);
         }

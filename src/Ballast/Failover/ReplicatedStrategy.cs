@@ -105,7 +105,7 @@ internal sealed class ReplicatedStrategy : FailoverStrategy
 
         var wrapped = ReplicaCopy.WrapValue(_clock.Next(), version, value.Span);
         var replicas = Replicas(key);
-        var targets = replicas.Where(Access.IsReadable).ToArray();
+        var targets = replicas.Where(Access.IsWritable).ToArray();
 
         // A replica this write skips keeps its copy, which a frontend that reaches only that replica would read: the
         // write did not land there, so the copy is invalidated (unless every frontend has the replica fenced).

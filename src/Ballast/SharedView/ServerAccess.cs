@@ -33,6 +33,14 @@ internal sealed class ServerAccess
     public bool IsReadable(ServerNode node) => !node.Health.IsDown && View.IsUp(node.Index) && View.IsLeaseFreshForReads;
 
     /// <summary>
+    /// Whether stores may be sent to <paramref name="node"/>: as <see cref="IsReadable"/>, but on the lease of the whole
+    /// bound. The shorter read lease is for what reads hand out (a departed caller's fence may come a quarter of the
+    /// bound late); a store refused sooner would only be turned into an invalidation, and a one-shot tool whose first
+    /// view read took most of three quarters of the bound on a loaded machine had its set refused.
+    /// </summary>
+    public bool IsWritable(ServerNode node) => !node.Health.IsDown && View.IsUp(node.Index) && View.IsLeaseFresh;
+
+    /// <summary>
     /// Whether no frontend can read <paramref name="node"/> any more: this frontend's fresh view has it fenced, by a
     /// fence it knows a write quorum holds (a "down" record seen on one copy, or a fence this frontend still owes, may
     /// not have reached the others). Its values are gone for everyone: it is flushed before anyone reads it again.
