@@ -95,7 +95,10 @@ internal sealed class PhpFrontend : IDisposable
     {
         _process.StandardInput.WriteLine(request.ToJsonString());
         _process.StandardInput.Flush();
-        var line = _process.StandardOutput.ReadLineAsync();
+        // Read on a thread of its own: this wait blocks its caller's thread, and an asynchronous read needs another
+        // of the pool's to complete. In a run of the whole suite (the pool's threads busy) an open went unanswered for
+        // 15 s with nothing on stderr, where alone it takes a second; a read that cannot starve rules that cause out.
+        var line = Task.Factory.StartNew(() => _process.StandardOutput.ReadLine(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         if (!line.Wait(AnswerTimeout) || line.Result is null)
         {
             throw new InvalidOperationException($"php did not answer {request["op"]} within {AnswerTimeout.TotalSeconds} s; stderr: {Errors}");
