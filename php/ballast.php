@@ -1156,7 +1156,7 @@ final class Pool
     {
         $key = Key::of($key);
         $index = $this->locate($key);
-        if (!$this->isReadable($index)) {
+        if (!$this->isReadable($index, forStore: true)) {
             return false;
         }
 
@@ -1251,6 +1251,17 @@ final class Pool
     public function isViewFresh(): bool
     {
         return $this->leaseStartNs !== null && hrtime(true) - $this->leaseStartNs <= $this->boundNs;
+    }
+
+    /**
+     * True while the last view read that heard from a read quorum started within three quarters of the bound: reads
+     * are served on that shorter lease, as the .NET frontends' are. A .NET frontend's invalidation whose caller left
+     * fences its server a quarter of the bound after the call returned; a reader whose view was read just before that
+     * fence, and whose next reads are slow, must still stop within the bound of the return (simulator seed gutter 22021).
+     */
+    public function isViewFreshForReads(): bool
+    {
+        return $this->leaseStartNs !== null && hrtime(true) - $this->leaseStartNs <= $this->boundNs - $this->refreshNs;
     }
 
     /** Reads the shared view now (it is otherwise read on an operation once a quarter of the bound has passed). */
@@ -1445,10 +1456,11 @@ final class Pool
         return [$cas, $servable];
     }
 
-    private function isReadable(int $index): bool
+    /** Whether the server may be read (or, for a store, written: on the lease of the whole bound) from here now. */
+    private function isReadable(int $index, bool $forStore = false): bool
     {
         $this->refreshIfDue();
-        if (!$this->isViewFresh()) {
+        if (!($forStore ? $this->isViewFresh() : $this->isViewFreshForReads())) {
             $this->counters['lease_misses']++;
             return false;
         }

@@ -281,6 +281,41 @@ public sealed class PhpBridgeTests
         Assert.Equal("v", php.Get(key)); // the lease is back; the key's server was never fenced
     }
 
+    /// <summary>
+    /// The bridge serves reads on a view read within three quarters of the bound, as the .NET frontends do: a .NET
+    /// invalidation whose caller left fences its server a quarter of the bound after the call returned, and a reader
+    /// whose view was read just before must still stop within the bound of the return (simulator seed gutter 22021).
+    /// Bound 8 s here: the view is read, two of three witnesses pause, and a read 6.2 s later (ending before 8 s) must miss.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Extensions))]
+    public async Task Php_reads_only_within_three_quarters_of_the_bound_of_its_last_view_read(string extension, string distribution)
+    {
+        await using var servers = await ProxiedServers.StartAsync(3);
+        await (await StartDotNetAsync(servers, distribution)).DisposeAsync(); // writes the records, then leaves
+        // A view read held up by the paused witnesses ends at the request timeout (1 s), well within this bound.
+        using var php = PhpFrontend.Open(extension, servers.List, distribution, boundMs: 8000);
+        var key = KeyOn(php, 0, "read-lease");
+        Assert.True(php.Set(key, "v"));
+        Assert.Equal("v", php.Get(key));
+
+        php.Refresh();
+        var read = System.Diagnostics.Stopwatch.StartNew();
+        servers.Servers[1].Pause();
+        servers.Servers[2].Pause();
+        try
+        {
+            Thread.Sleep(TimeSpan.FromMilliseconds(6200));
+            Assert.Null(php.Get(key));
+            Assert.True(read.Elapsed < TimeSpan.FromMilliseconds(8000), $"the read ended {read.ElapsedMilliseconds} ms after the view was read, past the whole bound: the test did not tell the two leases apart");
+        }
+        finally
+        {
+            servers.Servers[1].Resume();
+            servers.Servers[2].Resume();
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Extensions))]
     public async Task Lost_records_make_php_miss_until_the_library_has_flushed_and_recovered_them(string extension, string distribution)
