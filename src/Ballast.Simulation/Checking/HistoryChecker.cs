@@ -20,7 +20,7 @@ internal static class HistoryChecker
     {
         var violations = new List<Violation>();
         StaleReads(history, options, world.MainServers, violations);
-        CounterDuplicates(history, world.HomeOf, violations);
+        violations.AddRange(CounterDuplicates(history, world.HomeOf));
         CountersAcrossFlushes(history, violations);
         DoubleFlushes(history, violations);
         ReadmissionsWithoutFlush(history, violations);
@@ -191,12 +191,6 @@ internal static class HistoryChecker
     internal static List<Violation> CounterDuplicates(History history, Func<string, int> homeOf)
     {
         var violations = new List<Violation>();
-        CounterDuplicates(history, homeOf, violations);
-        return violations;
-    }
-
-    private static void CounterDuplicates(History history, Func<string, int> homeOf, List<Violation> violations)
-    {
         foreach (var counter in history.Operations.Where(o => o.Kind == Workload.OperationKind.Increment && o.Hit).GroupBy(o => o.Key))
         {
             var server = homeOf(counter.Key);
@@ -232,6 +226,8 @@ internal static class HistoryChecker
                 }
             }
         }
+
+        return violations;
     }
 
     private static void CountersAcrossFlushes(History history, List<Violation> violations)

@@ -205,6 +205,14 @@ internal sealed class FailbackCoordinator
 
         await using (poolLock)
         {
+            // A connection to the server first, so that the flush goes out at once after the snapshot (see
+            // ServerNode.TryFlushAsync); none opened ends the round.
+            if (!await node.TryOpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+            {
+                health.ContactLost();
+                return;
+            }
+
             // Read the record last thing before flushing; the readmission below swaps it only where it is still this
             // one. A fence published in between (a delete that failed after the flush began) changes it, and the
             // server is not readmitted on this round: the next round flushes again. Read after the locks, not before:
@@ -214,14 +222,6 @@ internal sealed class FailbackCoordinator
             // A copy at this outage's epoch written by a lost-record recovery ("lost") is that recovery's to flush,
             // even where this frontend's own view still holds its own fence of the same epoch, which the recovery
             // touched over (simulator seed gutter 12000043: both flushed the server for one outage).
-            // A connection to the server first, so that the flush goes out at once after the snapshot (see
-            // ServerNode.TryFlushAsync); none opened ends the round.
-            if (!await node.TryOpenConnectionAsync(cancellationToken).ConfigureAwait(false))
-            {
-                health.ContactLost();
-                return;
-            }
-
             var before = await _protocol.SnapshotAsync(node.Index, straggler, cancellationToken).ConfigureAwait(false);
             if (before.Length < _protocol.ReadQuorum
                 || before.Any(b => b.Entry is { } seen && (seen.Epoch > entry.Epoch || (seen.Epoch == entry.Epoch && seen.AwaitsRecovery))))

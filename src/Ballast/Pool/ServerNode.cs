@@ -156,7 +156,9 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     /// counter's cache line, sent every request of a thread to a slot whose connect was held, where the round robin
     /// lets half of them find the other: `ConnectWhileDownTests` relies on that, and the gain was within the noise.)
     /// </summary>
-    private int NextSlot() => (int)((uint)Interlocked.Increment(ref _nextSlot) % (uint)_connections.Length);
+    private int NextSlot() => SlotOf(Interlocked.Increment(ref _nextSlot));
+
+    private int SlotOf(int counter) => (int)((uint)counter % (uint)_connections.Length);
 
     /// <summary>
     /// Sends <paramref name="command"/> only on a connection opened no later than the <paramref name="watermark"/>-th (a
@@ -196,7 +198,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
     private async ValueTask<bool> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         // The slot the next request takes, without taking it: the round robin stays where it was.
-        var slot = (int)((uint)(Volatile.Read(ref _nextSlot) + 1) % (uint)_connections.Length);
+        var slot = SlotOf(Volatile.Read(ref _nextSlot) + 1);
         try
         {
             await Runtime.WorkScheduler.Current.WaitAsync(GetOrConnectAsync(slot), cancellationToken).ConfigureAwait(false);
@@ -204,9 +206,9 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
         catch (Exception error) when (error is MemcachedException or System.Security.Authentication.AuthenticationException)
         {
-            if (error is ServerUnavailableException && !_disposed && Health.MarkDown())
+            if (error is ServerUnavailableException refused)
             {
-                _onLocalFailure(this, ServerFailureReason.ConnectionRefused, error);
+                MarkDownForRefusedConnect(refused);
             }
 
             Errors.Absorbed(Diagnostics.AbsorbedError.FlushFailed, null, error);
@@ -392,11 +394,7 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         }
         catch (ServerUnavailableException error)
         {
-            if (!_disposed && Health.MarkDown())
-            {
-                _onLocalFailure(this, ServerFailureReason.ConnectionRefused, error);
-            }
-
+            MarkDownForRefusedConnect(error);
             command.Fail(new ServerUnavailableException(command.Key is null ? error.Message : $"{error.Message} The request for {Describe(command)} was not sent.", EndPoint, error));
             return await command.AsValueTask().ConfigureAwait(false);
         }
@@ -411,6 +409,15 @@ internal sealed class ServerNode : IConnectionObserver, IAsyncDisposable
         command.RegisterCancellation(cancellationToken);
         connection.Send(command);
         return await command.AsValueTask().ConfigureAwait(false);
+    }
+
+    /// <summary>A connect that failed marks the server down here, once per outage (not while the node is being disposed).</summary>
+    private void MarkDownForRefusedConnect(ServerUnavailableException error)
+    {
+        if (!_disposed && Health.MarkDown())
+        {
+            _onLocalFailure(this, ServerFailureReason.ConnectionRefused, error);
+        }
     }
 
     /// <summary>One connection attempt per slot at a time: concurrent callers share it.</summary>

@@ -39,7 +39,7 @@ internal sealed class ClusterView
     public bool Enabled { get; }
 
     /// <summary>True while the last quorum read started within the bound.</summary>
-    public bool IsLeaseFresh => !Enabled || (Volatile.Read(ref _hasLease) && _time.GetTimestamp() - Volatile.Read(ref _leaseStart) <= _boundTicks);
+    public bool IsLeaseFresh => LeaseStartedWithin(_boundTicks);
 
     /// <summary>
     /// True while the last quorum read started within the read lease, shorter than the bound by the grace an
@@ -49,7 +49,9 @@ internal sealed class ClusterView
     /// timeout), served the old value for the whole bound after the fence, a quarter of it too long (simulator seed
     /// gutter 22021).
     /// </summary>
-    public bool IsLeaseFreshForReads => !Enabled || (Volatile.Read(ref _hasLease) && _time.GetTimestamp() - Volatile.Read(ref _leaseStart) <= _readLeaseTicks);
+    public bool IsLeaseFreshForReads => LeaseStartedWithin(_readLeaseTicks);
+
+    private bool LeaseStartedWithin(long ticks) => !Enabled || (Volatile.Read(ref _hasLease) && _time.GetTimestamp() - Volatile.Read(ref _leaseStart) <= ticks);
 
     /// <summary>True when a quorum read has ever succeeded (or there is no view).</summary>
     public bool HasLease => !Enabled || Volatile.Read(ref _hasLease);
