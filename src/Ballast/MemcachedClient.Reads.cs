@@ -11,7 +11,7 @@ public sealed partial class MemcachedClient
     public ValueTask<GetResult> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         var cacheKey = Key(key);
-        return Observe("get", cacheKey).Track(_pool.Ready.IsCompleted ? _strategy.GetAsync(cacheKey, 0, cancellationToken) : GetWhenReadyAsync(cacheKey, cancellationToken), IsHit);
+        return Observe("get", cacheKey).Track(_pool.IsViewCurrent ? _strategy.GetAsync(cacheKey, 0, cancellationToken) : GetWhenReadyAsync(cacheKey, cancellationToken), IsHit);
     }
 
     // Apart from GetAsync, so its lambda's closure is allocated only on this slow path, not on every read.
@@ -73,7 +73,7 @@ public sealed partial class MemcachedClient
     }
 
     private ValueTask<BufferedGetResult> GetIntoAsync(string operation, Protocol.CacheKey cacheKey, IBufferWriter<byte>? destination, long touchSeconds, CancellationToken cancellationToken)
-        => Observe(operation, cacheKey).Track(_pool.Ready.IsCompleted ? _strategy.GetIntoAsync(cacheKey, destination, touchSeconds, cancellationToken) : GetIntoWhenReadyAsync(cacheKey, destination, touchSeconds, cancellationToken), IsHit);
+        => Observe(operation, cacheKey).Track(_pool.IsViewCurrent ? _strategy.GetIntoAsync(cacheKey, destination, touchSeconds, cancellationToken) : GetIntoWhenReadyAsync(cacheKey, destination, touchSeconds, cancellationToken), IsHit);
 
     private ValueTask<BufferedGetResult> GetIntoWhenReadyAsync(Protocol.CacheKey cacheKey, IBufferWriter<byte>? destination, long touchSeconds, CancellationToken cancellationToken)
         => WhenReady(() => _strategy.GetIntoAsync(cacheKey, destination, touchSeconds, cancellationToken), cancellationToken);

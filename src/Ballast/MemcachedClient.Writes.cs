@@ -169,7 +169,7 @@ public sealed partial class MemcachedClient
     {
         var cacheKey = Key(key);
         var seconds = Seconds(timeToLive, key);
-        return Observe("get_and_touch", cacheKey).Track(_pool.Ready.IsCompleted ? _strategy.GetAndTouchAsync(cacheKey, seconds, cancellationToken) : GetAndTouchWhenReadyAsync(cacheKey, seconds, cancellationToken), IsHit);
+        return Observe("get_and_touch", cacheKey).Track(_pool.IsViewCurrent ? _strategy.GetAndTouchAsync(cacheKey, seconds, cancellationToken) : GetAndTouchWhenReadyAsync(cacheKey, seconds, cancellationToken), IsHit);
     }
 
     // Apart from GetAndTouchAsync, so its lambda's closure is allocated only on this slow path, as GetAsync's is.
@@ -186,7 +186,7 @@ public sealed partial class MemcachedClient
 
     /// <summary>The failover strategy's store of a checked key and value, once the pool has read the shared view.</summary>
     private ValueTask<StoreResult> StoreCoreAsync(Protocol.CacheKey cacheKey, ReadOnlyMemory<byte> value, StoreMode mode, long seconds, uint flags, ulong cas, long? version, CancellationToken cancellationToken)
-        => _pool.Ready.IsCompleted
+        => _pool.IsViewCurrent
             ? _strategy.StoreAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken)
             : StoreWhenReadyAsync(cacheKey, value, mode, seconds, flags, cas, version, cancellationToken);
 
@@ -220,7 +220,7 @@ public sealed partial class MemcachedClient
     {
         try
         {
-            await EnsureReadyAsync(callerLeft).ConfigureAwait(false);
+            await EnsureFirstViewReadAsync(callerLeft).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (callerLeft.IsCancellationRequested)
         {

@@ -91,12 +91,17 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
 
     /// <summary>
     /// True while this frontend's copy of the shared view is fresh enough to serve reads: read from a quorum within
-    /// three quarters of the bound (see <see cref="SharedViewOptions.Bound"/>). While it is not, every read misses.
+    /// three quarters of the bound (see <see cref="SharedViewOptions.Bound"/>). While it is not, an operation waits
+    /// (at most an operation timeout) for the view read that renews it, unless the last view read reached no quorum;
+    /// a read that still finds it stale misses.
     /// </summary>
     public bool IsSharedViewFresh => _pool.View.IsLeaseFreshForReads;
 
     /// <summary>Completes when the first read of the shared view has ended (operations wait for it, up to their timeout).</summary>
     internal Task FirstViewRead => _pool.Ready;
+
+    /// <summary>True when operations go ahead without waiting for a view read (see <see cref="EnsureReadyAsync"/>).</summary>
+    internal bool IsViewCurrent => _pool.IsViewCurrent;
 
     /// <summary>
     /// True until the client's first read of the shared view has ended (it may recover a brand-new pool's records
@@ -163,10 +168,13 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
         }
     }
 
-    /// <summary>Runs <paramref name="operation"/> once the pool has read the shared view for the first time.</summary>
+    /// <summary>
+    /// Runs <paramref name="operation"/> once the pool has read the shared view for the first time, and once a lease
+    /// that lapsed only because its renewing read is late has been renewed (see <see cref="EnsureReadyAsync"/>).
+    /// </summary>
     private ValueTask<T> WhenReady<T>(Func<ValueTask<T>> operation, CancellationToken cancellationToken)
     {
-        return _pool.Ready.IsCompleted ? operation() : Slow();
+        return _pool.IsViewCurrent ? operation() : Slow();
 
         async ValueTask<T> Slow()
         {
@@ -175,8 +183,21 @@ public sealed partial class MemcachedClient : IMemcachedClient, IServerEvents, I
         }
     }
 
-    /// <summary>Waits (at most an operation timeout) for the pool's first read of the shared view.</summary>
+    /// <summary>
+    /// Waits (at most an operation timeout each) for the pool's first read of the shared view, then, when the lease has
+    /// lapsed while the view is within reach, for the read that renews it: the periodic read runs every quarter of the
+    /// bound, and on a loaded machine (a starved thread pool, a long pause) it may start or end late enough for the
+    /// lease to lapse. Reads and stores would then be refused for nothing; they wait for that read instead, and are
+    /// allowed or refused on the lease it grants. Invalidations do not wait for it (they land or fence either way).
+    /// </summary>
     private async ValueTask EnsureReadyAsync(CancellationToken cancellationToken)
+    {
+        await EnsureFirstViewReadAsync(cancellationToken).ConfigureAwait(false);
+        await _pool.RenewLapsedLeaseAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits (at most an operation timeout) for the pool's first read of the shared view.</summary>
+    private async ValueTask EnsureFirstViewReadAsync(CancellationToken cancellationToken)
     {
         if (_pool.Ready.IsCompleted)
         {

@@ -108,6 +108,30 @@ internal sealed class PoolCoordinator : IAsyncDisposable
     public Task Ready => _refresher?.Ready ?? Task.CompletedTask;
 
     /// <summary>
+    /// True when operations may go ahead without waiting for a view read: there is no view, or its first read is over
+    /// and its lease is fresh for reads, or the view is out of reach (waiting would not help). See
+    /// <see cref="RenewLapsedLeaseAsync"/>.
+    /// </summary>
+    public bool IsViewCurrent => _refresher?.IsCurrent ?? true;
+
+    /// <summary>
+    /// Waits, at most <paramref name="timeout"/>, for a view read that renews a lease found lapsed while the view was
+    /// within reach: on a loaded machine the periodic read may start or end late, and a read or store then refused
+    /// would be a miss for nothing. What the operation may do is still decided by the lease that read grants. Never
+    /// throws for the read's own failure (reported in the background); throws when the caller leaves.
+    /// </summary>
+    public async ValueTask RenewLapsedLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_refresher is null || _refresher.IsCurrent)
+        {
+            return;
+        }
+
+        await _refresher.RenewLapsedLeaseAsync(_shutdown.Token).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
     /// After a first view read that reached no quorum: throws a copy of a server's TLS or login failure if that is why,
     /// since no key of the pool can be read then and the misconfiguration, not a miss, is the answer.
     /// </summary>

@@ -20,7 +20,10 @@ internal sealed class ViewRefresher
     private readonly TimeProvider _time;
     private readonly Action<ServerNode, long> _onRecordUp;
     private readonly Action<ServerNode, string> _onEmptied;
+    private readonly Lock _readGate = new();
     private long _lastRead;
+    private Task _latestRead = Task.CompletedTask;
+    private volatile bool _lastReadReachedQuorum = true;
     private int _recoveringLost;
 
     /// <param name="protocol">The view's protocol.</param>
@@ -50,6 +53,32 @@ internal sealed class ViewRefresher
     /// </summary>
     public Task Ready { get; private set; }
 
+    /// <summary>
+    /// True when operations need not wait for a view read: the first read is over, and either the lease is fresh for
+    /// reads or the last read that ended reached no quorum (the view is out of reach: waiting would only make the
+    /// miss slower). False when the lease lapsed only because the reads that renew it are late (a loaded machine
+    /// whose periodic read started or ended late); see <see cref="RenewLapsedLeaseAsync"/>.
+    /// </summary>
+    public bool IsCurrent => Ready.IsCompleted && (_view.IsLeaseFreshForReads || !_lastReadReachedQuorum);
+
+    /// <summary>
+    /// The read that renews a lease that lapsed while the view was within reach: the read under way, or one started
+    /// now when none is (the periodic read is late to start). Operations wait for it rather than miss for want of a
+    /// read that is merely late; what they are then allowed is decided on the lease it grants, as always.
+    /// </summary>
+    public Task RenewLapsedLeaseAsync(CancellationToken lifetime)
+    {
+        lock (_readGate)
+        {
+            if (_latestRead.IsCompleted)
+            {
+                StartRead(lifetime, "shared view read for a lapsed lease");
+            }
+
+            return _latestRead;
+        }
+    }
+
     /// <summary>Starts the first read, and reads at once whenever the store pushes a change (after the first read).</summary>
     public void Start(CancellationToken lifetime)
     {
@@ -66,6 +95,7 @@ internal sealed class ViewRefresher
 
         _lastRead = _time.GetTimestamp();
         Ready = RefreshAsync(_lastRead, lifetime, firstRead: true);
+        _latestRead = Ready;
     }
 
     /// <summary>Starts a read when a quarter of the bound has passed since the last one (not while the first still runs).</summary>
@@ -76,9 +106,18 @@ internal sealed class ViewRefresher
         // recovery made them up.
         if (Ready.IsCompleted && _time.GetElapsedTime(_lastRead) >= _options.RefreshInterval)
         {
-            _lastRead = _time.GetTimestamp();
-            _events.Observe(RefreshAsync(_lastRead, lifetime), "shared view read");
+            lock (_readGate)
+            {
+                StartRead(lifetime, "shared view read");
+            }
         }
+    }
+
+    private void StartRead(CancellationToken lifetime, string operation)
+    {
+        _lastRead = _time.GetTimestamp();
+        _latestRead = RefreshAsync(_lastRead, lifetime);
+        _events.Observe(_latestRead, operation);
     }
 
     /// <summary>
@@ -88,6 +127,21 @@ internal sealed class ViewRefresher
     /// every server down.
     /// </summary>
     internal async Task RefreshAsync(long startTimestamp, CancellationToken cancellationToken, bool firstRead = false)
+    {
+        try
+        {
+            await ReadAndApplyAsync(startTimestamp, firstRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A store that fails with an error rather than without a quorum is out of reach all the same: operations
+            // stop waiting for reads that end this way.
+            _lastReadReachedQuorum = false;
+            throw;
+        }
+    }
+
+    private async Task ReadAndApplyAsync(long startTimestamp, bool firstRead, CancellationToken cancellationToken)
     {
         var straggler = _options.RefreshInterval / 2;
         var read = await _protocol.ReadAsync(straggler, cancellationToken).ConfigureAwait(false);
@@ -128,7 +182,9 @@ internal sealed class ViewRefresher
         }
 
         var before = Enumerable.Range(0, _servers.All.Length).Select(i => _view[i]).ToArray();
-        foreach (var index in _view.Apply(read, startTimestamp))
+        var changed = _view.Apply(read, startTimestamp);
+        _lastReadReachedQuorum = read.IsQuorum;
+        foreach (var index in changed)
         {
             var entry = _view[index];
             var node = _servers.All[index];

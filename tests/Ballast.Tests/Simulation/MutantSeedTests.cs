@@ -70,9 +70,10 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
 
     // 39-failback-flushes-before-fence-held: a frontend whose fence was not yet held by a write quorum for the bound B
     // flushed the server while others still counted on it; a counter user went on past the flush without being told.
+    // (Gutter 25 left the list when operations began to wait for a late view read: its world now has a writer cut off
+    // from every server, whose departed caller's delete could neither land nor be fenced, the stale-read-no-quorum limit.)
     [Theory]
     [InlineData("Offline", 25, 0)]
-    [InlineData("Gutter", 25, 0)]
     [InlineData("Replicated", 24, 0)]
     public void A_failback_flushes_only_after_its_fence_was_held_for_the_bound(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
