@@ -162,7 +162,8 @@ internal sealed class MonitorHost : IAsyncDisposable
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", () =>
         {
-            // Healthy while the monitor can do its job: its copy of the view is fresh, so it can fence and fail back.
+            // Healthy while the monitor sees the pool as its frontends do: its copy of the view is fresh (read from a
+            // quorum within three quarters of the bound), so the states it reports and the fences it writes are current.
             var fresh = monitor.Client.IsSharedViewFresh;
             var body = new { status = fresh ? "healthy" : "unhealthy", viewFresh = fresh };
             return Results.Json(body, Json, statusCode: fresh ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);

@@ -31,7 +31,7 @@ internal sealed class MonitorMetrics : IDisposable
         _meter.CreateObservableGauge("ballast.monitor.memcached.memory.used", () => PerStat(s => s.Bytes), "By", "memcached bytes.");
         _meter.CreateObservableGauge("ballast.monitor.memcached.memory.limit", () => PerStat(s => s.LimitMaxbytes), "By", "memcached limit_maxbytes.");
         _meter.CreateObservableGauge("ballast.monitor.memcached.uptime", () => PerStat(s => s.Uptime), "s", "memcached uptime.");
-        _meter.CreateObservableGauge("ballast.monitor.view.fresh", () => _monitor.Client.IsSharedViewFresh ? 1 : 0, "1", "1 while the monitor's copy of the shared view is fresh (it can fence and fail back).");
+        _meter.CreateObservableGauge("ballast.monitor.view.fresh", () => _monitor.Client.IsSharedViewFresh ? 1 : 0, "1", "1 while the monitor's copy of the shared view is fresh enough to serve reads (read from a quorum within three quarters of the bound).");
     }
 
     public void Dispose() => _meter.Dispose();

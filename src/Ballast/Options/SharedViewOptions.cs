@@ -19,7 +19,9 @@ public sealed class SharedViewOptions
     /// <summary>
     /// The bound B: once any frontend marks a server down, every frontend stops reading it within this time. A
     /// frontend that has not read the view from a majority of servers within three quarters of B serves misses until it
-    /// has (the last quarter is the time an invalidation whose caller left has to land before it fences its server).
+    /// has (the last quarter is the time an invalidation whose caller left has to land before it fences its server); an
+    /// operation that finds its lease lapsed while the view is within reach first waits, at most an operation timeout,
+    /// for the view read that renews it.
     /// Default 1 s; 100 ms to 1 min.
     /// </summary>
     public TimeSpan Bound { get; set; } = TimeSpan.FromSeconds(1);
