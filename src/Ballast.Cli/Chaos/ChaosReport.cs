@@ -113,6 +113,12 @@ public sealed class PolicyResult
     [JsonIgnore]
     public IReadOnlyList<TimeBin> Bins { get; init; } = [];
 
+    /// <summary>
+    /// For each fault that hits one frontend (partition, slow, lag, blip, restart, stall): that frontend's reads and hits
+    /// in the window, beside the other frontends'.
+    /// </summary>
+    public IReadOnlyList<FaultWindowHits> WindowHits { get; init; } = [];
+
     /// <summary>Key index → main server index (as frontend 0 places it).</summary>
     [JsonIgnore]
     public IReadOnlyList<int> KeyServers { get; init; } = [];
@@ -220,6 +226,7 @@ public sealed class PolicyResult
             ClientEvents = history.Events,
             KeyServers = keyServers,
             Bins = Bin(reads, writes, elapsed),
+            WindowHits = [.. history.Faults.Where(f => f.Window.Frontend is not null).Select(f => FaultWindowHits.Of(f, reads))],
             Settled = checks?.Settle.Settled,
             SettleMs = checks is null ? null : Math.Round(checks.Settle.AfterMs),
             Unsettled = checks?.Settle.Unsettled,

@@ -28,6 +28,7 @@ public static class ChaosReportHtml
         [FaultKind.Lag] = "#bcbd22",
         [FaultKind.Blip] = "#e377c2",
         [FaultKind.Restart] = "#8c564b",
+        [FaultKind.Stall] = "#7f7f7f",
     };
 
     /// <summary>Renders the report.</summary>

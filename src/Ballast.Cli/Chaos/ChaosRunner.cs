@@ -117,6 +117,7 @@ public sealed class ChaosRunner
         var history = new HistoryRecorder();
         var zipf = new ZipfSampler(_options.Keys, _options.ZipfExponent);
         var clients = new List<MemcachedClient>();
+        var frontendClocks = new List<FrontendClock>();
         var phpFrontends = new List<PhpChaosFrontend>();
         var phpDirectory = _options.PhpFrontends > 0 ? Directory.CreateTempSubdirectory("ballast-chaos-php-") : null;
         RunClock? clock = null;
@@ -126,7 +127,9 @@ public sealed class ChaosRunner
         {
             for (var f = 0; f < _options.Frontends; f++)
             {
-                var client = new MemcachedClient(ClientOptions(policy, cluster, f));
+                var frontendClock = new FrontendClock();
+                frontendClocks.Add(frontendClock);
+                var client = new MemcachedClient(ClientOptions(policy, cluster, f), frontendClock);
                 clients.Add(client);
                 var frontend = f;
                 client.ServerFailed += (_, e) => Note(frontend, e.Server, e.Time, failed: true, e.ToString());
@@ -147,7 +150,7 @@ public sealed class ChaosRunner
             var flushes = new FlushMonitor(cluster.Servers, clock);
             flushMonitoring = flushes.RunAsync(monitoring.Token);
             var restart = new LeaseAcrossRestart(cluster, clients, db, keys, history.NewWorker(), clock, _options);
-            var injector = new FaultInjector(cluster, clock, history, _options, restart);
+            var injector = new FaultInjector(cluster, clock, history, _options, restart, frontendClocks);
             var writeLocks = _options.ApiMix && _options.BatchRatio > 0 && _options.PhpFrontends == 0 ? locks : null;
             var workers = clients.Select((c, f) => new Workload(f, c, db, history, zipf, clock, _options, DistributedCacheShareOf(c, locks, keys), writeLocks).RunAsync(ct)).ToList();
             if (phpDirectory is not null)

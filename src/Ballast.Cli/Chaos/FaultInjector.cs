@@ -10,11 +10,16 @@ public sealed class FaultInjector
     private readonly HistoryRecorder _history;
     private readonly ChaosOptions _options;
     private readonly LeaseAcrossRestart? _restart;
+    private readonly IReadOnlyList<FrontendClock> _frontendClocks;
     private volatile FaultWindow? _active;
 
-    /// <summary>Creates an injector; <paramref name="restart"/> plays the application's part in <see cref="FaultKind.Restart"/>.</summary>
-    public FaultInjector(ChaosCluster cluster, RunClock clock, HistoryRecorder history, ChaosOptions options, LeaseAcrossRestart? restart = null)
+    /// <summary>
+    /// Creates an injector; <paramref name="restart"/> plays the application's part in <see cref="FaultKind.Restart"/>,
+    /// and <paramref name="frontendClocks"/> (each frontend's clock, by index) are what <see cref="FaultKind.Stall"/> holds.
+    /// </summary>
+    public FaultInjector(ChaosCluster cluster, RunClock clock, HistoryRecorder history, ChaosOptions options, LeaseAcrossRestart? restart = null, IReadOnlyList<FrontendClock>? frontendClocks = null)
     {
+        _frontendClocks = frontendClocks ?? [];
         _cluster = cluster;
         _clock = clock;
         _history = history;
@@ -89,6 +94,9 @@ public sealed class FaultInjector
                     link.SetMode(ProxyFaultMode.Blackhole);
                 }
 
+                break;
+            case FaultKind.Stall:
+                ClockOf(w).Stall();
                 break;
             case FaultKind.Restart:
                 if (_restart is not null)
@@ -167,8 +175,17 @@ public sealed class FaultInjector
                 }
 
                 break;
+            case FaultKind.Stall:
+                ClockOf(w).Resume();
+                break;
         }
     }
+
+    /// <summary>The clock of the stall's frontend.</summary>
+    private FrontendClock ClockOf(FaultWindow w)
+        => w.Frontend is { } f && f < _frontendClocks.Count
+            ? _frontendClocks[f]
+            : throw new InvalidOperationException($"A stall of frontend {w.Frontend} needs that frontend's clock; the injector was given {_frontendClocks.Count}.");
 
     /// <summary>The lag fault's links: its frontend's links to every main server but the window's.</summary>
     private IEnumerable<FaultProxy> LaggedLinks(FaultWindow w)

@@ -38,6 +38,13 @@ public enum FaultKind
     /// the first frontend refills under its old lease. Every frontend then reads the key, checked like any read.
     /// </summary>
     Restart,
+
+    /// <summary>
+    /// One frontend's timers are held for the window (<see cref="FrontendClock"/>): its background loop sleeps through
+    /// it, so no view read starts and its lease lapses, while its requests still go out and come back. A host with a
+    /// starved thread pool or a long pause; its operations wait for the view read that renews the lease.
+    /// </summary>
+    Stall,
 }
 
 /// <summary>Parsing and naming of fault kinds and policies, as written on the command line.</summary>

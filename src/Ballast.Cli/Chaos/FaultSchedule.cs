@@ -3,18 +3,19 @@ namespace Ballast.Cli.Chaos;
 /// <summary>One planned fault: what, on which server (and, for one-link faults, which frontend's link), and when.</summary>
 /// <param name="Kind">The fault.</param>
 /// <param name="Server">The main server it hits (0-based).</param>
-/// <param name="Frontend">The frontend whose links it hits (partition, slow, lag, blip) or whose lease outlives the restart (restart); null when it hits every frontend.</param>
+/// <param name="Frontend">The frontend whose links it hits (partition, slow, lag, blip), whose timers it holds (stall) or whose lease outlives the restart (restart); null when it hits every frontend.</param>
 /// <param name="Start">Offset from the start of the run.</param>
 /// <param name="End">Offset at which it is lifted.</param>
 public sealed record FaultWindow(FaultKind Kind, int Server, int? Frontend, TimeSpan Start, TimeSpan End)
 {
     /// <summary>
     /// Whether the fault can cost <paramref name="server"/> an outage, and so one flush: a blip takes every server away
-    /// from its frontend, a lag slows the links to every server but the window's, every other fault hits the window's server.
+    /// from its frontend, a stall holds its frontend's timeouts until they all fire at once, a lag slows the links to every
+    /// server but the window's, every other fault hits the window's server.
     /// </summary>
     public bool Touches(int server) => Kind switch
     {
-        FaultKind.Blip => true,
+        FaultKind.Blip or FaultKind.Stall => true,
         FaultKind.Lag => server != Server,
         _ => server == Server,
     };
@@ -53,7 +54,7 @@ public sealed class FaultSchedule
         {
             var kind = kinds[i % kinds.Length];
             var server = random.Next(options.Servers);
-            int? frontend = kind is FaultKind.Partition or FaultKind.Slow or FaultKind.Lag or FaultKind.Blip or FaultKind.Restart ? random.Next(options.Frontends) : null;
+            int? frontend = kind is FaultKind.Partition or FaultKind.Slow or FaultKind.Lag or FaultKind.Blip or FaultKind.Restart or FaultKind.Stall ? random.Next(options.Frontends) : null;
             windows.Add(new FaultWindow(kind, server, frontend, at, at + length));
             at += length + options.HealthyGap;
         }
@@ -71,6 +72,7 @@ public sealed class FaultSchedule
         var target = (w.Kind, w.Frontend) switch
         {
             (FaultKind.Blip, { } f) => $"every link of frontend {f}",
+            (FaultKind.Stall, { } f) => $"frontend {f}'s timers (its background loop, delays and timeouts)",
             (FaultKind.Lag, { } f) => $"frontend {f}'s links to every server but {w.Server}",
             (FaultKind.Restart, { } f) => $"server {w.Server}, a refill lease of frontend {f} out",
             (_, { } f) => $"server {w.Server}, frontend {f}'s link",

@@ -18,7 +18,7 @@ public static class ChaosCommand
     public static Command Create()
     {
         var policy = new Option<string>("--policy") { Description = "Policies to run, comma-separated: rehash, offline, gutter, replicated.", DefaultValueFactory = _ => "rehash,offline,gutter,replicated" };
-        var faults = new Option<string>("--faults") { Description = "Faults to inject, comma-separated: kill, pause, blackhole, partition, slow, flap, lag (one frontend's links slowed below the timeout), blip (one frontend loses every link), restart (a server restarted while a refill lease of it is out).", DefaultValueFactory = _ => "kill,pause,blackhole,partition" };
+        var faults = new Option<string>("--faults") { Description = "Faults to inject, comma-separated: kill, pause, blackhole, partition, slow, flap, lag (one frontend's links slowed below the timeout), blip (one frontend loses every link), restart (a server restarted while a refill lease of it is out), stall (one frontend's timers held: its background loop and view reads run late).", DefaultValueFactory = _ => "kill,pause,blackhole,partition" };
         // "--start-servers", as bench names its count: --servers is a server list in every command.
         var servers = new Option<int>("--start-servers") { Description = "How many memcached servers to start (main servers of the pool).", DefaultValueFactory = _ => 3 };
         var frontends = new Option<int>("--frontends") { Description = "Frontends, each its own client and proxies.", DefaultValueFactory = _ => 3 };
@@ -42,7 +42,7 @@ public static class ChaosCommand
         var phpBare = new Option<bool>("--php-bare") { Description = "PHP frontends use bare php-memcache with its default failover (the control), not the bridge." };
         var phpExtension = new Option<string>("--php-extension") { Description = "The PHP frontends' extension: memcache (pecl-consistent placement) or memcached (ketama).", DefaultValueFactory = _ => "memcache" };
         var report = new Option<string?>("--report") { Description = "Write a self-contained HTML timeline to this file." };
-        var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap, lag, blip, restart) against real memcached servers.")
+        var command = new Command("chaos", "Measures stale reads per failover policy under injected faults (kill, pause, blackhole, partition, slow, flap, lag, blip, restart, stall) against real memcached servers.")
         {
             policy, faults, servers, frontends, workers, duration, seed, keys, readRatio, cancelRatio, touchRatio, counterRatio, apiMix, json, report, view, etcdEndpoints,
             phpFrontends, phpBare, phpExtension, factoryDelay, distributedCacheRatio, lag, batchRatio,

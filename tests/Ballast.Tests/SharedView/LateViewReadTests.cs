@@ -1,4 +1,5 @@
 using System.Text;
+using Ballast.Cli.Chaos;
 using Ballast.Extensions;
 using Ballast.FaultInjection;
 using Ballast.Tests.Integrity;
@@ -24,7 +25,7 @@ public sealed class LateViewReadTests
     public async Task Operations_wait_for_the_read_that_renews_a_lease_the_late_loop_let_lapse(FailoverPolicy policy)
     {
         var servers = new List<MemcachedProcess>();
-        var clock = new HeldTimersClock();
+        var clock = new FrontendClock();
         try
         {
             for (var i = 0; i < 4; i++)
@@ -47,7 +48,7 @@ public sealed class LateViewReadTests
             await cache.SetAsync("late-view-entry", [1, 2, 3], new DistributedCacheEntryOptions());
 
             // The loop is held: no periodic read starts, and the lease lapses for reads after three quarters of the bound.
-            clock.Hold();
+            clock.Stall();
             var operations = new List<(string Name, Func<Task<bool>> Succeeds)>
             {
                 ("get", async () => (await client.GetAsync("late-view")).AsString() == "v1"),
@@ -89,7 +90,7 @@ public sealed class LateViewReadTests
         }
         finally
         {
-            clock.Release();
+            clock.Resume();
             foreach (var server in servers)
             {
                 await server.DisposeAsync();
