@@ -455,7 +455,7 @@ internal sealed class ViewProtocol : IAsyncDisposable
             // seed gutter 39004958, see ServerNode.TryFlushAsync). A server none could be opened to is not flushed.
             var connected = (await Task.WhenAll(fenced.Select(async i => (i, Open: await _servers[i].TryOpenConnectionAsync(cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
                 .Where(c => c.Open).Select(c => c.i).ToHashSet();
-            if (!await poolLock.StillHeldAsync(WriteQuorum, cancellationToken, takeMissing: true).ConfigureAwait(false))
+            if (!await poolLock.StillHeldAsync(WriteQuorum, cancellationToken).ConfigureAwait(false))
             {
                 return LostRecovery.None;
             }
@@ -475,15 +475,19 @@ internal sealed class ViewProtocol : IAsyncDisposable
             // one outage (simulator seed offline 2000155: a blip cut the snapshots short, the flush went out after).
             stillLost = [.. fenced.Where(i => connected.Contains(i) && snapshots[i].Length >= ReadQuorum && !snapshots[i].Any(copy => copy.Entry is { } newer && newer.Epoch > outageEpochs[i]))];
 
-            // Flush first, write after: a record written before another lost server's flush would be wiped by it. The
-            // lock is kept through the flushes (each copy a flush erases is taken back before the next such flush), so
-            // no other recovery starts under this one; the failback locks this frontend holds are put back with it.
-            var flushed = (await poolLock.FlushKeepingQuorumAsync(
-                    stillLost,
-                    WriteQuorum,
-                    i => _servers[i].TryFlushAsync(read.Entries[i].IsUnknownToEveryone ? ServerFlushReason.NewPool : ServerFlushReason.LostRecord, outageEpochs[i], onOpenConnectionOnly: true, cancellationToken),
-                    cancellationToken).ConfigureAwait(false))
-                .Select(i => _servers[i]).ToList();
+            // Flush first, write after: a record written before another lost server's flush would be wiped by it.
+            var flushed = new List<ServerNode>();
+            foreach (var (i, ok) in await Task.WhenAll(stillLost.Select(async i => (i, await _servers[i].TryFlushAsync(read.Entries[i].IsUnknownToEveryone ? ServerFlushReason.NewPool : ServerFlushReason.LostRecord, outageEpochs[i], onOpenConnectionOnly: true, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false))
+            {
+                if (ok)
+                {
+                    flushed.Add(_servers[i]);
+                }
+            }
+
+            // Put this recovery's lock back where its flushes wiped it, so no other recovery starts under it, and the
+            // failback locks this frontend holds with it.
+            await poolLock.RenewAfterFlushAsync(flushed.Select(n => n.Index), cancellationToken).ConfigureAwait(false);
             if (flushed.Any(HostsReplica))
             {
                 await RenewFailbackLocksHeldAsync(cancellationToken).ConfigureAwait(false);
