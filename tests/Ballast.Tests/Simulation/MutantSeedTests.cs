@@ -63,8 +63,14 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     // 57-locks-not-rechecked-before-flush: a recovery that flushed without taking its pool lock once more; another
     // frontend had taken a copy that vanished meanwhile (found on the code of 2026-12-07's second session).
     [Theory]
+    // Offline 621, Gutter 1055 and Replicated 600 (`stale-read-no-quorum` with the mutant: a schedule the removed check
+    // tips into the no-quorum case) were found on the code of 2026-12-07's eighth session, after operations began to
+    // wait for a late view read and the two seeds above moved.
     [InlineData("Gutter", 21471, 0)]
     [InlineData("Gutter", 22021, 0)]
+    [InlineData("Offline", 621, 0)]
+    [InlineData("Gutter", 1055, 0)]
+    [InlineData("Replicated", 600, 0)]
     public void A_recovery_takes_its_lock_once_more_before_it_flushes(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
@@ -97,6 +103,14 @@ public sealed class MutantSeedTests(ITestOutputHelper output)
     [InlineData("Offline", 9590, 0)]
     [InlineData("Offline", 4229, 0)]
     public void A_readmission_swaps_over_a_record_rewritten_unchanged(string policy, int seed, int servers)
+        => ReplaysClean(policy, seed, servers);
+
+    // 58-touch-takes-over-lost-fence: a touch of a lost record's fence took its writer over from "lost", so the fence was
+    // no longer the recovery's to flush, and the server was flushed twice for one outage (found on the code of
+    // 2026-12-07's eighth session, `--batch-ratio 0 --seed 301 --seeds 1200`).
+    [Theory]
+    [InlineData("Replicated", 549, 0)]
+    public void A_touch_of_a_lost_records_fence_leaves_it_the_recoverys(string policy, int seed, int servers)
         => ReplaysClean(policy, seed, servers);
 
     // 59-gutter-before-fence-settled: the gutter served an outage before its fence had been held for the bound (others
