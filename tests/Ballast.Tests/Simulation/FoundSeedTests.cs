@@ -135,13 +135,6 @@ public sealed class FoundSeedTests(ITestOutputHelper output)
     // and the readmission for one without a flush. A fence is now dated by the first time its content was stored
     // (found on 52294ba, range 42000000).
     [InlineData("Offline", 42000070)]
-    // Mutant pins found on the code of 2026-12-07's eighth session, after operations began to wait for a late view
-    // read and the earlier pins' worlds moved (range 49000000; with the mutant, `stale-read-no-quorum`: a schedule
-    // the removed mechanism tips into the no-quorum case; clean on the code): gutter 49001609 for mutant 59, gutter
-    // 49000101 and 49000284 for mutant 78.
-    [InlineData("Gutter", 49001609)]
-    [InlineData("Gutter", 49000101)]
-    [InlineData("Gutter", 49000284)]
     public void A_seed_found_with_batch_calls_replays_clean(string policy, int seed)
         => ReplaysClean(new SimulationOptions { Policy = Enum.Parse<FailoverPolicy>(policy), BatchRatio = 0.15 }, seed);
 
