@@ -53,41 +53,20 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
         Assert.Equal(result.StaleReads, result.StaleBeyondBound);
     }
 
-    [Fact]
-    public async Task Integrity_policies_serve_no_stale_read_beyond_the_bound()
-    {
-        var options = Options(FailoverPolicy.Offline, FailoverPolicy.Gutter, FailoverPolicy.Replicated);
-        var runner = new ChaosRunner(options);
-        var results = await runner.RunAsync();
-        foreach (var result in results)
-        {
-            Log(runner, result);
-            Assert.True(result.Reads > 1000, $"{result.Policy}: too few reads ({result.Reads}).");
-        }
-
-        var violations = results.SelectMany(r => ChaosReport.ExplainStaleReadsAndCounters(r, 5)).ToArray();
-        Assert.True(violations.Length == 0, "Stale reads beyond the bound:\n" + string.Join("\n", violations));
-        foreach (var result in results)
-        {
-            Assert.True(result.CancelledCalls > 0, $"{result.Policy}: no call was cancelled, so the run says nothing of cancellation.");
-            Assert.True(result.CounterDuplicates == 0, $"{result.Policy}: {result.CounterDuplicates} counter values handed out twice:\n" + string.Join("\n", ChaosReport.ExplainStaleReadsAndCounters(result, 5)));
-            Assert.True(result.Policy == "replicated" || result.CounterValues > 0, $"{result.Policy}: no counter value was handed out.");
-        }
-    }
-
     /// <summary>
-    /// The same claim over every read and write API (<see cref="ChaosOptions.ApiMix"/>: get-many, a get into a buffer
-    /// and GetOrCreate beside the leased get and get-and-touch; mark-stale beside delete), with a third of the calls
-    /// cancelled. Rehash runs the same workload as the control: it must still show reads stale beyond the bound, or
-    /// the mix would hide staleness rather than check it.
+    /// The claim, over every read and write API (<see cref="ChaosOptions.ApiMix"/>: get-many, a get into a buffer and
+    /// GetOrCreate beside the leased get and get-and-touch; mark-stale beside delete; counters), with a third of the
+    /// deletes and refills cancelled: no read stale beyond the bound, no counter value handed out twice within a server
+    /// epoch. Rehash runs the same workload as the control: it must still show reads stale beyond the bound, or the mix
+    /// would hide staleness rather than check it. (A run of the plain cache-aside workload alone under the integrity
+    /// policies was dropped: this one takes every path it took, and its control above still runs.)
     /// </summary>
     [Fact]
     public async Task Every_read_and_write_api_keeps_the_promise_and_the_control_still_fails()
     {
         var options = Options(FailoverPolicy.Rehash, FailoverPolicy.Offline, FailoverPolicy.Gutter, FailoverPolicy.Replicated);
         options.ApiMix = true;
-        options.TouchRatio = 0;
-        options.CounterRatio = 0;
+        options.TouchRatio = 0; // the mix picks get-and-touch for half its leased reads
 
         // Two of the five read paths hold no lease and never refill, so Rehash moves fewer values to a second home
         // than in the plain workload: 11 s of kill, partition and blackhole left the control without a read stale
@@ -106,7 +85,13 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
         var rehash = results.Single(r => r.Policy == "rehash");
         Assert.True(rehash.Stale.Any(s => s.StalenessMs > options.Bound.TotalMilliseconds), "the control (Rehash) served no read stale beyond the bound under the API mix");
         var violations = results.Where(r => r.Policy != "rehash").SelectMany(r => ChaosReport.ExplainStaleReadsAndCounters(r, 5)).ToArray();
-        Assert.True(violations.Length == 0, "Stale reads beyond the bound:\n" + string.Join("\n", violations));
+        Assert.True(violations.Length == 0, "Stale reads beyond the bound, or counter values handed out twice:\n" + string.Join("\n", violations));
+        foreach (var result in results.Where(r => r.Policy != "rehash"))
+        {
+            Assert.True(result.CancelledCalls > 0, $"{result.Policy}: no call was cancelled, so the run says nothing of cancellation.");
+            Assert.True(result.CounterDuplicates == 0, $"{result.Policy}: {result.CounterDuplicates} counter values handed out twice.");
+            Assert.True(result.Policy == "replicated" || result.CounterValues > 0, $"{result.Policy}: no counter value was handed out.");
+        }
     }
 
     private void Log(ChaosRunner runner, PolicyResult result)
