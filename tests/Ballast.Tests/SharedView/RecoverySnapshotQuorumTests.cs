@@ -45,23 +45,13 @@ public sealed class RecoverySnapshotQuorumTests
     }
 
     /// <summary>The pool's store, except that the single-record reads of some replicas get no answer.</summary>
-    private sealed class SilentSingleReads(ISharedViewStore inner, int[] silentReplicas) : ISharedViewStore
+    private sealed class SilentSingleReads(ISharedViewStore inner, int[] silentReplicas) : ForwardingViewStore(inner)
     {
         private int _dropped;
 
         public int DroppedReads => Volatile.Read(ref _dropped);
 
-        public int ReplicaCount => inner.ReplicaCount;
-
-        public event Action? Changed
-        {
-            add => inner.Changed += value;
-            remove => inner.Changed -= value;
-        }
-
-        public Task<SharedViewRecord?[]?> ReadAllAsync(int replica, int recordCount, CancellationToken cancellationToken) => inner.ReadAllAsync(replica, recordCount, cancellationToken);
-
-        public Task<SharedViewReplicaAnswer> ReadAsync(int replica, int index, CancellationToken cancellationToken)
+        public override Task<SharedViewReplicaAnswer> ReadAsync(int replica, int index, CancellationToken cancellationToken)
         {
             if (silentReplicas.Contains(replica))
             {
@@ -69,19 +59,7 @@ public sealed class RecoverySnapshotQuorumTests
                 return Task.FromResult(SharedViewReplicaAnswer.NoAnswer);
             }
 
-            return inner.ReadAsync(replica, index, cancellationToken);
+            return Inner.ReadAsync(replica, index, cancellationToken);
         }
-
-        public Task<bool?> CompareAndSwapAsync(int replica, int index, ReadOnlyMemory<byte> value, long expectedVersion, CancellationToken cancellationToken) => inner.CompareAndSwapAsync(replica, index, value, expectedVersion, cancellationToken);
-
-        public Task<bool?> TryTakeLockAsync(int replica, string name, string owner, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.TryTakeLockAsync(replica, name, owner, timeToLive, cancellationToken);
-
-        public Task RenewLockAsync(int replica, string name, string owner, TimeSpan timeToLive, CancellationToken cancellationToken) => inner.RenewLockAsync(replica, name, owner, timeToLive, cancellationToken);
-
-        public Task ReleaseLockAsync(int replica, string name, string owner, CancellationToken cancellationToken) => inner.ReleaseLockAsync(replica, name, owner, cancellationToken);
-
-        public int? ServerHostingReplica(int replica) => inner.ServerHostingReplica(replica);
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }
