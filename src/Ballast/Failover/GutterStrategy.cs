@@ -99,7 +99,21 @@ internal sealed class GutterStrategy : FailoverStrategy
         // The key's server keeps its old value, which the flush before its readmission deletes: unless that flush
         // and readmission already happened and this frontend's view lags behind them. So the delete there is owed
         // until the server confirms it (see NotStoredAsync).
-        await OweDeleteUntilConfirmedAsync(primary, key, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await OweDeleteUntilConfirmedAsync(primary, key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller left before the gutter write was sent: it lands nowhere, and the gutter may hold an older
+            // entry of this outage (another frontend's refill whose lease was taken before this write), served to
+            // every frontend for the rest of the outage. So the key is invalidated in the gutter, to its end, as for
+            // any write that did not land (simulator seed gutter 61003979: that refill landed 0.3 ms before the caller
+            // left, during the owed delete, and was served 1.01 s after the set returned).
+            _ = InvalidateAsync(gutter, key, cancellationToken);
+            throw;
+        }
+
         var wrapped = ValueEnvelope.Wrap(EnvelopeKind.GutterEntry, epoch, value.Span);
         var ttl = CappedTtl(ttlSeconds);
         return await StoreOrInvalidateAsync(gutter, key, new StoreCommand(key, wrapped, mode, ttl, flags, 0), cancellationToken).ConfigureAwait(false);

@@ -151,6 +151,46 @@ public sealed class CancelledInvalidationTests(ITestOutputHelper output)
         Assert.Null(cached);
     }
     /// <summary>
+    /// Under Gutter, a set during an outage owes the delete of the key on its own server, then writes the gutter. A
+    /// caller who leaves during the owed delete (sent at once to a server that still answers this frontend, here over a
+    /// slow link) must not leave the gutter as it was: another frontend's gutter entry of this outage, older than this
+    /// write, would be served to every frontend for the rest of the outage. The key is invalidated in the gutter instead
+    /// (simulator seed gutter 61003979: a refill whose lease was taken before the set landed 0.3 ms before its caller
+    /// left, and was served 1.01 s after the set returned). Frontend 1 is cut from S0 and fences it; frontend 0 still
+    /// reaches S0, 200 ms each way.
+    /// </summary>
+    [Fact]
+    public async Task S8_a_gutter_set_whose_caller_left_during_its_owed_delete_invalidates_the_gutter_entry()
+    {
+        await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Gutter, frontendCount: 2);
+        var key = harness.KeyOn(0, "s8-gutter-set");
+        harness.Cut(1, 0);
+        Assert.True(await IntegrityHarness.WaitUntilAsync(async () => { await harness.ReadAsync(1, key); return harness.Frontends.All(f => f.GetServerState(harness.EndPoint(0)) != ServerState.Up); }, TimeSpan.FromSeconds(10)), "S0 was not marked down by both frontends");
+
+        // The gutter serves the outage once its fence has been held for the bound: frontend 1's set of the older value
+        // lands there, and both frontends read it.
+        var older = harness.DatabaseVersionAfterWrite(key);
+        var servedOlder = await IntegrityHarness.WaitUntilAsync(
+            async () =>
+            {
+                await harness.Frontends[1].SetAsync(key, $"v{older}");
+                return await harness.Frontends[1].GetStringAsync(key) == $"v{older}" && await harness.Frontends[0].GetStringAsync(key) == $"v{older}";
+            },
+            TimeSpan.FromSeconds(10));
+        Assert.True(servedOlder, "the gutter never served the outage");
+
+        harness.Slow(0, 0, TimeSpan.FromMilliseconds(200));
+        var newer = harness.DatabaseVersionAfterWrite(key);
+        using var abort = new CancellationTokenSource(30);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await harness.Frontends[0].SetAsync(key, $"v{newer}", cancellationToken: abort.Token));
+        var returned = Stopwatch.StartNew();
+
+        var (inside, beyond, last) = await harness.CountStaleReadsAsync(1, key, newer, returned, Bound, TimeSpan.FromSeconds(2.5));
+        output.WriteLine($"stale reads of v{older} inside B: {inside}, beyond: {beyond}, last began {last?.TotalMilliseconds ?? 0:0} ms after the set returned");
+        Assert.Equal(0, beyond);
+    }
+
+    /// <summary>
     /// A frontend that has just started is still reading the shared view for the first time when its caller sets a key
     /// and gives up. The store waited for that read and was never sent, so the value the key held before the
     /// application changed its source would stay served: the key is invalidated instead, once the read has ended
