@@ -18,18 +18,10 @@ public sealed class FailbackRecoveryFenceTests
     public async Task A_failback_leaves_a_server_whose_record_a_recovery_fenced_at_the_outages_epoch_to_that_recovery()
     {
         DisguisedSnapshots? store = null;
+        // The view's replicas are reached straight (not through the frontend's proxies): cutting the frontend's link to
+        // server 0 cuts its data path only, and its fence still reaches every replica.
         await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1, configure: options =>
-        {
-            // The view's replicas are reached straight (not through the frontend's proxies): cutting the frontend's link
-            // to server 0 cuts its data path only, and its fence still reaches every replica.
-            var endPoints = options.Servers.ToArray();
-            var direct = new MemcachedClientOptions { OperationTimeout = TimeSpan.FromSeconds(1), ConnectTimeout = TimeSpan.FromSeconds(3) };
-            options.SharedView.UseStore(context =>
-            {
-                var nodes = endPoints.Select((e, i) => new ServerNode(i, e, direct, context.TimeProvider, (_, _, _) => { })).ToArray();
-                return store = new DisguisedSnapshots(new MemcachedViewStore(nodes, endPoints, context.PoolName, context.TimeProvider), nodes);
-            });
-        });
+            DirectViewStore.Use(options, parts => store = new DisguisedSnapshots(parts.Store, parts.Nodes)));
         var client = harness.Frontends[0];
         var key = harness.KeyOn(0, "recovery-fence");
 
