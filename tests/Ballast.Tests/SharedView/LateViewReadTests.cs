@@ -1,9 +1,7 @@
-using System.Text;
 using Ballast.Cli.Chaos;
 using Ballast.Extensions;
 using Ballast.FaultInjection;
 using Ballast.Tests.Integrity;
-using Ballast.Tests.Support;
 using Microsoft.Extensions.Caching.Distributed;
 
 namespace Ballast.Tests.SharedView;
