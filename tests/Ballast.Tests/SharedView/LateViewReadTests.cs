@@ -1,6 +1,7 @@
 using Ballast.Cli.Chaos;
 using Ballast.Extensions;
 using Ballast.FaultInjection;
+using Ballast.Tests.FaultInjection;
 using Ballast.Tests.Integrity;
 using Microsoft.Extensions.Caching.Distributed;
 
@@ -91,6 +92,59 @@ public sealed class LateViewReadTests
             clock.Resume();
             foreach (var server in servers)
             {
+                await server.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A caller can leave while its store waits for the read that renews a lapsed lease (a witness paused, the loop held:
+    /// the read waits for its straggler). The store was never sent, so it did not land, and the key's old value must not
+    /// stay: the key is invalidated, as for a store whose caller left during the first view read (mutant 62).
+    /// </summary>
+    [Fact]
+    public async Task A_store_whose_caller_leaves_while_it_waits_for_the_renewing_read_invalidates_the_key()
+    {
+        var servers = new List<MemcachedProcess>();
+        var clock = new FrontendClock();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                servers.Add(await MemcachedProcess.StartAsync());
+            }
+
+            var options = MemcachedClientOptions.ForServers(string.Join(",", servers.Select(s => s.EndPoint)));
+            options.SharedView.Bound = TimeSpan.FromMilliseconds(400);
+            await using var client = new MemcachedClient(options, clock);
+            var key = Enumerable.Range(0, 1000).Select(i => $"late-view-left-{i}").First(k => client.Locate(k).Port == servers[0].Port);
+            Assert.True((await client.SetAsync(key, "old")).IsStored);
+
+            // The loop is held and witness 2 paused: the read an operation starts to renew the lease reaches a quorum,
+            // then waits for its straggler on a timer the stall holds.
+            clock.Stall();
+            servers[2].Pause();
+            Assert.True(await IntegrityHarness.WaitUntilAsync(() => !client.IsSharedViewFresh, TimeSpan.FromSeconds(10)), "the lease did not lapse with the loop held");
+            using var leave = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await client.SetAsync(key, "new", cancellationToken: leave.Token));
+
+            // The key is deleted on its own server (which answers): the old value is not served once the view is back.
+            Assert.True(
+                await IntegrityHarness.WaitUntilAsync(
+                    async () =>
+                    {
+                        using var direct = await TextClient.ConnectAsync(servers[0].Host, servers[0].Port);
+                        return await direct.RequestAsync($"get {key}\r\n") == "END";
+                    },
+                    TimeSpan.FromSeconds(5)),
+                "the store whose caller left during the renewing read neither landed nor invalidated the key: its old value stays");
+        }
+        finally
+        {
+            clock.Resume();
+            foreach (var server in servers)
+            {
+                server.Resume();
                 await server.DisposeAsync();
             }
         }
