@@ -18,6 +18,7 @@ public sealed class FailbackRecoveryFenceTests
     public async Task A_failback_leaves_a_server_whose_record_a_recovery_fenced_at_the_outages_epoch_to_that_recovery()
     {
         DisguisedSnapshots? store = null;
+
         // The view's replicas are reached straight (not through the frontend's proxies): cutting the frontend's link to
         // server 0 cuts its data path only, and its fence still reaches every replica.
         await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1, configure: options =>
