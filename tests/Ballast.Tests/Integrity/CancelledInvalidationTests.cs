@@ -63,14 +63,7 @@ public sealed class CancelledInvalidationTests(ITestOutputHelper output)
 
         // A writes the database, then sets the new value instead of deleting; its link is dark, and it gives up.
         harness.Cut(0, 0);
-        var written = harness.DatabaseVersionAfterWrite(key);
-        using var abort = new CancellationTokenSource(30);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await harness.Frontends[0].SetAsync(key, $"v{written}", cancellationToken: abort.Token));
-        var returned = Stopwatch.StartNew();
-        var (inside, beyond, last) = await harness.CountStaleReadsAsync(1, key, written, returned, Bound, TimeSpan.FromSeconds(2.5));
-
-        output.WriteLine($"{policy}: stale inside B: {inside}, beyond: {beyond}, last stale read began {last?.TotalMilliseconds ?? 0:0} ms after A's call returned");
-        Assert.Equal(0, beyond);
+        Assert.Equal(0, await StaleReadsBeyondTheBoundAfterACancelledSetAsync(harness, key, policy.ToString()));
     }
 
     /// <summary>
@@ -150,6 +143,7 @@ public sealed class CancelledInvalidationTests(ITestOutputHelper output)
         output.WriteLine($"{policy}: the late store was seen: {sawLateStore}; the key at the end: {cached ?? "(none)"}");
         Assert.Null(cached);
     }
+
     /// <summary>
     /// Under Gutter, a set during an outage owes the delete of the key on its own server, then writes the gutter. A
     /// caller who leaves during the owed delete (sent at once to a server that still answers this frontend, here over a
@@ -180,14 +174,7 @@ public sealed class CancelledInvalidationTests(ITestOutputHelper output)
         Assert.True(servedOlder, "the gutter never served the outage");
 
         harness.Slow(0, 0, TimeSpan.FromMilliseconds(200));
-        var newer = harness.DatabaseVersionAfterWrite(key);
-        using var abort = new CancellationTokenSource(30);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await harness.Frontends[0].SetAsync(key, $"v{newer}", cancellationToken: abort.Token));
-        var returned = Stopwatch.StartNew();
-
-        var (inside, beyond, last) = await harness.CountStaleReadsAsync(1, key, newer, returned, Bound, TimeSpan.FromSeconds(2.5));
-        output.WriteLine($"stale reads of v{older} inside B: {inside}, beyond: {beyond}, last began {last?.TotalMilliseconds ?? 0:0} ms after the set returned");
-        Assert.Equal(0, beyond);
+        Assert.Equal(0, await StaleReadsBeyondTheBoundAfterACancelledSetAsync(harness, key, $"Gutter, v{older} in the gutter"));
     }
 
     /// <summary>
@@ -268,5 +255,20 @@ public sealed class CancelledInvalidationTests(ITestOutputHelper output)
         output.WriteLine($"{policy}: the key was gone from its server {landedAfter.TotalMilliseconds:0} ms after the caller left; the first view read still running then: {late.IsStarting}");
         Assert.True(gone, "3 s after the caller left, the key's server still held its old value");
         Assert.True(landedAfter < TimeSpan.FromMilliseconds(350), $"the delete landed {landedAfter.TotalMilliseconds:0} ms after the caller left: it waited for the first view read (at least 400 ms on these links) instead of starting at once");
+    }
+
+    /// <summary>
+    /// Frontend 0 writes the database and sets the key's new value; its caller gives up after 30 ms. Frontend 1 then
+    /// reads the key for 2.5 s: the reads older than the write that began more than the bound after the set returned.
+    /// </summary>
+    private async Task<int> StaleReadsBeyondTheBoundAfterACancelledSetAsync(IntegrityHarness harness, string key, string label)
+    {
+        var written = harness.DatabaseVersionAfterWrite(key);
+        using var abort = new CancellationTokenSource(30);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await harness.Frontends[0].SetAsync(key, $"v{written}", cancellationToken: abort.Token));
+        var returned = Stopwatch.StartNew();
+        var (inside, beyond, last) = await harness.CountStaleReadsAsync(1, key, written, returned, Bound, TimeSpan.FromSeconds(2.5));
+        output.WriteLine($"{label}: stale inside B: {inside}, beyond: {beyond}, last stale read began {last?.TotalMilliseconds ?? 0:0} ms after A's set returned");
+        return beyond;
     }
 }

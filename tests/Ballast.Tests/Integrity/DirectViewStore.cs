@@ -1,5 +1,6 @@
 using Ballast.Pool;
 using Ballast.SharedView;
+using Ballast.Tests.SharedView;
 
 namespace Ballast.Tests.Integrity;
 
@@ -21,7 +22,7 @@ internal static class DirectViewStore
         options.SharedView.UseStore(context =>
         {
             var nodes = Nodes(endPoints, context.TimeProvider);
-            return wrap(new Parts(new MemcachedViewStore(nodes, endPoints, context.PoolName, context.TimeProvider), nodes, endPoints, context.PoolName));
+            return wrap(new Parts(new OwningNodes(new MemcachedViewStore(nodes, endPoints, context.PoolName, context.TimeProvider), nodes), endPoints, context.PoolName));
         });
     }
 
@@ -29,6 +30,19 @@ internal static class DirectViewStore
     public static ServerNode[] Nodes(ServerEndPoint[] endPoints, TimeProvider time)
         => [.. endPoints.Select((e, i) => new ServerNode(i, e, ConnectionOptions, time, (_, _, _) => { }))];
 
-    /// <summary>What the store is made of: the memcached store, its nodes (the wrapper disposes them), the servers and the pool's name.</summary>
-    public sealed record Parts(MemcachedViewStore Store, ServerNode[] Nodes, ServerEndPoint[] EndPoints, string PoolName);
+    /// <summary>What the store is made of: the memcached store (disposing it disposes its connections), the servers and the pool's name.</summary>
+    public sealed record Parts(ISharedViewStore Store, ServerEndPoint[] EndPoints, string PoolName);
+
+    /// <summary>The memcached store, and the nodes it reaches the servers through, disposed after it.</summary>
+    private sealed class OwningNodes(ISharedViewStore inner, ServerNode[] nodes) : ForwardingViewStore(inner)
+    {
+        public override async ValueTask DisposeAsync()
+        {
+            await Inner.DisposeAsync();
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
 }

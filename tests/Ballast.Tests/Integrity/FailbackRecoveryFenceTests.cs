@@ -1,4 +1,3 @@
-using Ballast.Pool;
 using Ballast.SharedView;
 using Ballast.Tests.SharedView;
 
@@ -22,7 +21,7 @@ public sealed class FailbackRecoveryFenceTests
         // The view's replicas are reached straight (not through the frontend's proxies): cutting the frontend's link to
         // server 0 cuts its data path only, and its fence still reaches every replica.
         await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1, configure: options =>
-            DirectViewStore.Use(options, parts => store = new DisguisedSnapshots(parts.Store, parts.Nodes)));
+            DirectViewStore.Use(options, parts => store = new DisguisedSnapshots(parts.Store)));
         var client = harness.Frontends[0];
         var key = harness.KeyOn(0, "recovery-fence");
 
@@ -53,7 +52,7 @@ public sealed class FailbackRecoveryFenceTests
     /// epoch, its version unchanged. The view's reads of every record (<see cref="ReadAllAsync"/>) get the truth, so
     /// the frontend starts no recovery of its own.
     /// </summary>
-    private sealed class DisguisedSnapshots(ISharedViewStore inner, ServerNode[] nodes) : ForwardingViewStore(inner)
+    private sealed class DisguisedSnapshots(ISharedViewStore inner) : ForwardingViewStore(inner)
     {
         private int _disguised;
 
@@ -80,14 +79,5 @@ public sealed class FailbackRecoveryFenceTests
         /// time; disguised there, it would write a recovery's fence for real, and a recovery would start.
         /// </summary>
         private static bool CalledBySnapshot() => new System.Diagnostics.StackTrace().GetFrames().Any(f => f.GetMethod() is { } m && (m.Name.Contains(nameof(ViewProtocol.SnapshotAsync), StringComparison.Ordinal) || m.DeclaringType?.Name.Contains(nameof(ViewProtocol.SnapshotAsync), StringComparison.Ordinal) == true));
-
-        public override async ValueTask DisposeAsync()
-        {
-            await Inner.DisposeAsync();
-            foreach (var node in nodes)
-            {
-                await node.DisposeAsync();
-            }
-        }
     }
 }

@@ -21,7 +21,7 @@ public sealed class LateReadmissionTests
         HeldSwaps? store = null;
         DirectViewStore.Parts? parts = null;
         await using var harness = await IntegrityHarness.StartAsync(FailoverPolicy.Offline, frontendCount: 1, configure: options =>
-            DirectViewStore.Use(options, made => store = new HeldSwaps((parts = made).Store, made.Nodes)));
+            DirectViewStore.Use(options, made => store = new HeldSwaps((parts = made).Store)));
         var client = harness.Frontends[0];
         var server = harness.EndPoint(0);
         var key = harness.KeyOn(0, "late-readmission");
@@ -71,7 +71,7 @@ public sealed class LateReadmissionTests
     /// start-up readmissions), the first readmission swap of server 0 on the replica server 2 hosts waits for
     /// <see cref="Release"/>; <see cref="ReadmissionHeld"/> gives the "up" record it carries.
     /// </summary>
-    private sealed class HeldSwaps(ISharedViewStore inner, ServerNode[] nodes) : ForwardingViewStore(inner)
+    private sealed class HeldSwaps(ISharedViewStore inner) : ForwardingViewStore(inner)
     {
         private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _held;
@@ -94,14 +94,10 @@ public sealed class LateReadmissionTests
             return await Inner.CompareAndSwapAsync(replica, index, value, expectedVersion, cancellationToken);
         }
 
-        public override async ValueTask DisposeAsync()
+        public override ValueTask DisposeAsync()
         {
             _release.TrySetResult();
-            await Inner.DisposeAsync();
-            foreach (var node in nodes)
-            {
-                await node.DisposeAsync();
-            }
+            return base.DisposeAsync();
         }
     }
 }
